@@ -1,0 +1,175 @@
+//! `SIPApplication`: the singleton that starts and stops the middleware.
+//!
+//! `start(storage)` loads the configuration synchronously (a bad file is an
+//! error right there, and `start` may be called again), loads the accounts,
+//! starts the runtime thread and returns; `SIPApplicationWillStart` and
+//! `SIPApplicationDidStart` follow from the runtime. `stop()` posts
+//! `SIPApplicationWillEnd` at once, returns, and the components stop on a
+//! helper thread with a bounded grace period; `SIPApplicationDidEnd` is
+//! always posted at the end.
+
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::account::AccountManager;
+use crate::config::ConfigurationManager;
+use crate::error::{Error, Result};
+use crate::handle::{self, Handle, ObjectKind};
+use crate::notification::{NotificationCenter, NotificationData};
+use crate::runtime::Runtime;
+use crate::settings::SIPSimpleSettings;
+use crate::storage::Storage;
+use crate::value::Value;
+
+/// How long components get to stop before the runtime is torn down.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Stopped,
+    Running,
+    Stopping,
+}
+
+struct State {
+    phase: Phase,
+    storage: Option<Arc<dyn Storage>>,
+    runtime: Option<Arc<Runtime>>,
+    stopper: Option<JoinHandle<()>>,
+}
+
+/// The `SIPApplication` singleton.
+pub struct SIPApplication {
+    state: Mutex<State>,
+    handle: OnceLock<Handle>,
+}
+
+static APPLICATION: LazyLock<Arc<SIPApplication>> = LazyLock::new(|| {
+    let app = Arc::new(SIPApplication {
+        state: Mutex::new(State { phase: Phase::Stopped, storage: None, runtime: None, stopper: None }),
+        handle: OnceLock::new(),
+    });
+    let h = handle::register(ObjectKind::Application, app.clone(), None);
+    let _ = app.handle.set(h);
+    app
+});
+
+impl SIPApplication {
+    /// The singleton.
+    pub fn instance() -> Arc<SIPApplication> {
+        APPLICATION.clone()
+    }
+
+    /// The application's handle (the sender of `SIPApplication*`).
+    pub fn handle(&self) -> Handle {
+        self.handle.get().copied().unwrap_or(Handle::from_raw(0))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn post(&self, name: &str, data: NotificationData) {
+        NotificationCenter::default_center().post_notification(name, Value::Object(self.handle()), data);
+    }
+
+    /// `running`: true between `start()` and `stop()`.
+    pub fn running(&self) -> bool {
+        self.lock().phase == Phase::Running
+    }
+
+    /// `storage`: the storage given to `start`.
+    pub fn storage(&self) -> Option<Arc<dyn Storage>> {
+        self.lock().storage.clone()
+    }
+
+    /// The runtime, while running (components spawn their tasks on it).
+    pub fn runtime(&self) -> Option<Arc<Runtime>> {
+        self.lock().runtime.clone()
+    }
+
+    /// Starts the middleware with `storage`. Errors: already running, or the
+    /// configuration could not be loaded (then nothing changed and `start`
+    /// may be retried, e.g. after fixing the file).
+    pub fn start(&self, storage: Arc<dyn Storage>) -> Result<()> {
+        let previous_stop = {
+            let mut s = self.lock();
+            match s.phase {
+                Phase::Running => return Err(Error::InvalidState("SIPApplication is already running".into())),
+                Phase::Stopping | Phase::Stopped => s.stopper.take(),
+            }
+        };
+        // A stop still in progress finishes first (it is bounded).
+        if let Some(t) = previous_stop {
+            let _ = t.join();
+        }
+        let mut s = self.lock();
+        if s.phase != Phase::Stopped {
+            return Err(Error::InvalidState("SIPApplication is already running".into()));
+        }
+        let config = ConfigurationManager::instance();
+        config.start(storage.configuration_backend())?;
+        SIPSimpleSettings::instance().settings().reload();
+        AccountManager::instance().load()?;
+        let runtime = Arc::new(Runtime::start()?);
+        s.phase = Phase::Running;
+        s.storage = Some(storage);
+        s.runtime = Some(runtime.clone());
+        drop(s);
+        let app = SIPApplication::instance();
+        runtime.spawn(async move {
+            app.post("SIPApplicationWillStart", NotificationData::new());
+            if let Err(e) = AccountManager::instance().start() {
+                tracing::error!("AccountManager failed to start: {e}");
+            }
+            app.post("SIPApplicationDidStart", NotificationData::new());
+        });
+        Ok(())
+    }
+
+    /// Stops the middleware: returns at once after posting
+    /// `SIPApplicationWillEnd`; `SIPApplicationDidEnd` follows when every
+    /// component stopped (bounded by [`STOP_GRACE`]). Error if not running.
+    pub fn stop(&self) -> Result<()> {
+        let mut s = self.lock();
+        if s.phase != Phase::Running {
+            return Err(Error::InvalidState("SIPApplication is not running".into()));
+        }
+        s.phase = Phase::Stopping;
+        let runtime = s.runtime.take();
+        self.post("SIPApplicationWillEnd", NotificationData::new());
+        let app = SIPApplication::instance();
+        let stopper = std::thread::Builder::new()
+            .name("sipsimple-stop".into())
+            .spawn(move || {
+                AccountManager::instance().stop();
+                if let Some(rt) = runtime {
+                    // Other clones are only held briefly by callers; wait for them.
+                    let mut rt = rt;
+                    let deadline = std::time::Instant::now() + STOP_GRACE;
+                    loop {
+                        match Arc::try_unwrap(rt) {
+                            Ok(r) => {
+                                r.stop();
+                                break;
+                            }
+                            Err(again) if std::time::Instant::now() < deadline => {
+                                rt = again;
+                                std::thread::sleep(Duration::from_millis(5));
+                            }
+                            Err(_) => {
+                                tracing::warn!("runtime still referenced at stop; leaving it to its owner");
+                                break;
+                            }
+                        }
+                    }
+                }
+                app.lock().phase = Phase::Stopped;
+                app.post("SIPApplicationDidEnd", NotificationData::new());
+            })
+            .map_err(|e| Error::Internal(format!("cannot start the stop thread: {e}")))?;
+        s.stopper = Some(stopper);
+        Ok(())
+    }
+}
