@@ -136,3 +136,18 @@ fn lifecycle_accounts_and_storage() {
     app.stop().unwrap();
     wait_stopped(&rec);
 }
+
+#[test]
+fn secrets_never_appear_in_errors_or_debug_output() {
+    use sipsimple_core::config::{SettingsClass, SettingsObject, schema};
+    let class = SettingsClass::new("Account", Some("Accounts"), schema::account());
+    let object = SettingsObject::load(class, "secret@example.com");
+    let err = object.set("auth.password", Value::List(vec![Value::from("hunter2-secret")])).unwrap_err();
+    assert!(err.to_string().contains("auth.password"));
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+    let creds = sipsimple_core::account::Credentials {
+        username: "u".into(),
+        password: sipsimple_core::account::Secret::new("hunter2-secret"),
+    };
+    assert!(!format!("{creds:?}").contains("hunter2"));
+}

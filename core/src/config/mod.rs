@@ -327,7 +327,9 @@ impl SettingsObject {
         let value = match value {
             Value::Null if def.nillable => Value::Null,
             Value::Null => return Err(Error::setting(path, "None is not allowed")),
-            v => def.ty.coerce(path, v)?,
+            v => def.ty.coerce(path, v).map_err(|e| {
+                if is_secret(path) { Error::setting(path, "value refused (secret values are never shown)") } else { e }
+            })?,
         };
         let mut s = self.lock();
         if s.deleted {
@@ -528,6 +530,11 @@ pub fn modified_value(modified: &BTreeMap<String, ModifiedValue>) -> Value {
             })
             .collect(),
     )
+}
+
+/// Settings whose values must never appear in errors or logs.
+pub fn is_secret(path: &str) -> bool {
+    path.rsplit('.').next().is_some_and(|last| last == "password" || last.ends_with("_key") || last == "ha1")
 }
 
 fn object_key(class: &SettingsClass, id: &str) -> Vec<String> {
