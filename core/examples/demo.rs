@@ -55,11 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     app.start(Arc::new(FileStorage::new(&directory)))?;
     events.wait_for("SIPApplicationDidStart", WAIT).ok_or("no SIPApplicationDidStart")?;
     let again = AccountManager::instance().get_account("alice@example.com")?;
-    println!(
-        "found {} again: register_interval = {:?}",
-        again.id(),
-        again.settings().get("sip.register_interval")?
-    );
+    println!("found {} again: register_interval = {:?}", again.id(), again.settings().get("sip.register_interval")?);
     println!("configuration file:\n{}", std::fs::read_to_string(directory.join("config"))?);
     events.clear();
     app.stop()?;

@@ -184,7 +184,8 @@ impl Account {
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_else(|| self.id.username.clone());
-        let password = self.settings.get("auth.password").ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let password =
+            self.settings.get("auth.password").ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         Credentials { username, password: Secret::new(password) }
     }
     /// `contact`: the Contact URI factory.
@@ -284,7 +285,11 @@ impl AccountManager {
         NotificationCenter::default_center().post_notification(name, Value::Object(self.handle()), data);
     }
     fn check_loaded(&self) -> Result<()> {
-        if self.lock().loaded { Ok(()) } else { Err(Error::InvalidState("the AccountManager has not been loaded".into())) }
+        if self.lock().loaded {
+            Ok(())
+        } else {
+            Err(Error::InvalidState("the AccountManager has not been loaded".into()))
+        }
     }
 
     /// Loads every stored account (and the BonjourAccount), replacing the
@@ -337,7 +342,9 @@ impl AccountManager {
         let key = address.to_string();
         let mut s = self.lock();
         if !s.loaded {
-            return Err(Error::InvalidState("the AccountManager has not been loaded: start the SIPApplication first".into()));
+            return Err(Error::InvalidState(
+                "the AccountManager has not been loaded: start the SIPApplication first".into(),
+            ));
         }
         if let Some(a) = s.accounts.get(&key) {
             return Ok(a.clone());
@@ -406,10 +413,10 @@ impl AccountManager {
     /// `SIPAccountManagerDidChangeDefaultAccount`.
     pub fn set_default_account(&self, account: Option<&Arc<Account>>) -> Result<()> {
         self.check_loaded()?;
-        if let Some(a) = account {
-            if !a.enabled() || self.get_account(&a.id.to_string()).is_err() {
-                return Err(Error::InvalidArgument(format!("account {} is not a saved, enabled account", a.id)));
-            }
+        if let Some(a) = account
+            && (!a.enabled() || self.get_account(&a.id.to_string()).is_err())
+        {
+            return Err(Error::InvalidArgument(format!("account {} is not a saved, enabled account", a.id)));
         }
         self.announce_default(account.cloned())
     }

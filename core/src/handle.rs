@@ -176,9 +176,7 @@ pub fn resolve<T: Any + Send + Sync>(handle: Handle, kind: ObjectKind) -> Result
             kind.name()
         )));
     }
-    object
-        .downcast::<T>()
-        .map_err(|_| Error::InvalidHandle(format!("handle is not a {}", kind.name())))
+    object.downcast::<T>().map_err(|_| Error::InvalidHandle(format!("handle is not a {}", kind.name())))
 }
 
 /// Resolves `handle` to its object, whatever its kind.
@@ -188,7 +186,9 @@ pub fn resolve_any(handle: Handle) -> Result<Arc<dyn Any + Send + Sync>> {
     }
     let t = table();
     match t.slots.get(handle.index()) {
-        Some(Slot { generation, entry: Some(e) }) if *generation == handle.generation() && Some(e.kind) == handle.try_kind() => {
+        Some(Slot { generation, entry: Some(e) })
+            if *generation == handle.generation() && Some(e.kind) == handle.try_kind() =>
+        {
             Ok(e.object.clone())
         }
         _ => Err(Error::InvalidHandle("stale or unknown handle".into())),
@@ -212,10 +212,10 @@ pub fn label(handle: Handle) -> Option<String> {
 /// Changes the label of a live handle.
 pub fn set_label(handle: Handle, new_label: Option<String>) {
     let mut t = table();
-    if let Some(Slot { generation, entry: Some(e) }) = t.slots.get_mut(handle.index()) {
-        if *generation == handle.generation() {
-            e.label = new_label;
-        }
+    if let Some(Slot { generation, entry: Some(e) }) = t.slots.get_mut(handle.index())
+        && *generation == handle.generation()
+    {
+        e.label = new_label;
     }
 }
 

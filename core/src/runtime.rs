@@ -60,10 +60,10 @@ impl Runtime {
         if let Some(s) = self.shutdown.take() {
             let _ = s.send(());
         }
-        if let Some(t) = self.thread.take() {
-            if t.thread().id() != std::thread::current().id() {
-                let _ = t.join();
-            }
+        if let Some(t) = self.thread.take()
+            && t.thread().id() != std::thread::current().id()
+        {
+            let _ = t.join();
         }
     }
 }

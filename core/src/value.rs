@@ -140,9 +140,7 @@ impl Value {
             Value::Int(i) => J::from(*i),
             Value::Float(x) => serde_json::Number::from_f64(*x).map(J::Number).unwrap_or(J::Null),
             Value::String(s) => J::String(s.clone()),
-            Value::Timestamp(t) => serde_json::Number::from_f64(unix_seconds(*t))
-                .map(J::Number)
-                .unwrap_or(J::Null),
+            Value::Timestamp(t) => serde_json::Number::from_f64(unix_seconds(*t)).map(J::Number).unwrap_or(J::Null),
             Value::List(l) => J::Array(l.iter().map(Value::to_json).collect()),
             Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
             Value::Object(h) => handle_json(*h),

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sipsimple_core::notification::NotificationRecorder;
-use sipsimple_core::{Account, AccountManager, FileStorage, NotificationCenter, SIPApplication, SIPSimpleSettings, Value};
+use sipsimple_core::{
+    Account, AccountManager, FileStorage, NotificationCenter, SIPApplication, SIPSimpleSettings, Value,
+};
 
 const T: Duration = Duration::from_secs(10);
 
@@ -72,7 +74,7 @@ fn lifecycle_accounts_and_storage() {
     assert_eq!(default.data.get("account"), Some(&Value::Object(alice.handle())));
     assert_eq!(AccountManager::instance().default_account().map(|a| a.handle()), Some(alice.handle()));
     assert_eq!(alice.credentials().password.expose(), "s3cret");
-    assert_eq!(format!("{:?}", alice.credentials()).contains("s3cret"), false, "passwords never print");
+    assert!(!format!("{:?}", alice.credentials()).contains("s3cret"), "passwords never print");
     assert_eq!(alice.uri(), "sip:alice@example.com");
     assert_eq!(alice.contact().username.len(), 8);
 

@@ -46,7 +46,11 @@ fn eight_posters_lose_nothing_and_keep_order() {
             let nc = nc.clone();
             std::thread::spawn(move || {
                 for seq in 0..PER_POSTER {
-                    nc.post_notification("LoadTest", Value::Int(poster as i64), NotificationData::new().with("seq", seq));
+                    nc.post_notification(
+                        "LoadTest",
+                        Value::Int(poster as i64),
+                        NotificationData::new().with("seq", seq),
+                    );
                 }
             })
         })

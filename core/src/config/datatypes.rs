@@ -83,7 +83,9 @@ fn int_of(path: &str, value: &Value) -> Result<i64> {
 
 fn check_host(path: &str, host: &str) -> Result<()> {
     let ok = !host.is_empty()
-        && (host.starts_with('[') && host.ends_with(']') && host[1..host.len() - 1].parse::<std::net::Ipv6Addr>().is_ok()
+        && (host.starts_with('[')
+            && host.ends_with(']')
+            && host[1..host.len() - 1].parse::<std::net::Ipv6Addr>().is_ok()
             || host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_'));
     if ok { Ok(()) } else { Err(err(path, format!("{host:?} is not a valid host"))) }
 }
@@ -97,7 +99,9 @@ fn host_port(path: &str, text: &str, default_port: u16) -> Result<(String, u16)>
     };
     check_host(path, host)?;
     let port = match port {
-        Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| err(path, format!("{p:?} is not a valid port")))?,
+        Some(p) => {
+            p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| err(path, format!("{p:?} is not a valid port")))?
+        }
         None => default_port,
     };
     Ok((host.to_owned(), port))
@@ -130,9 +134,10 @@ fn transport_address(path: &str, text: &str, default_port: u16, transports: &[&s
 pub fn validate_sip_address(path: &str, text: &str) -> Result<String> {
     let text = text.trim();
     let text = text.strip_prefix("sip:").or_else(|| text.strip_prefix("sips:")).unwrap_or(text);
-    let (user, domain) = text.split_once('@').ok_or_else(|| err(path, format!("{text:?} is not a user@domain address")))?;
-    let user_ok = !user.is_empty()
-        && user.chars().all(|c| c.is_ascii_alphanumeric() || "-_.!~*'()&=+$,;?/%".contains(c));
+    let (user, domain) =
+        text.split_once('@').ok_or_else(|| err(path, format!("{text:?} is not a user@domain address")))?;
+    let user_ok =
+        !user.is_empty() && user.chars().all(|c| c.is_ascii_alphanumeric() || "-_.!~*'()&=+$,;?/%".contains(c));
     if !user_ok {
         return Err(err(path, format!("{user:?} is not a valid user part")));
     }
@@ -146,7 +151,9 @@ impl SettingType {
         match self {
             SettingType::Bool => match value {
                 Value::Bool(b) => Ok(Value::Bool(b)),
-                Value::String(s) => parse_bool(&s).map(Value::Bool).ok_or_else(|| err(path, format!("{s:?} is not a boolean"))),
+                Value::String(s) => {
+                    parse_bool(&s).map(Value::Bool).ok_or_else(|| err(path, format!("{s:?} is not a boolean")))
+                }
                 other => Err(err(path, format!("expected a boolean, got {other:?}"))),
             },
             SettingType::Int { min, max } => {
@@ -160,7 +167,9 @@ impl SettingType {
             SettingType::Float => match value {
                 Value::Float(f) => Ok(Value::Float(f)),
                 Value::Int(i) => Ok(Value::Float(i as f64)),
-                Value::String(s) => s.trim().parse().map(Value::Float).map_err(|_| err(path, format!("{s:?} is not a number"))),
+                Value::String(s) => {
+                    s.trim().parse().map(Value::Float).map_err(|_| err(path, format!("{s:?} is not a number")))
+                }
                 other => Err(err(path, format!("expected a number, got {other:?}"))),
             },
             SettingType::Str => match value {
@@ -169,7 +178,11 @@ impl SettingType {
             },
             SettingType::Port => {
                 let i = int_of(path, &value)?;
-                if (0..=65535).contains(&i) { Ok(Value::Int(i)) } else { Err(err(path, format!("illegal port value: {i}"))) }
+                if (0..=65535).contains(&i) {
+                    Ok(Value::Int(i))
+                } else {
+                    Err(err(path, format!("illegal port value: {i}")))
+                }
             }
             SettingType::PortRange => {
                 let (start, end) = match &value {
@@ -200,7 +213,11 @@ impl SettingType {
             }
             SettingType::IntEnum(allowed) => {
                 let i = int_of(path, &value)?;
-                if allowed.contains(&i) { Ok(Value::Int(i)) } else { Err(err(path, format!("{i} is not one of {allowed:?}"))) }
+                if allowed.contains(&i) {
+                    Ok(Value::Int(i))
+                } else {
+                    Err(err(path, format!("{i} is not one of {allowed:?}")))
+                }
             }
             SettingType::SipAddress => validate_sip_address(path, text_of(path, &value)?).map(Value::String),
             SettingType::SipProxyAddress => {
@@ -278,7 +295,9 @@ impl SettingType {
             Value::Int(i) => ConfigNode::Scalar(Some(i.to_string())),
             Value::Float(f) => ConfigNode::Scalar(Some(f.to_string())),
             Value::String(s) => ConfigNode::Scalar(Some(s.clone())),
-            Value::List(l) => ConfigNode::List(l.iter().map(|v| v.as_str().map(str::to_owned).unwrap_or_default()).collect()),
+            Value::List(l) => {
+                ConfigNode::List(l.iter().map(|v| v.as_str().map(str::to_owned).unwrap_or_default()).collect())
+            }
             Value::Map(m) if *self == SettingType::PortRange => ConfigNode::Scalar(Some(format!(
                 "{}-{}",
                 m.get("start").and_then(Value::as_int).unwrap_or(0),
@@ -367,7 +386,10 @@ mod tests {
         assert!(t.coerce("x", Value::from("proxy;transport=sctp")).is_err());
         assert!(t.coerce("x", Value::from("bad host")).is_err());
         assert!(SettingType::SipAddress.coerce("id", Value::from("alice")).is_err());
-        assert_eq!(SettingType::SipAddress.coerce("id", Value::from("sip:alice@example.com")).unwrap(), Value::from("alice@example.com"));
+        assert_eq!(
+            SettingType::SipAddress.coerce("id", Value::from("sip:alice@example.com")).unwrap(),
+            Value::from("alice@example.com")
+        );
         let e = SettingType::XcapRoot.coerce("xcap.xcap_root", Value::from("ftp://x")).unwrap_err();
         assert!(e.to_string().contains("xcap.xcap_root"));
     }

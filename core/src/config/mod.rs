@@ -303,7 +303,9 @@ impl SettingsObject {
         let schema = self.class.schema();
         match schema.setting(path) {
             Some(d) => Ok(d.clone()),
-            None if schema.is_group(path) => Err(Error::InvalidArgument(format!("{path} is a settings group, not a setting"))),
+            None if schema.is_group(path) => {
+                Err(Error::InvalidArgument(format!("{path} is a settings group, not a setting")))
+            }
             None => Err(Error::NotFound(format!("{} has no setting {path}", self.class.name))),
         }
     }
@@ -429,7 +431,10 @@ impl SettingsObject {
         if created {
             self.post("CFGSettingsObjectWasCreated", NotificationData::new());
         } else {
-            self.post("CFGSettingsObjectDidChange", NotificationData::new().with("modified", modified_value(&modified)));
+            self.post(
+                "CFGSettingsObjectDidChange",
+                NotificationData::new().with("modified", modified_value(&modified)),
+            );
         }
         Ok(SaveOutcome { created, modified })
     }

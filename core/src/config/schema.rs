@@ -79,12 +79,10 @@ impl Schema {
         let prefix = if group.is_empty() { String::new() } else { format!("{group}.") };
         let mut out: BTreeSet<String> = BTreeSet::new();
         for p in self.settings.keys().chain(self.groups.iter()) {
-            if let Some(rest) = p.strip_prefix(&prefix) {
-                if let Some(first) = rest.split('.').next() {
-                    if !first.is_empty() {
-                        out.insert(first.to_owned());
-                    }
-                }
+            if let Some(first) = p.strip_prefix(&prefix).and_then(|rest| rest.split('.').next())
+                && !first.is_empty()
+            {
+                out.insert(first.to_owned());
             }
         }
         out.into_iter().collect()

@@ -113,19 +113,11 @@ enum Item {
 /// or groups nested too deeply.
 pub fn parse(text: &str) -> Result<ConfigTree, FormatError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut stack = vec![Frame {
-        name: String::new(),
-        tree: ConfigTree::new(),
-        header_indent: 0,
-        child_indent: None,
-    }];
+    let mut stack = vec![Frame { name: String::new(), tree: ConfigTree::new(), header_indent: 0, child_indent: None }];
 
     for (index, raw) in text.lines().enumerate() {
         let line_no = index + 1;
-        let err = |message: String| FormatError {
-            line: line_no,
-            message,
-        };
+        let err = |message: String| FormatError { line: line_no, message };
 
         let content = raw.trim_start();
         if content.is_empty() || content.starts_with('#') {
@@ -159,21 +151,14 @@ pub fn parse(text: &str) -> Result<ConfigTree, FormatError> {
                     ));
                 }
                 Some(_) if depth == 1 => {
-                    return Err(err(
-                        "indentation is less than that of the first line of the file".into(),
-                    ));
+                    return Err(err("indentation is less than that of the first line of the file".into()));
                 }
                 Some(_) => {
                     close_group(&mut stack, line_no)?;
-                    if let Some(Frame {
-                        child_indent: Some(outer),
-                        ..
-                    }) = stack.last()
+                    if let Some(Frame { child_indent: Some(outer), .. }) = stack.last()
                         && indent > *outer
                     {
-                        return Err(err(
-                            "the indentation does not match any enclosing group's level".into(),
-                        ));
+                        return Err(err("the indentation does not match any enclosing group's level".into()));
                     }
                 }
             }
@@ -197,16 +182,9 @@ pub fn parse(text: &str) -> Result<ConfigTree, FormatError> {
                     )));
                 }
                 if stack.len() > MAX_DEPTH {
-                    return Err(err(format!(
-                        "groups are nested more than {MAX_DEPTH} levels deep"
-                    )));
+                    return Err(err(format!("groups are nested more than {MAX_DEPTH} levels deep")));
                 }
-                stack.push(Frame {
-                    name,
-                    tree: ConfigTree::new(),
-                    header_indent: indent,
-                    child_indent: None,
-                });
+                stack.push(Frame { name, tree: ConfigTree::new(), header_indent: indent, child_indent: None });
             }
             Rest::Value(value) => {
                 let node = parse_value(value).map_err(err)?;
@@ -221,24 +199,16 @@ pub fn parse(text: &str) -> Result<ConfigTree, FormatError> {
     }
     match stack.pop() {
         Some(root) => Ok(root.tree),
-        None => Err(FormatError {
-            line: last_line,
-            message: "internal error: no open group".into(),
-        }),
+        None => Err(FormatError { line: last_line, message: "internal error: no open group".into() }),
     }
 }
 
 /// Pops the innermost group and stores it in its parent.
 fn close_group(stack: &mut Vec<Frame>, line: usize) -> Result<(), FormatError> {
-    let internal = || FormatError {
-        line,
-        message: "internal error: unbalanced groups".into(),
-    };
+    let internal = || FormatError { line, message: "internal error: unbalanced groups".into() };
     let frame = stack.pop().ok_or_else(internal)?;
     let parent = stack.last_mut().ok_or_else(internal)?;
-    parent
-        .tree
-        .insert(frame.name, ConfigNode::Group(frame.tree));
+    parent.tree.insert(frame.name, ConfigNode::Group(frame.tree));
     Ok(())
 }
 
@@ -267,10 +237,7 @@ fn parse_name(content: &str) -> Result<(String, Rest<'_>), String> {
                 _ => "expected `name = value` or `name:`".into(),
             });
         }
-        if let Some(bad) = name
-            .chars()
-            .find(|c| c.is_whitespace() || SPECIAL.contains(c))
-        {
+        if let Some(bad) = name.chars().find(|c| c.is_whitespace() || SPECIAL.contains(c)) {
             return Err(if bad.is_whitespace() && !rest.starts_with(['=', ':']) {
                 format!("expected `=` or `:` after the name in {name:?}")
             } else {
@@ -320,9 +287,7 @@ fn parse_quoted(s: &str) -> Result<(String, &str), String> {
             c => value.push(c),
         }
     }
-    Err(format!(
-        "unterminated quoted string (missing closing {quote})"
-    ))
+    Err(format!("unterminated quoted string (missing closing {quote})"))
 }
 
 /// Parses the text after `=`.
@@ -337,18 +302,13 @@ fn parse_value(text: &str) -> Result<ConfigNode, String> {
             items.push(Item::Quoted(value));
             rest = after.trim_start();
             if !(rest.is_empty() || rest.starts_with([',', '#'])) {
-                return Err(
-                    "unexpected text after a closing quote (separate list items with commas)"
-                        .into(),
-                );
+                return Err("unexpected text after a closing quote (separate list items with commas)".into());
             }
         } else {
             let end = rest.find([',', '#']).unwrap_or(rest.len());
             let bare = rest[..end].trim();
             if let Some(q) = bare.chars().find(|c| *c == '"' || *c == '\'') {
-                return Err(format!(
-                    "unexpected {q} inside an unquoted value (quote the whole value instead)"
-                ));
+                return Err(format!("unexpected {q} inside an unquoted value (quote the whole value instead)"));
             }
             items.push(Item::Bare(bare.to_owned()));
             rest = &rest[end..];
@@ -414,22 +374,13 @@ fn write_group(out: &mut String, tree: &ConfigTree, depth: usize) {
                 let _ = writeln!(out, "{indent}{} =", display_name(name));
             }
             ConfigNode::Scalar(Some(value)) => {
-                let _ = writeln!(
-                    out,
-                    "{indent}{} = {}",
-                    display_name(name),
-                    quote_value(value)
-                );
+                let _ = writeln!(out, "{indent}{} = {}", display_name(name), quote_value(value));
             }
             ConfigNode::List(items) => {
                 let value = match items.as_slice() {
                     [] => ",".to_owned(),
                     [one] => format!("{},", quote_value(one)),
-                    many => many
-                        .iter()
-                        .map(|s| quote_value(s))
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    many => many.iter().map(|s| quote_value(s)).collect::<Vec<_>>().join(", "),
                 };
                 let _ = writeln!(out, "{indent}{} = {value}", display_name(name));
             }
@@ -448,30 +399,18 @@ fn write_group(out: &mut String, tree: &ConfigTree, depth: usize) {
 
 /// Whether a value must be quoted.
 fn value_needs_quotes(value: &str) -> bool {
-    value.is_empty()
-        || value
-            .chars()
-            .any(|c| c.is_whitespace() || SPECIAL.contains(&c))
+    value.is_empty() || value.chars().any(|c| c.is_whitespace() || SPECIAL.contains(&c))
 }
 
 /// A value as written: bare if possible, else double-quoted with escapes.
 fn quote_value(value: &str) -> String {
-    if value_needs_quotes(value) {
-        quote(value)
-    } else {
-        value.to_owned()
-    }
+    if value_needs_quotes(value) { quote(value) } else { value.to_owned() }
 }
 
 /// A name as written: bare if it is a valid bare name, else quoted.
 fn display_name(name: &str) -> String {
-    let needs_quotes =
-        value_needs_quotes(name) || name.chars().any(|c| c.is_control() || c == '\u{feff}');
-    if needs_quotes {
-        quote(name)
-    } else {
-        name.to_owned()
-    }
+    let needs_quotes = value_needs_quotes(name) || name.chars().any(|c| c.is_control() || c == '\u{feff}');
+    if needs_quotes { quote(name) } else { name.to_owned() }
 }
 
 /// Double-quotes a string, escaping `\`, `"`, newline and carriage return.
@@ -507,10 +446,7 @@ fn quote(value: &str) -> String {
 /// (a failure to fsync the directory afterwards is ignored).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let file_name = path.file_name().ok_or_else(|| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("{path:?} does not name a file"),
-        )
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{path:?} does not name a file"))
     })?;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -548,10 +484,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Creates a new, uniquely named temporary file next to the target.
-fn create_temp(
-    dir: &Path,
-    file_name: &std::ffi::OsStr,
-) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
+fn create_temp(dir: &Path, file_name: &std::ffi::OsStr) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
     let pid = std::process::id();
     let mut attempt = 0;
     loop {
@@ -594,10 +527,7 @@ mod tests {
         ConfigNode::Group(tree(entries))
     }
     fn tree(entries: Vec<(&str, ConfigNode)>) -> ConfigTree {
-        entries
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect()
+        entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
     }
     fn err_line(text: &str) -> usize {
         match parse(text) {
@@ -636,13 +566,7 @@ SIPSimpleSettings:
                     group(vec![
                         ("enabled", s("true")),
                         ("auth", group(vec![("password", s("se,cret"))])),
-                        (
-                            "sip",
-                            group(vec![(
-                                "outbound_proxy",
-                                s("proxy.example.com:5061;transport=tls"),
-                            )]),
-                        ),
+                        ("sip", group(vec![("outbound_proxy", s("proxy.example.com:5061;transport=tls"))])),
                     ]),
                 )]),
             ),
@@ -738,13 +662,7 @@ k = \"a\" , 'b' ,c
         let text = "\u{feff}# header comment\r\n\r\nA:   # trailing\r\n\t# indented comment\r\n\tx = 1\r\n\r\n\tB:\r\n\t\ty = 2\r\nz = 3\r\n";
         assert_eq!(
             parse(text).expect("parses"),
-            tree(vec![
-                (
-                    "A",
-                    group(vec![("x", s("1")), ("B", group(vec![("y", s("2"))]))])
-                ),
-                ("z", s("3")),
-            ])
+            tree(vec![("A", group(vec![("x", s("1")), ("B", group(vec![("y", s("2"))]))])), ("z", s("3")),])
         );
     }
 
@@ -757,19 +675,13 @@ k = \"a\" , 'b' ,c
             t,
             tree(vec![
                 ("A", empty()),
-                (
-                    "B",
-                    group(vec![("C", empty()), ("D", group(vec![("E", empty())]))])
-                ),
+                ("B", group(vec![("C", empty()), ("D", group(vec![("E", empty())]))])),
                 ("F", empty()),
             ])
         );
         assert_eq!(parse(&serialize(&t)).expect("reparses"), t);
         assert_eq!(parse("").expect("empty"), ConfigTree::new());
-        assert_eq!(
-            parse("\n\n  # nothing\n").expect("empty"),
-            ConfigTree::new()
-        );
+        assert_eq!(parse("\n\n  # nothing\n").expect("empty"), ConfigTree::new());
         assert_eq!(serialize(&ConfigTree::new()), "");
     }
 
@@ -779,22 +691,12 @@ k = \"a\" , 'b' ,c
         assert_eq!(
             parse(text).expect("parses"),
             tree(vec![
-                (
-                    "A",
-                    group(vec![
-                        ("x", s("1")),
-                        ("B", group(vec![("y", s("2"))])),
-                        ("z", s("3"))
-                    ])
-                ),
+                ("A", group(vec![("x", s("1")), ("B", group(vec![("y", s("2"))])), ("z", s("3"))])),
                 ("w", s("4")),
             ])
         );
         // The whole file may be indented.
-        assert_eq!(
-            parse("  a = 1\n  b = 2\n").expect("parses"),
-            tree(vec![("a", s("1")), ("b", s("2"))])
-        );
+        assert_eq!(parse("  a = 1\n  b = 2\n").expect("parses"), tree(vec![("a", s("1")), ("b", s("2"))]));
     }
 
     #[test]
@@ -945,9 +847,7 @@ k = \"a\" , 'b' ,c
             awkward_string(rng)
         } else {
             let len = 1 + rng.below(6);
-            (0..len)
-                .map(|_| rng.pick(&["a", "b", "c", "_", "@", ".", "-", "é", "1"]))
-                .collect()
+            (0..len).map(|_| rng.pick(&["a", "b", "c", "_", "@", ".", "-", "é", "1"])).collect()
         }
     }
 
@@ -979,11 +879,7 @@ k = \"a\" , 'b' ,c
                 Err(e) => panic!("case {case}: serialized tree does not parse: {e}\n{text}\n{t:?}"),
             };
             assert_eq!(back, t, "case {case}:\n{text}");
-            assert_eq!(
-                serialize(&back),
-                text,
-                "case {case}: serialization is not stable"
-            );
+            assert_eq!(serialize(&back), text, "case {case}: serialization is not stable");
         }
     }
 
@@ -1080,8 +976,7 @@ k = \"a\" , 'b' ,c
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            let mode =
-                |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+            let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
             assert_eq!(mode(&path), 0o600);
             assert_eq!(mode(path.parent().expect("parent")), 0o700);
         }
@@ -1095,10 +990,8 @@ k = \"a\" , 'b' ,c
         std::fs::create_dir(&path).expect("mkdir");
         std::fs::write(path.join("inside"), b"x").expect("write");
         assert!(write_atomic(&path, b"data").is_err());
-        let names: Vec<_> = std::fs::read_dir(dir.path())
-            .expect("read_dir")
-            .map(|e| e.expect("entry").file_name())
-            .collect();
+        let names: Vec<_> =
+            std::fs::read_dir(dir.path()).expect("read_dir").map(|e| e.expect("entry").file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from("config")]);
         assert!(write_atomic(Path::new("/"), b"x").is_err());
     }
