@@ -156,7 +156,10 @@ pub fn release(handle: Handle) -> Result<()> {
     let mut t = table();
     let index = handle.index();
     match t.slots.get_mut(index) {
-        Some(slot) if slot.generation == handle.generation() && slot.entry.is_some() => {
+        Some(slot)
+            if slot.generation == handle.generation()
+                && slot.entry.as_ref().is_some_and(|e| Some(e.kind) == handle.try_kind()) =>
+        {
             slot.entry = None;
             t.free.push(index);
             Ok(())
