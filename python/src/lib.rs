@@ -1,1 +1,48 @@
-//! placeholder
+//! `sipsimple._core`: the thin pyo3 layer between the pure-Python
+//! `sipsimple` package and the Rust core.
+//!
+//! The Python package (`sipsimple.application`, `.account`,
+//! `.notification`, ...) is the public API; this module only exposes small
+//! handle wrappers: [`application::CoreApplication`],
+//! [`application::CoreStorage`], [`notification::CoreNotificationCenter`],
+//! [`account::CoreAccountManager`], [`account::CoreAccount`],
+//! [`settings::CoreSettings`] and [`values::PyHandle`], plus the exceptions
+//! in [`errors`]. Calls that may wait (start, stop, save, delete, post,
+//! flush...) release the GIL.
+
+#![deny(missing_docs)]
+
+use pyo3::prelude::*;
+
+pub mod account;
+pub mod application;
+pub mod errors;
+pub mod notification;
+pub mod settings;
+pub mod values;
+
+/// Private extension module of the `sipsimple` package.
+#[pymodule(name = "_core")]
+mod core_module {
+    use pyo3::prelude::*;
+
+    #[pymodule_export]
+    use crate::account::{CoreAccount, CoreAccountManager};
+    #[pymodule_export]
+    use crate::application::{CoreApplication, CoreStorage};
+    #[pymodule_export]
+    use crate::notification::CoreNotificationCenter;
+    #[pymodule_export]
+    use crate::settings::CoreSettings;
+    #[pymodule_export]
+    use crate::values::{PyHandle, set_conversion_hooks};
+
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        let py = m.py();
+        m.add("SIPCoreError", py.get_type::<crate::errors::SIPCoreError>())?;
+        m.add("ConfigurationError", py.get_type::<crate::errors::ConfigurationError>())?;
+        m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        Ok(())
+    }
+}

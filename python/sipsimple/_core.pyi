@@ -1,0 +1,244 @@
+"""Private extension module of the ``sipsimple`` package (the Rust core).
+
+Use the public modules instead: :mod:`sipsimple.application`,
+:mod:`sipsimple.account`, :mod:`sipsimple.notification`,
+:mod:`sipsimple.configuration`, :mod:`sipsimple.storage`.
+"""
+
+import os
+from collections.abc import Callable
+from typing import Any, Literal, Optional, Union, final
+
+__all__ = [
+    "CoreAccount",
+    "CoreAccountManager",
+    "CoreApplication",
+    "CoreStorage",
+    "CoreNotificationCenter",
+    "CoreSettings",
+    "Handle",
+    "set_conversion_hooks",
+    "SIPCoreError",
+    "ConfigurationError",
+    "__version__",
+]
+
+__version__: str
+
+class SIPCoreError(Exception):
+    """Base class of the failures reported by the SIP SIMPLE core."""
+
+class ConfigurationError(SIPCoreError):
+    """The configuration could not be loaded. `filename` names the file and `line` the 1-based line."""
+
+    filename: str
+    line: int
+    reason: str
+
+@final
+class Handle:
+    """A reference to a core object (an account, the application...) as found in
+    notifications. Equal handles refer to the same object."""
+
+    @property
+    def raw(self) -> int:
+        """The raw 64-bit value."""
+    @property
+    def kind(self) -> str:
+        """The class name of the object (`Account`, `SIPApplication`...), `Unknown` if garbage."""
+    @property
+    def label(self) -> Optional[str]:
+        """The object's label (an account's id), if it has one."""
+    @property
+    def live(self) -> bool:
+        """True while the handle refers to a live object."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class CoreStorage:
+    """A storage for `SIPApplication.start`: in memory or in a directory."""
+
+    @staticmethod
+    def memory() -> CoreStorage:
+        """A storage that keeps the configuration in memory only."""
+    @staticmethod
+    def file(directory: Union[str, os.PathLike[str]]) -> CoreStorage:
+        """A storage that keeps the configuration in `<directory>/config`."""
+    @property
+    def directory(self) -> Optional[str]:
+        """The directory of a file storage, `None` for a memory storage."""
+
+@final
+class CoreApplication:
+    """Access to the core's `SIPApplication` singleton."""
+
+    @staticmethod
+    def start(storage: CoreStorage) -> None:
+        """Starts the middleware (GIL released). `RuntimeError` if already
+        running, `ConfigurationError` if the configuration cannot be loaded."""
+    @staticmethod
+    def stop() -> None:
+        """Stops the middleware; returns at once, `SIPApplicationDidEnd` follows.
+        `RuntimeError` if not running."""
+    @staticmethod
+    def running() -> bool:
+        """True between `start()` and `stop()`."""
+    @staticmethod
+    def handle() -> Handle:
+        """The application's handle (sender of the `SIPApplication*` notifications)."""
+    @staticmethod
+    def configuration_manager_handle() -> Handle:
+        """The `ConfigurationManager`'s handle (sender of `CFGManager*` notifications)."""
+
+@final
+class CoreNotificationCenter:
+    """Access to the core's default notification center."""
+
+    @staticmethod
+    def add_observer(
+        observer: object,
+        dispatch: Callable[[Any, str, Any, dict[str, Any]], object],
+        name: Optional[str] = None,
+        sender: Any = None,
+    ) -> None:
+        """Subscribes `observer` to notifications named `name` sent by `sender`
+        (`None` = any). Matching notifications are delivered on the delivery
+        thread as `dispatch(observer, name, sender, data)`."""
+    @staticmethod
+    def remove_observer(observer: object, name: Optional[str] = None, sender: Any = None) -> None:
+        """Removes the subscription made with exactly these arguments;
+        `KeyError` if there is none."""
+    @staticmethod
+    def discard_observer(observer: object, name: Optional[str] = None, sender: Any = None) -> bool:
+        """Like `remove_observer` but silent; returns whether a subscription was removed."""
+    @staticmethod
+    def purge_observer(observer: object) -> None:
+        """Removes every subscription of `observer`."""
+    @staticmethod
+    def post_notification(name: str, sender: Any = None, data: Optional[dict[str, Any]] = None) -> None:
+        """Posts a notification. `data` maps field names to values; a
+        `timestamp` is added unless given."""
+    @staticmethod
+    def flush(timeout: float = 10.0) -> bool:
+        """Waits (GIL released) until every notification posted before this call
+        has been delivered, at most `timeout` seconds. Returns immediately
+        (True) on the delivery thread."""
+    @staticmethod
+    def is_delivery_thread() -> bool:
+        """True when called from the delivery thread."""
+
+@final
+class CoreSettings:
+    """One settings object, read and written by dotted setting path
+    (`sip.register_interval`)."""
+
+    @staticmethod
+    def global_settings() -> CoreSettings:
+        """The global `SIPSimpleSettings` object."""
+    @property
+    def handle(self) -> Handle:
+        """The handle of the object (sender of its `CFGSettingsObject*` notifications)."""
+    @property
+    def id(self) -> str:
+        """The object's id (`alice@example.com`, `SIPSimpleSettings`)."""
+    @property
+    def class_name(self) -> str:
+        """The settings class name (`Account`, `BonjourAccount`, `SIPSimpleSettings`)."""
+    @property
+    def is_new(self) -> bool:
+        """True until the first `save()` stored the object."""
+    def path_kind(self, path: str) -> Optional[Literal["setting", "group"]]:
+        """`"setting"`, `"group"` (`""` is the top group) or `None` for an unknown path."""
+    def children(self, group: str = "") -> list[str]:
+        """Names of the settings and groups directly under `group`."""
+    def get(self, path: str) -> Any:
+        """The current value of a setting."""
+    def set(self, path: str, value: Any) -> None:
+        """Validates and sets a setting; `ValueError` naming it if the value is
+        refused (the old value stays)."""
+    def reset(self, path: str) -> None:
+        """Resets a setting to its default."""
+    def revert(self) -> None:
+        """Undoes unsaved changes."""
+    def save(self) -> None:
+        """Stores the object (GIL released) and posts the `CFGSettingsObject*`
+        notifications (and `SIPAccountManagerDidAddAccount` for a new account)."""
+    def delete(self) -> None:
+        """Deletes the object (GIL released). Singletons and the BonjourAccount refuse."""
+
+@final
+class CoreAccount:
+    """One core account (an `Account` or the `BonjourAccount`)."""
+
+    @property
+    def handle(self) -> Handle:
+        """The account's handle (sender of its notifications)."""
+    @property
+    def id(self) -> str:
+        """The SIP id, `user@domain`."""
+    @property
+    def is_bonjour(self) -> bool:
+        """True for the BonjourAccount."""
+    @property
+    def uri(self) -> str:
+        """`sip:<id>` (for Bonjour, the contact address)."""
+    @property
+    def credentials(self) -> tuple[str, str]:
+        """`(username, password)` used for digest authentication."""
+    @property
+    def contact_username(self) -> str:
+        """The user part of the account's Contact URIs."""
+    def contact_uri(self, transport: str) -> str:
+        """The Contact URI for `transport`; `RuntimeError` while the SIP engine has no such transport."""
+    @property
+    def enabled(self) -> bool:
+        """Whether the account is enabled, as saved."""
+    @property
+    def registered(self) -> bool:
+        """True while a registration is active."""
+    @property
+    def settings(self) -> CoreSettings:
+        """The account's settings."""
+
+@final
+class CoreAccountManager:
+    """Access to the core's `AccountManager` singleton."""
+
+    @staticmethod
+    def handle() -> Handle:
+        """The manager's handle (sender of `SIPAccountManager*` notifications)."""
+    @staticmethod
+    def get_or_create(id: str) -> CoreAccount:
+        """`Account(id)`: the existing account or a new, unsaved one.
+        `RuntimeError` before the application started, `ValueError` for a bad id."""
+    @staticmethod
+    def resolve(handle: Handle) -> Optional[CoreAccount]:
+        """The account behind an account handle, `None` if it is gone."""
+    @staticmethod
+    def has_account(id: str) -> bool:
+        """True if a saved account has this id."""
+    @staticmethod
+    def get_account(id: str) -> CoreAccount:
+        """The saved account with this id; `KeyError` if there is none."""
+    @staticmethod
+    def get_accounts() -> list[CoreAccount]:
+        """Every saved account, the BonjourAccount included."""
+    @staticmethod
+    def find_account(contact_uri: str) -> Optional[CoreAccount]:
+        """The enabled account a request to `contact_uri` belongs to, if any."""
+    @staticmethod
+    def default_account() -> Optional[CoreAccount]:
+        """The default account, if any."""
+    @staticmethod
+    def set_default_account(account: Optional[CoreAccount]) -> None:
+        """Sets (or clears, with `None`) the default account (GIL released).
+        `ValueError` unless the account is saved and enabled."""
+
+def set_conversion_hooks(
+    handle_hook: Callable[[Handle], Any], map_hook: Callable[[dict[str, Any]], Any]
+) -> None:
+    """Installs the conversion hooks (once per process): `handle_hook(handle)`
+    turns a handle into the Python object for it, `map_hook(dict)` turns a
+    core map into its Python type or returns the dict."""

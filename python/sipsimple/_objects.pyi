@@ -1,0 +1,19 @@
+from sipsimple import _core
+from sipsimple.account import Account, BonjourAccount
+from typing import Any
+
+__all__ = ['CoreObject', 'to_core', 'from_core_handle', 'from_core_map', 'wrap_account']
+
+class CoreObject:
+    """Base of the Python objects that stand for a core object."""
+    @property
+    def _handle(self) -> _core.Handle: ...
+
+def to_core(value: Any) -> Any:
+    """The value to hand to the core: core objects become their handle."""
+def wrap_account(core: _core.CoreAccount) -> Account | BonjourAccount:
+    """The one Python object for a core account (created on first use)."""
+def from_core_handle(handle: _core.Handle) -> Any:
+    """The Python object for a core handle (the handle itself if unknown or gone)."""
+def from_core_map(value: dict[str, Any]) -> Any:
+    """Port ranges (``start``/``end``) and modified values (``old``/``new``)."""

@@ -1,0 +1,25 @@
+from sipsimple._objects import CoreObject
+from sipsimple.configuration import ConfigurationError as ConfigurationError
+from sipsimple.storage import ISIPSimpleStorage
+from sipsimple._singleton import Singleton
+
+__all__ = ['SIPApplication', 'ConfigurationError']
+
+class SIPApplication(CoreObject, metaclass=Singleton):
+    """The middleware application (a singleton)."""
+    def __init__(self) -> None: ...
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+    @property
+    def storage(self) -> ISIPSimpleStorage | None:
+        """The storage given to the last successful :meth:`start`."""
+    def start(self, storage: ISIPSimpleStorage) -> None:
+        """Starts the middleware with ``storage``. ``RuntimeError`` if it is
+        already running, :class:`ConfigurationError` if the configuration
+        cannot be loaded (then it may be retried).
+        """
+    def stop(self) -> None:
+        """Stops the middleware: returns at once, ``SIPApplicationDidEnd``
+        follows. ``RuntimeError`` if it is not running.
+        """
