@@ -1,0 +1,204 @@
+//! `AccountManager` and `Account`.
+
+use std::sync::Arc;
+
+use sipsimple_core::handle::{self, Handle, ObjectKind};
+
+use crate::{Result, SipSimpleError, value_from_json_text, value_to_json_text};
+
+/// An account (an `Account` or the `BonjourAccount`).
+///
+/// The object holds the account's handle and resolves it on every call that
+/// needs the account, so an object from before an application restart (when
+/// the accounts were reloaded) reports `InvalidHandle` instead of acting on
+/// a stale account. Two objects are equal when they refer to the same
+/// account.
+#[derive(uniffi::Object)]
+#[uniffi::export(Display, Eq, Hash)]
+pub struct Account {
+    handle: Handle,
+    id: String,
+    username: String,
+    domain: String,
+}
+
+impl Account {
+    pub(crate) fn wrap(account: &sipsimple_core::Account) -> Arc<Account> {
+        let id = account.id();
+        Arc::new(Account {
+            handle: account.handle(),
+            id: id.to_string(),
+            username: id.username.clone(),
+            domain: id.domain.clone(),
+        })
+    }
+
+    /// The core account, if the handle is still live.
+    pub(crate) fn resolve(&self) -> Result<Arc<sipsimple_core::Account>> {
+        let stale = |detail: String| SipSimpleError::InvalidHandle {
+            detail: format!("account {} is no longer valid ({detail})", self.id),
+        };
+        let kind = self
+            .handle
+            .try_kind()
+            .filter(|k| matches!(k, ObjectKind::Account | ObjectKind::BonjourAccount))
+            .ok_or_else(|| stale("not an account handle".to_owned()))?;
+        handle::resolve::<sipsimple_core::Account>(self.handle, kind).map_err(|e| stale(e.to_string()))
+    }
+}
+
+#[uniffi::export]
+impl Account {
+    /// `Account(id)`: the existing account with this SIP id, or a new,
+    /// unsaved one (stored and announced by `save`). Errors:
+    /// `InvalidArgument` for a malformed id, `InvalidState` before the
+    /// application started.
+    #[uniffi::constructor]
+    pub fn new(id: String) -> Result<Arc<Self>> {
+        let account = sipsimple_core::Account::get_or_create(&id)?;
+        Ok(Account::wrap(&account))
+    }
+
+    /// The SIP id, `user@domain`.
+    pub fn id(&self) -> String {
+        self.id.clone()
+    }
+
+    /// The user part of the id.
+    pub fn username(&self) -> String {
+        self.username.clone()
+    }
+
+    /// The domain part of the id.
+    pub fn domain(&self) -> String {
+        self.domain.clone()
+    }
+
+    /// The account's handle: the sender of its notifications and the value
+    /// notification data carries for it (`{"handle": ..}`).
+    pub fn handle(&self) -> u64 {
+        self.handle.raw()
+    }
+
+    /// True for the `BonjourAccount`.
+    pub fn is_bonjour(&self) -> bool {
+        self.handle.try_kind() == Some(ObjectKind::BonjourAccount)
+    }
+
+    /// The account's URI (`sip:user@domain`; for Bonjour, its contact
+    /// address).
+    pub fn uri(&self) -> Result<String> {
+        Ok(self.resolve()?.uri())
+    }
+
+    /// Whether the account is enabled (as saved).
+    pub fn enabled(&self) -> Result<bool> {
+        Ok(self.resolve()?.enabled())
+    }
+
+    /// The current value of the account setting at `path` (dotted, e.g.
+    /// `sip.register_interval`), as JSON.
+    pub fn get_setting(&self, path: String) -> Result<String> {
+        Ok(value_to_json_text(&self.resolve()?.settings().get(&path)?))
+    }
+
+    /// Sets the account setting at `path` to the JSON value `value_json`
+    /// after validating it (`InvalidSetting` if refused; the old value is
+    /// kept). The change is stored and announced by `save`.
+    pub fn set_setting(&self, path: String, value_json: String) -> Result<()> {
+        let account = self.resolve()?;
+        let value = value_from_json_text("the setting value", &value_json)?;
+        Ok(account.settings().set(&path, value)?)
+    }
+
+    /// Stores the account: posts `CFGSettingsObjectWasCreated` and
+    /// `SIPAccountManagerDidAddAccount` for a new account, or
+    /// `CFGSettingsObjectDidChange` with the modified settings.
+    pub fn save(&self) -> Result<()> {
+        self.resolve()?.save()?;
+        Ok(())
+    }
+
+    /// Deletes the account: posts `CFGSettingsObjectWasDeleted` and
+    /// `SIPAccountManagerDidRemoveAccount`. The `BonjourAccount` cannot be
+    /// deleted.
+    pub fn delete(&self) -> Result<()> {
+        Ok(self.resolve()?.delete()?)
+    }
+}
+
+impl std::fmt::Display for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let class = if self.is_bonjour() { "BonjourAccount" } else { "Account" };
+        write!(f, "{class}({:?})", self.id)
+    }
+}
+
+impl PartialEq for Account {
+    fn eq(&self, other: &Self) -> bool {
+        self.handle == other.handle
+    }
+}
+
+impl Eq for Account {}
+
+impl std::hash::Hash for Account {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.handle.hash(state);
+    }
+}
+
+/// The account registry singleton (`AccountManager`). Every instance refers
+/// to the same manager; it is loaded when the application starts.
+#[derive(uniffi::Object)]
+pub struct AccountManager {
+    inner: Arc<sipsimple_core::AccountManager>,
+}
+
+#[uniffi::export]
+impl AccountManager {
+    /// The account manager singleton.
+    #[uniffi::constructor]
+    pub fn new() -> Arc<Self> {
+        Arc::new(AccountManager { inner: sipsimple_core::AccountManager::instance() })
+    }
+
+    /// True if a saved account has this id.
+    pub fn has_account(&self, id: String) -> bool {
+        self.inner.has_account(&id)
+    }
+
+    /// The saved account with this id (`NotFound` if there is none).
+    pub fn get_account(&self, id: String) -> Result<Arc<Account>> {
+        let account = self.inner.get_account(&id)?;
+        Ok(Account::wrap(&account))
+    }
+
+    /// Every saved account, the `BonjourAccount` included.
+    pub fn get_accounts(&self) -> Vec<Arc<Account>> {
+        self.inner.get_accounts().iter().map(|a| Account::wrap(a)).collect()
+    }
+
+    /// The enabled account a request addressed to `uri` belongs to.
+    pub fn find_account(&self, uri: String) -> Option<Arc<Account>> {
+        self.inner.find_account(&uri).map(|a| Account::wrap(&a))
+    }
+
+    /// The account new sessions use, if any.
+    pub fn default_account(&self) -> Option<Arc<Account>> {
+        self.inner.default_account().map(|a| Account::wrap(&a))
+    }
+
+    /// Sets (or clears, with `None`) the default account; it must be saved
+    /// and enabled. Posts `SIPAccountManagerDidChangeDefaultAccount`.
+    pub fn set_default_account(&self, account: Option<Arc<Account>>) -> Result<()> {
+        let account = account.map(|a| a.resolve()).transpose()?;
+        Ok(self.inner.set_default_account(account.as_ref())?)
+    }
+
+    /// The manager's handle: the sender of the `SIPAccountManager*`
+    /// notifications.
+    pub fn handle(&self) -> u64 {
+        self.inner.handle().raw()
+    }
+}
