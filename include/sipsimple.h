@@ -506,6 +506,52 @@ sipsimple_result sipsimple_settings_get_json(sipsimple_handle object,
 sipsimple_result sipsimple_settings_global(sipsimple_handle *out);
 
 /**
+ * Like `sipsimple_settings_register_extension`, for the settings class
+ * named `class_name`: `"SIPSimpleSettings"`, `"Account"` or
+ * `"BonjourAccount"`. This works before the application started (when no
+ * account handle exists yet), which is when applications usually extend
+ * the classes. An unknown class name is `SIPSIMPLE_RESULT_NOT_FOUND`.
+ */
+sipsimple_result sipsimple_settings_register_class_extension(const char *class_name,
+                                                             const char *path,
+                                                             const char *type_name,
+                                                             const char *default_json,
+                                                             bool nillable);
+
+/**
+ * Extends the settings class of `object` (the original's
+ * `register_extension`): `object` is the `SIPSimpleSettings` handle (from
+ * `sipsimple_settings_global`), or any `Account` or `BonjourAccount`
+ * handle, which extends every account of that class. The setting `path`
+ * (dotted: `logs.trace_notifications`, `gui.theme`; missing groups are
+ * created, existing ones such as `logs` are extended) gets the type
+ * `type_name` and the default `default_json` (a JSON value; `NULL` means
+ * null, accepted only when `nillable`).
+ *
+ * Type names: `bool`, `int`, `nonnegative_int`, `positive_int`, `float`,
+ * `str`, `port`, `port_range`, `sample_rate`, `sip_address`,
+ * `sip_proxy_address`, `msrp_relay_address`, `path`, `xcap_root`,
+ * `video_resolution`, `sip_transport`, `msrp_transport`, `string_list`,
+ * `audio_codec_list`, `video_codec_list`, `sip_transport_list`,
+ * `host_port_list`.
+ *
+ * Loaded objects of the class get the setting at once, with the value
+ * stored for them in the configuration if there is one (settings unknown
+ * when a configuration was saved are kept in it), else the default.
+ * Registering an existing setting again replaces its definition.
+ * Errors: `SIPSIMPLE_RESULT_INVALID_ARGUMENT` for an unknown type name, a
+ * malformed path, a path that is a group or lies under a setting, or
+ * malformed JSON; `SIPSIMPLE_RESULT_INVALID_SETTING` for a default the type
+ * refuses (the last error message names the setting). Nothing changes on
+ * error.
+ */
+sipsimple_result sipsimple_settings_register_extension(sipsimple_handle object,
+                                                       const char *path,
+                                                       const char *type_name,
+                                                       const char *default_json,
+                                                       bool nillable);
+
+/**
  * Resets the setting `path` of `object` to its default value (stored and
  * announced on the next save).
  */

@@ -4,7 +4,37 @@ use std::sync::Arc;
 
 use sipsimple_core::handle::{self, Handle, ObjectKind};
 
+use crate::settings::register_extension;
 use crate::{Result, SipSimpleError, value_from_json_text, value_to_json_text};
+
+/// A settings class of accounts, for [`register_account_extension`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum AccountClass {
+    /// Every SIP `Account`.
+    Account,
+    /// The `BonjourAccount`.
+    BonjourAccount,
+}
+
+/// Extends the settings class of accounts (the original's
+/// `Account.register_extension` / `BonjourAccount.register_extension`);
+/// usually called before the application starts. The arguments and errors
+/// are those of `SipSimpleSettings.register_extension`. Every account of
+/// the class, loaded or not, gets the setting.
+#[uniffi::export]
+pub fn register_account_extension(
+    account_class: AccountClass,
+    path: String,
+    type_name: String,
+    default_json: Option<String>,
+    nillable: bool,
+) -> Result<()> {
+    let class = match account_class {
+        AccountClass::Account => sipsimple_core::Account::settings_class(),
+        AccountClass::BonjourAccount => sipsimple_core::Account::bonjour_settings_class(),
+    };
+    register_extension(&class, &path, &type_name, default_json, nillable)
+}
 
 /// An account (an `Account` or the `BonjourAccount`).
 ///
@@ -109,6 +139,20 @@ impl Account {
         let account = self.resolve()?;
         let value = value_from_json_text("the setting value", &value_json)?;
         Ok(account.settings().set(&path, value)?)
+    }
+
+    /// Extends the settings class of this account (`Account` or
+    /// `BonjourAccount`), so every account of the class gets the setting:
+    /// see `register_account_extension`.
+    pub fn register_extension(
+        &self,
+        path: String,
+        type_name: String,
+        default_json: Option<String>,
+        nillable: bool,
+    ) -> Result<()> {
+        let account = self.resolve()?;
+        register_extension(account.settings().class(), &path, &type_name, default_json, nillable)
     }
 
     /// Stores the account: posts `CFGSettingsObjectWasCreated` and

@@ -19,7 +19,7 @@ mod notification;
 mod settings;
 mod storage;
 
-pub use account::{Account, AccountManager};
+pub use account::{Account, AccountClass, AccountManager, register_account_extension};
 pub use application::SipApplication;
 pub use error::SipSimpleError;
 pub use notification::{Notification, NotificationCenter, NotificationObserver, ObjectRef, ObserverToken};

@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, LazyLock, OnceLock};
 
+use crate::account::Account;
 use crate::config::{SettingsClass, SettingsObject, schema};
 use crate::handle::{self, Handle, ObjectKind};
 
@@ -40,5 +41,30 @@ impl SIPSimpleSettings {
     /// The singleton's handle.
     pub fn handle(&self) -> Handle {
         self.handle.get().copied().unwrap_or(Handle::from_raw(0))
+    }
+}
+
+/// The settings class named `name`: `SIPSimpleSettings`, `Account` or
+/// `BonjourAccount` (what bindings extend by name), or `None`.
+pub fn settings_class_named(name: &str) -> Option<Arc<SettingsClass>> {
+    match name {
+        "SIPSimpleSettings" => Some(SIPSimpleSettings::settings_class()),
+        "Account" => Some(Account::settings_class()),
+        "BonjourAccount" => Some(Account::bonjour_settings_class()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_by_name() {
+        for name in ["SIPSimpleSettings", "Account", "BonjourAccount"] {
+            assert_eq!(settings_class_named(name).map(|c| c.name), Some(name));
+        }
+        assert!(Arc::ptr_eq(&settings_class_named("Account").unwrap(), &Account::settings_class()));
+        assert!(settings_class_named("account").is_none());
     }
 }

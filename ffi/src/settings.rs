@@ -4,13 +4,14 @@
 
 use std::ffi::c_char;
 
-use sipsimple_core::config::{PathKind, SettingsObject};
+use sipsimple_core::config::{PathKind, SettingsClass, SettingsObject};
+use sipsimple_core::settings::settings_class_named;
 use sipsimple_core::{Error, SIPSimpleSettings, Value};
 
 use crate::objects::SettingsOwner;
 use crate::result::{FfiError, guard, sipsimple_result};
 use crate::sipsimple_handle;
-use crate::strings::{Out, borrow_str};
+use crate::strings::{Out, borrow_str, optional_str};
 
 /// The settings under `group` (`""` = all) as one nested JSON object.
 fn group_json(settings: &SettingsObject, group: &str) -> Result<serde_json::Value, Error> {
@@ -135,6 +136,107 @@ pub extern "C" fn sipsimple_settings_save(object: sipsimple_handle) -> sipsimple
     })
 }
 
+/// Parses the optional JSON default of an extension setting (`NULL` is null).
+unsafe fn default_value(path: &str, default_json: *const c_char) -> Result<Value, FfiError> {
+    // SAFETY: forwarded API contract.
+    let Some(text) = (unsafe { optional_str(default_json, "default_json") })? else {
+        return Ok(Value::Null);
+    };
+    let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        FfiError::argument(format!(
+            "the default of {path} is not valid JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    Ok(Value::from_json(&json))
+}
+
+/// Registers one setting on `class` from the C arguments.
+unsafe fn register(
+    class: &SettingsClass,
+    path: *const c_char,
+    type_name: *const c_char,
+    default_json: *const c_char,
+    nillable: bool,
+) -> Result<(), FfiError> {
+    // SAFETY: API contract.
+    let path = unsafe { borrow_str(path, "path") }?;
+    // SAFETY: API contract.
+    let type_name = unsafe { borrow_str(type_name, "type_name") }?;
+    // SAFETY: API contract.
+    let default = unsafe { default_value(path, default_json) }?;
+    class.register_setting(path, type_name, default, nillable)?;
+    Ok(())
+}
+
+/// Extends the settings class of `object` (the original's
+/// `register_extension`): `object` is the `SIPSimpleSettings` handle (from
+/// `sipsimple_settings_global`), or any `Account` or `BonjourAccount`
+/// handle, which extends every account of that class. The setting `path`
+/// (dotted: `logs.trace_notifications`, `gui.theme`; missing groups are
+/// created, existing ones such as `logs` are extended) gets the type
+/// `type_name` and the default `default_json` (a JSON value; `NULL` means
+/// null, accepted only when `nillable`).
+///
+/// Type names: `bool`, `int`, `nonnegative_int`, `positive_int`, `float`,
+/// `str`, `port`, `port_range`, `sample_rate`, `sip_address`,
+/// `sip_proxy_address`, `msrp_relay_address`, `path`, `xcap_root`,
+/// `video_resolution`, `sip_transport`, `msrp_transport`, `string_list`,
+/// `audio_codec_list`, `video_codec_list`, `sip_transport_list`,
+/// `host_port_list`.
+///
+/// Loaded objects of the class get the setting at once, with the value
+/// stored for them in the configuration if there is one (settings unknown
+/// when a configuration was saved are kept in it), else the default.
+/// Registering an existing setting again replaces its definition.
+/// Errors: `SIPSIMPLE_RESULT_INVALID_ARGUMENT` for an unknown type name, a
+/// malformed path, a path that is a group or lies under a setting, or
+/// malformed JSON; `SIPSIMPLE_RESULT_INVALID_SETTING` for a default the type
+/// refuses (the last error message names the setting). Nothing changes on
+/// error.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sipsimple_settings_register_extension(
+    object: sipsimple_handle,
+    path: *const c_char,
+    type_name: *const c_char,
+    default_json: *const c_char,
+    nillable: bool,
+) -> sipsimple_result {
+    guard("sipsimple_settings_register_extension", || {
+        let owner = SettingsOwner::resolve(object)?;
+        let class = owner.settings().class().clone();
+        // SAFETY: API contract.
+        unsafe { register(&class, path, type_name, default_json, nillable) }
+    })
+}
+
+/// Like `sipsimple_settings_register_extension`, for the settings class
+/// named `class_name`: `"SIPSimpleSettings"`, `"Account"` or
+/// `"BonjourAccount"`. This works before the application started (when no
+/// account handle exists yet), which is when applications usually extend
+/// the classes. An unknown class name is `SIPSIMPLE_RESULT_NOT_FOUND`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sipsimple_settings_register_class_extension(
+    class_name: *const c_char,
+    path: *const c_char,
+    type_name: *const c_char,
+    default_json: *const c_char,
+    nillable: bool,
+) -> sipsimple_result {
+    guard("sipsimple_settings_register_class_extension", || {
+        // SAFETY: API contract.
+        let name = unsafe { borrow_str(class_name, "class_name") }?;
+        let class = settings_class_named(name).ok_or_else(|| {
+            FfiError::Core(Error::NotFound(format!(
+                "no settings class {name:?} (SIPSimpleSettings, Account or BonjourAccount)"
+            )))
+        })?;
+        // SAFETY: API contract.
+        unsafe { register(&class, path, type_name, default_json, nillable) }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,5 +308,62 @@ mod tests {
         assert_eq!(r, sipsimple_result::InvalidSetting);
         let message = unsafe { CStr::from_ptr(crate::result::sipsimple_last_error()) }.to_str().unwrap().to_owned();
         assert!(message.contains("audio.echo_canceller.enabled"), "{message}");
+    }
+
+    #[test]
+    fn extensions_are_validated_and_readable() {
+        let mut global = 0;
+        assert_eq!(unsafe { sipsimple_settings_global(&mut global) }, sipsimple_result::Ok);
+        let register = |path: &std::ffi::CStr, ty: &std::ffi::CStr, default: Option<&std::ffi::CStr>, nillable| unsafe {
+            sipsimple_settings_register_extension(
+                global,
+                path.as_ptr(),
+                ty.as_ptr(),
+                default.map_or(null(), |d| d.as_ptr()),
+                nillable,
+            )
+        };
+        assert_eq!(register(c"ffi_tests.level", c"nonnegative_int", Some(c"3"), false), sipsimple_result::Ok);
+        assert_eq!(register(c"ffi_tests.dir", c"path", None, true), sipsimple_result::Ok);
+        assert_eq!(register(c"ffi_tests.ports", c"port_range", Some(c"\"6000-6010\""), false), sipsimple_result::Ok);
+        assert_eq!(register(c"ffi_tests.x", c"colour", Some(c"1"), false), sipsimple_result::InvalidArgument);
+        assert_eq!(register(c"ffi_tests.x", c"int", Some(c"{"), false), sipsimple_result::InvalidArgument);
+        assert_eq!(register(c"ffi_tests.x", c"int", Some(c"\"many\""), false), sipsimple_result::InvalidSetting);
+        let message = unsafe { CStr::from_ptr(crate::result::sipsimple_last_error()) }.to_str().unwrap().to_owned();
+        assert!(message.contains("ffi_tests.x"), "{message}");
+        assert_eq!(register(c"ffi_tests.x", c"int", None, false), sipsimple_result::InvalidSetting);
+        assert_eq!(register(c"ffi_tests", c"int", Some(c"1"), false), sipsimple_result::InvalidArgument);
+        assert_eq!(register(c"ffi_tests.level.sub", c"int", Some(c"1"), false), sipsimple_result::InvalidArgument);
+        assert_eq!(
+            unsafe { sipsimple_settings_register_extension(global, c"ffi_tests.y".as_ptr(), null(), null(), true) },
+            sipsimple_result::NullArgument
+        );
+        assert_eq!(
+            unsafe { sipsimple_settings_register_extension(0, c"ffi_tests.y".as_ptr(), c"int".as_ptr(), null(), true) },
+            sipsimple_result::InvalidHandle
+        );
+
+        let mut s = null_mut();
+        assert_eq!(unsafe { sipsimple_settings_get_json(global, c"ffi_tests".as_ptr(), &mut s) }, sipsimple_result::Ok);
+        assert_eq!(unsafe { CStr::from_ptr(s) }, c"{\"dir\":null,\"level\":3,\"ports\":{\"end\":6010,\"start\":6000}}");
+        unsafe { crate::strings::sipsimple_string_free(s) };
+        assert_eq!(
+            unsafe { sipsimple_settings_set_json(global, c"ffi_tests.level".as_ptr(), c"-1".as_ptr()) },
+            sipsimple_result::InvalidSetting
+        );
+
+        let class_register = |class: &std::ffi::CStr| unsafe {
+            sipsimple_settings_register_class_extension(
+                class.as_ptr(),
+                c"ffi_tests.flag".as_ptr(),
+                c"bool".as_ptr(),
+                c"true".as_ptr(),
+                false,
+            )
+        };
+        assert_eq!(class_register(c"BonjourAccount"), sipsimple_result::Ok);
+        assert_eq!(class_register(c"Account"), sipsimple_result::Ok);
+        assert_eq!(class_register(c"Contact"), sipsimple_result::NotFound);
+        assert!(sipsimple_core::Account::settings_class().schema().setting("ffi_tests.flag").is_some());
     }
 }

@@ -137,6 +137,18 @@ class CoreSettings:
     @staticmethod
     def global_settings() -> CoreSettings:
         """The global `SIPSimpleSettings` object."""
+    @staticmethod
+    def register_extension(
+        class_name: str, settings: list[tuple[str, str, Any, bool]], groups: list[str] = ...
+    ) -> None:
+        """Extends the settings class `class_name` (`SIPSimpleSettings`,
+        `Account` or `BonjourAccount`) with `settings`, a list of
+        `(path, type_name, default, nillable)` tuples, and `groups` (dotted
+        paths), all or nothing. Loaded objects of the class get the settings
+        at once, with their stored value if there is one (GIL released while
+        they are updated). `ValueError` naming the setting for an unknown
+        type name, a refused default or a conflicting path; `KeyError` for an
+        unknown class."""
     @property
     def handle(self) -> Handle:
         """The handle of the object (sender of its `CFGSettingsObject*` notifications)."""

@@ -96,6 +96,7 @@ class Account(_AccountBase):
     """
 
     __slots__ = ()
+    _core_class_name = "Account"
 
     def __new__(cls, id: str) -> Account:
         if str(id) == BONJOUR_ID:
@@ -114,6 +115,7 @@ class BonjourAccount(_AccountBase):
     """
 
     __slots__ = ()
+    _core_class_name = "BonjourAccount"
 
     def __new__(cls) -> BonjourAccount:
         account = wrap_account(_core.CoreAccountManager.get_or_create(BONJOUR_ID))

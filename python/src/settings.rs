@@ -5,8 +5,10 @@
 
 use std::sync::Arc;
 
+use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
-use sipsimple_core::config::{PathKind, SettingsObject};
+use sipsimple_core::config::{PathKind, SettingsExtension, SettingsObject, setting_type};
+use sipsimple_core::settings::settings_class_named;
 use sipsimple_core::{Account, SIPSimpleSettings};
 
 use crate::errors::CoreResultExt;
@@ -50,6 +52,38 @@ impl CoreSettings {
     #[staticmethod]
     fn global_settings() -> Self {
         CoreSettings::new(Target::Global(SIPSimpleSettings::instance()))
+    }
+
+    /// Extends the settings class `class_name` (`SIPSimpleSettings`,
+    /// `Account` or `BonjourAccount`) with `settings`, a list of
+    /// `(path, type_name, default, nillable)` tuples, and `groups` (dotted
+    /// paths), all or nothing. Loaded objects of the class get the settings
+    /// at once, with their stored value if there is one (GIL released while
+    /// they are updated). `ValueError` naming the setting for an unknown
+    /// type name, a refused default or a conflicting path; `KeyError` for an
+    /// unknown class.
+    #[staticmethod]
+    #[pyo3(signature = (class_name, settings, groups=Vec::new()))]
+    fn register_extension(
+        py: Python<'_>,
+        class_name: &str,
+        settings: Vec<(String, String, Bound<'_, PyAny>, bool)>,
+        groups: Vec<String>,
+    ) -> PyResult<()> {
+        let class = settings_class_named(class_name).ok_or_else(|| {
+            PyKeyError::new_err(format!(
+                "no settings class {class_name:?} (SIPSimpleSettings, Account or BonjourAccount)"
+            ))
+        })?;
+        let mut extension = SettingsExtension::new();
+        for (path, type_name, default, nillable) in &settings {
+            let ty = setting_type(path, type_name).py_err(py)?;
+            extension.setting(path, ty, py_to_setting_value(path, default)?, *nillable);
+        }
+        for group in &groups {
+            extension.group(group);
+        }
+        py.detach(move || class.register(&extension)).py_err(py)
     }
 
     /// The handle of the object (sender of its `CFGSettingsObject*` notifications).

@@ -1,8 +1,8 @@
 /*
  * End-to-end test of the C API: application lifecycle with a file storage,
  * notifications through a callback and through a pull queue (and its file
- * descriptor), accounts and settings, persistence across a restart, and the
- * error paths (invalid setting, corrupt configuration file, stale, garbage
+ * descriptor), accounts and settings, settings extensions, persistence
+ * across a restart, and the error paths (invalid setting, corrupt configuration file, stale, garbage
  * and NULL arguments, starting and stopping twice).
  *
  * Built by tests/c_abi.rs with -Wall -Wextra -Werror -std=c11 and the address
@@ -380,6 +380,83 @@ static void test_arguments_before_start(void) {
     CHECK(!b);
 }
 
+/* Extensions registered by class name before the application starts. */
+static void register_extensions_before_start(void) {
+    OK(sipsimple_settings_register_class_extension("Account", "ui.color", "str", "\"blue\"", false));
+    OK(sipsimple_settings_register_class_extension("BonjourAccount", "ui.color", "str", "\"white\"", false));
+    OK(sipsimple_settings_register_class_extension("SIPSimpleSettings", "logs.trace_notifications", "bool", "false",
+                                                   false));
+    EXPECT(sipsimple_settings_register_class_extension("Contact", "ui.color", "str", "\"blue\"", false),
+           SIPSIMPLE_RESULT_NOT_FOUND);
+    EXPECT(sipsimple_settings_register_class_extension(NULL, "ui.color", "str", NULL, true),
+           SIPSIMPLE_RESULT_NULL_ARGUMENT);
+}
+
+/* Extensions registered through object handles while running: the global
+ * settings and an account's class. */
+static void check_extensions(sipsimple_handle global, sipsimple_handle account) {
+    /* A value stored before any extension defined it is picked up. */
+    OK(sipsimple_settings_register_extension(global, "gui.theme", "str", "\"dark\"", false));
+    char *value = setting(global, "gui.theme");
+    CHECK(strcmp(value, "\"light\"") == 0);
+    free(value);
+    value = setting(global, "logs");
+    CHECK(strstr(value, "\"trace_notifications\":false") != NULL && strstr(value, "\"trace_sip\":false") != NULL);
+    free(value);
+
+    OK(sipsimple_settings_register_extension(account, "ui.volume", "nonnegative_int", "50", false));
+    OK(sipsimple_settings_register_extension(account, "ui.relay", "msrp_relay_address", NULL, true));
+    value = setting(account, "ui");
+    CHECK(strcmp(value, "{\"color\":\"blue\",\"relay\":null,\"volume\":50}") == 0);
+    free(value);
+
+    /* Refused extensions: nothing changes. */
+    EXPECT(sipsimple_settings_register_extension(account, "ui.size", "colour", "1", false),
+           SIPSIMPLE_RESULT_INVALID_ARGUMENT);
+    CHECK(strstr(last_error(), "colour") != NULL);
+    EXPECT(sipsimple_settings_register_extension(account, "ui.size", "port", "\"huge\"", false),
+           SIPSIMPLE_RESULT_INVALID_SETTING);
+    CHECK(strstr(last_error(), "ui.size") != NULL);
+    EXPECT(sipsimple_settings_register_extension(account, "ui.size", "port", NULL, false),
+           SIPSIMPLE_RESULT_INVALID_SETTING);
+    EXPECT(sipsimple_settings_register_extension(account, "ui.size", "port", "{oops", false),
+           SIPSIMPLE_RESULT_INVALID_ARGUMENT);
+    EXPECT(sipsimple_settings_register_extension(account, "sip", "str", "\"x\"", false),
+           SIPSIMPLE_RESULT_INVALID_ARGUMENT);
+    EXPECT(sipsimple_settings_register_extension(account, "ui.color.dark", "str", "\"x\"", false),
+           SIPSIMPLE_RESULT_INVALID_ARGUMENT);
+    EXPECT(sipsimple_settings_register_extension(account, NULL, "str", "\"x\"", false), SIPSIMPLE_RESULT_NULL_ARGUMENT);
+    EXPECT(sipsimple_settings_register_extension(0xdeadbeefULL, "ui.size", "port", "1", false),
+           SIPSIMPLE_RESULT_INVALID_HANDLE);
+    char *s = NULL;
+    EXPECT(sipsimple_settings_get_json(account, "ui.size", &s), SIPSIMPLE_RESULT_NOT_FOUND);
+
+    /* The new settings validate, save and are announced like any other. */
+    EXPECT(sipsimple_settings_set_json(account, "ui.volume", "-1"), SIPSIMPLE_RESULT_INVALID_SETTING);
+    OK(sipsimple_settings_set_json(account, "ui.volume", "70"));
+    OK(sipsimple_settings_set_json(account, "ui.color", "\"green\""));
+    OK(sipsimple_account_save(account));
+    OK(sipsimple_settings_set_json(global, "logs.trace_notifications", "true"));
+    OK(sipsimple_settings_save(global));
+}
+
+/* After a restart the extended classes load the saved values. */
+static void check_extensions_after_restart(sipsimple_handle account) {
+    sipsimple_handle global = 0;
+    OK(sipsimple_settings_global(&global));
+    char *value = setting(global, "logs.trace_notifications");
+    CHECK(strcmp(value, "true") == 0);
+    free(value);
+    value = setting(account, "ui");
+    CHECK(strcmp(value, "{\"color\":\"green\",\"relay\":null,\"volume\":70}") == 0);
+    free(value);
+    sipsimple_handle bonjour = 0;
+    OK(sipsimple_account_manager_get_account("bonjour@local", &bonjour));
+    value = setting(bonjour, "ui");
+    CHECK(strcmp(value, "{\"color\":\"white\"}") == 0);
+    free(value);
+}
+
 static void check_custom_notification(sipsimple_handle account) {
     sipsimple_handle queue = 0;
     int fd = -1;
@@ -463,6 +540,11 @@ int main(void) {
     int app_fd = -1;
     OK(sipsimple_notification_queue_fd(app_queue, &app_fd));
     CHECK(!fd_readable(app_fd, 0));
+
+    /* ---- extensions; a value stored by an earlier run for a setting no extension defines yet ---- */
+    register_extensions_before_start();
+    snprintf(path, sizeof path, "%s/config", dir);
+    write_file(path, "SIPSimpleSettings:\n    gui:\n        theme = light\n");
 
     /* ---- start ---- */
     sipsimple_handle storage = 0;
@@ -596,6 +678,7 @@ int main(void) {
     sipsimple_handle default_account = 0;
     OK(sipsimple_account_manager_default_account(&default_account));
     CHECK(default_account == account || default_account == bonjour);
+    check_extensions(global, account);
 
     /* ---- notifications posted from C, typed getters, the queue's fd ---- */
     check_custom_notification(account);
@@ -644,6 +727,7 @@ int main(void) {
     free(value);
     OK(sipsimple_account_enabled(account2, &flag));
     CHECK(flag);
+    check_extensions_after_restart(account2);
 
     /* ---- a removed observer is stale and no longer called ---- */
     OK(sipsimple_notification_center_remove_observer(observer));

@@ -17,6 +17,37 @@ pub const AUDIO_CODECS: &[&str] = &["opus", "speex", "G722", "G729", "GSM", "iLB
 pub const VIDEO_CODECS: &[&str] = &["H264", "VP8", "VP9"];
 /// SIP transports.
 pub const SIP_TRANSPORTS: &[&str] = &["udp", "tcp", "tls"];
+/// MSRP transports.
+pub const MSRP_TRANSPORTS: &[&str] = &["tls", "tcp"];
+/// Audio sample rates (Hz) the audio engine accepts.
+pub const SAMPLE_RATES: &[i64] = &[16000, 32000, 48000];
+
+/// The setting types that have a stable name, in the order of the table in
+/// [`SettingType::from_name`]. The first entry of a type is its name.
+const NAMED_TYPES: &[(&str, SettingType)] = &[
+    ("bool", SettingType::Bool),
+    ("int", SettingType::Int { min: i64::MIN, max: i64::MAX }),
+    ("nonnegative_int", SettingType::Int { min: 0, max: i64::MAX }),
+    ("positive_int", SettingType::Int { min: 1, max: i64::MAX }),
+    ("float", SettingType::Float),
+    ("str", SettingType::Str),
+    ("port", SettingType::Port),
+    ("port_range", SettingType::PortRange),
+    ("sample_rate", SettingType::IntEnum(SAMPLE_RATES)),
+    ("sip_address", SettingType::SipAddress),
+    ("sip_proxy_address", SettingType::SipProxyAddress),
+    ("msrp_relay_address", SettingType::MsrpRelayAddress),
+    ("path", SettingType::Path),
+    ("xcap_root", SettingType::XcapRoot),
+    ("video_resolution", SettingType::VideoResolution),
+    ("sip_transport", SettingType::Enum(SIP_TRANSPORTS)),
+    ("msrp_transport", SettingType::Enum(MSRP_TRANSPORTS)),
+    ("string_list", SettingType::WordList { allowed: &[] }),
+    ("audio_codec_list", SettingType::WordList { allowed: AUDIO_CODECS }),
+    ("video_codec_list", SettingType::WordList { allowed: VIDEO_CODECS }),
+    ("sip_transport_list", SettingType::WordList { allowed: SIP_TRANSPORTS }),
+    ("host_port_list", SettingType::HostPortList),
+];
 
 /// The type of one setting.
 #[derive(Clone, Debug, PartialEq)]
@@ -146,6 +177,52 @@ pub fn validate_sip_address(path: &str, text: &str) -> Result<String> {
 }
 
 impl SettingType {
+    /// The type with a stable, binding-independent name (what applications
+    /// give when they extend a settings class), or `None` for an unknown
+    /// name. Names are lowercase and exact:
+    ///
+    /// | name                 | values                                                       |
+    /// |----------------------|--------------------------------------------------------------|
+    /// | `bool`               | `true` / `false`                                             |
+    /// | `int`                | any 64-bit integer                                           |
+    /// | `nonnegative_int`    | an integer ≥ 0                                               |
+    /// | `positive_int`       | an integer ≥ 1                                               |
+    /// | `float`              | a number                                                     |
+    /// | `str`                | any text                                                     |
+    /// | `port`               | a port 0..=65535 (0 = any free port)                         |
+    /// | `port_range`         | `start-end`, a map `{start, end}` of non-zero ports          |
+    /// | `sample_rate`        | one of [`SAMPLE_RATES`]                                      |
+    /// | `sip_address`        | `user@domain`                                                |
+    /// | `sip_proxy_address`  | `host[:port][;transport=udp\|tcp\|tls]`                      |
+    /// | `msrp_relay_address` | `host[:port][;transport=tls\|tcp]`                           |
+    /// | `path`               | a filesystem path (`~` kept)                                 |
+    /// | `xcap_root`          | an `http://` or `https://` URL                               |
+    /// | `video_resolution`   | `WIDTHxHEIGHT`                                               |
+    /// | `sip_transport`      | one of [`SIP_TRANSPORTS`]                                    |
+    /// | `msrp_transport`     | one of [`MSRP_TRANSPORTS`]                                   |
+    /// | `string_list`        | a list of distinct words (no commas or spaces)               |
+    /// | `audio_codec_list`   | a list of [`AUDIO_CODECS`]                                   |
+    /// | `video_codec_list`   | a list of [`VIDEO_CODECS`]                                   |
+    /// | `sip_transport_list` | a list of [`SIP_TRANSPORTS`]                                 |
+    /// | `host_port_list`     | a list of `host[:port]` (port 3478 by default)               |
+    ///
+    /// The names are part of the stable API: they are never renamed or
+    /// given another meaning.
+    pub fn from_name(name: &str) -> Option<SettingType> {
+        NAMED_TYPES.iter().find(|(n, _)| *n == name).map(|(_, ty)| ty.clone())
+    }
+
+    /// The stable name of this type (see [`SettingType::from_name`]), or
+    /// `None` for a type that has none (a built-in enumeration, say).
+    pub fn name(&self) -> Option<&'static str> {
+        NAMED_TYPES.iter().find(|(_, ty)| ty == self).map(|(n, _)| *n)
+    }
+
+    /// Every name [`SettingType::from_name`] accepts, in table order.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        NAMED_TYPES.iter().map(|(n, _)| *n)
+    }
+
     /// Checks and normalises a value set by the application.
     pub fn coerce(&self, path: &str, value: Value) -> Result<Value> {
         match self {
@@ -404,5 +481,54 @@ mod tests {
         assert!(t.coerce("c", Value::from("mp3")).is_err());
         let s = SettingType::HostPortList.coerce("s", Value::from("stun.example.com, 1.2.3.4:3479")).unwrap();
         assert_eq!(s, Value::List(vec![Value::from("stun.example.com:3478"), Value::from("1.2.3.4:3479")]));
+    }
+
+    #[test]
+    fn named_types() {
+        let names: Vec<&str> = SettingType::names().collect();
+        for required in [
+            "bool",
+            "int",
+            "nonnegative_int",
+            "float",
+            "str",
+            "port",
+            "port_range",
+            "sample_rate",
+            "sip_address",
+            "sip_proxy_address",
+            "msrp_relay_address",
+            "path",
+            "xcap_root",
+            "video_resolution",
+            "string_list",
+            "audio_codec_list",
+            "video_codec_list",
+            "sip_transport_list",
+            "host_port_list",
+        ] {
+            assert!(names.contains(&required), "{required} has no type");
+        }
+        for name in &names {
+            let ty = SettingType::from_name(name).unwrap();
+            assert_eq!(ty.name(), Some(*name), "names are unique and round-trip");
+        }
+        assert_eq!(SettingType::from_name("port"), Some(SettingType::Port));
+        assert_eq!(SettingType::from_name("nonnegative_int"), Some(SettingType::Int { min: 0, max: i64::MAX }));
+        assert_eq!(SettingType::from_name("Port"), None);
+        assert_eq!(SettingType::from_name("uint"), None);
+        assert_eq!(SettingType::from_name(""), None);
+        assert_eq!(SettingType::Enum(&["a", "b"]).name(), None);
+
+        let nonneg = SettingType::from_name("nonnegative_int").unwrap();
+        assert!(nonneg.coerce("x", Value::Int(-1)).is_err());
+        let words = SettingType::from_name("string_list").unwrap();
+        assert_eq!(
+            words.coerce("x", Value::from("a, b")).unwrap(),
+            Value::List(vec![Value::from("a"), Value::from("b")])
+        );
+        let rate = SettingType::from_name("sample_rate").unwrap();
+        assert!(rate.coerce("x", Value::Int(32000)).is_ok());
+        assert!(rate.coerce("x", Value::Int(11025)).is_err());
     }
 }

@@ -14,13 +14,14 @@ pub mod datatypes;
 pub mod schema;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, Weak};
 
 use crate::error::{Error, Result};
 use crate::handle::{self, Handle, ObjectKind};
 use crate::notification::{NotificationCenter, NotificationData};
 use crate::storage::{ConfigNode, ConfigTree, ConfigurationBackend};
 use crate::value::Value;
+pub use datatypes::SettingType;
 pub use schema::{Schema, SettingDef};
 
 /// The `ConfigurationManager` singleton: the in-memory configuration tree
@@ -182,38 +183,193 @@ pub struct ModifiedValue {
 
 /// One settings class (schema + where its objects live), shared by all its
 /// objects so an extension registered on the class applies to all of them.
+///
+/// Registering an extension (the original's `register_extension`) adds
+/// settings and groups to the class. Objects of the class that are already
+/// loaded see the new settings at once: with their default, or with the
+/// value already stored in the configuration for them (values of unknown
+/// settings are kept in the configuration on save, so an extension
+/// registered in a later run finds them).
 pub struct SettingsClass {
     /// Class name, e.g. `Account`.
     pub name: &'static str,
     /// Tree group the objects live under (`Accounts`), or `None` for a top-level singleton.
     pub group: Option<&'static str>,
     schema: RwLock<Schema>,
+    /// The state of every loaded object of the class. Held while an object
+    /// is loaded and while an extension is registered, so that every object
+    /// is either loaded with the new schema or updated by the registration.
+    live: Mutex<Vec<Weak<Mutex<ObjectState>>>>,
+}
+
+/// A batch of settings and groups to add to a [`SettingsClass`] at once
+/// (one extension class of the original): registered all together or, if
+/// any of them is refused, not at all.
+#[derive(Clone, Debug, Default)]
+pub struct SettingsExtension {
+    settings: Vec<(String, SettingDef)>,
+    groups: Vec<String>,
+}
+
+impl SettingsExtension {
+    /// An empty extension.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a stored setting: `path` (dotted), its type, its default (which
+    /// must be valid for the type, or `Null` when `nillable`) and whether
+    /// `None` is accepted.
+    pub fn setting(&mut self, path: &str, ty: SettingType, default: Value, nillable: bool) -> &mut Self {
+        self.setting_def(path, SettingDef { ty, default, nillable, runtime: false })
+    }
+
+    /// Adds a setting from a full definition (runtime settings are never stored).
+    pub fn setting_def(&mut self, path: &str, def: SettingDef) -> &mut Self {
+        self.settings.push((path.to_owned(), def));
+        self
+    }
+
+    /// Adds a group (and its parents); needed only for groups without settings.
+    pub fn group(&mut self, path: &str) -> &mut Self {
+        self.groups.push(path.to_owned());
+        self
+    }
+
+    /// True if the extension adds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.settings.is_empty() && self.groups.is_empty()
+    }
+}
+
+/// Checks a definition for `register`: a `Null` default needs a nillable
+/// setting, any other default must be valid for the type (it is stored
+/// normalised, e.g. `"50000-50500"` becomes a `{start, end}` map).
+fn checked_def(path: &str, def: SettingDef) -> Result<SettingDef> {
+    let default = match def.default {
+        Value::Null if def.nillable => Value::Null,
+        Value::Null => return Err(Error::setting(path, "the default is None but the setting is not nillable")),
+        v => def.ty.coerce(path, v).map_err(|e| {
+            if is_secret(path) { Error::setting(path, "default refused (secret values are never shown)") } else { e }
+        })?,
+    };
+    Ok(SettingDef { default, ..def })
 }
 
 impl SettingsClass {
     /// A class with the given schema.
     pub fn new(name: &'static str, group: Option<&'static str>, schema: Schema) -> Arc<Self> {
-        Arc::new(SettingsClass { name, group, schema: RwLock::new(schema) })
+        Arc::new(SettingsClass { name, group, schema: RwLock::new(schema), live: Mutex::new(Vec::new()) })
     }
     /// Reads the schema.
     pub fn schema(&self) -> std::sync::RwLockReadGuard<'_, Schema> {
         self.schema.read().unwrap_or_else(PoisonError::into_inner)
     }
-    /// Adds a setting to the class (`register_extension`).
+
+    fn live(&self) -> MutexGuard<'_, Vec<Weak<Mutex<ObjectState>>>> {
+        self.live.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds one setting to the class (`register_extension`); see
+    /// [`SettingsClass::register`] for the rules.
     pub fn register_extension(&self, path: &str, def: SettingDef) -> Result<()> {
-        if let Some(d) = def.default.clone().into_option() {
-            def.ty.coerce(path, d)?;
+        let mut extension = SettingsExtension::new();
+        extension.setting_def(path, def);
+        self.register(&extension)
+    }
+
+    /// Adds one stored setting whose type is given by its stable name
+    /// ([`SettingType::from_name`]): the form bindings use. An unknown type
+    /// name is `InvalidArgument`; see [`SettingsClass::register`] for the rest.
+    pub fn register_setting(&self, path: &str, type_name: &str, default: Value, nillable: bool) -> Result<()> {
+        let ty = setting_type(path, type_name)?;
+        let mut extension = SettingsExtension::new();
+        extension.setting(path, ty, default, nillable);
+        self.register(&extension)
+    }
+
+    /// Registers an extension: every setting and group in it, or none.
+    ///
+    /// * A setting's default must be valid for its type (`InvalidSetting`
+    ///   naming the setting), or `Null` for a nillable setting.
+    /// * A path that is a group, or that has a setting as a parent, is
+    ///   refused (`InvalidArgument`), as is a malformed path.
+    /// * A path that is already a setting (built in or registered before)
+    ///   gets the new definition: the original lets extensions override
+    ///   settings.
+    ///
+    /// Loaded objects of the class see the new settings at once, with the
+    /// value stored for them in the configuration if there is one (a value
+    /// the new type refuses is ignored and `CFGManagerLoadFailed` posted,
+    /// as on loading) and their default otherwise. An unsaved change to an
+    /// overridden setting is kept if the new type accepts it.
+    pub fn register(&self, extension: &SettingsExtension) -> Result<()> {
+        let defs = extension
+            .settings
+            .iter()
+            .map(|(path, def)| Ok((path.clone(), checked_def(path, def.clone())?)))
+            .collect::<Result<Vec<_>>>()?;
+        let mut live = self.live();
+        let mut schema = self.schema().clone();
+        for group in &extension.groups {
+            schema.add_checked_group(group)?;
         }
-        self.schema.write().unwrap_or_else(PoisonError::into_inner).add_def(path, def)
+        for (path, def) in &defs {
+            schema.add_def(path, def.clone())?;
+        }
+        // Objects first, then the schema: until the schema changes nothing
+        // reads or saves the new paths, so a concurrent save cannot drop a
+        // stored value the objects have not picked up yet.
+        live.retain(|w| w.strong_count() > 0);
+        for state in live.iter().filter_map(Weak::upgrade) {
+            apply_extension(self, &state, &defs);
+        }
+        *self.schema.write().unwrap_or_else(PoisonError::into_inner) = schema;
+        Ok(())
     }
 }
 
-trait IntoOption {
-    fn into_option(self) -> Option<Value>;
+/// The type named `type_name` for the setting `path`, or `InvalidArgument`
+/// listing the known names.
+pub fn setting_type(path: &str, type_name: &str) -> Result<SettingType> {
+    SettingType::from_name(type_name).ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "unknown setting type {type_name:?} for {path} (known types: {})",
+            SettingType::names().collect::<Vec<_>>().join(", ")
+        ))
+    })
 }
-impl IntoOption for Value {
-    fn into_option(self) -> Option<Value> {
-        if self == Value::Null { None } else { Some(self) }
+
+/// Brings one loaded object up to date with newly registered definitions.
+fn apply_extension(class: &SettingsClass, state: &Mutex<ObjectState>, defs: &[(String, SettingDef)]) {
+    let accepts = |def: &SettingDef, path: &str, v: Value| match v {
+        Value::Null => def.nillable.then_some(Value::Null),
+        v => def.ty.coerce(path, v).ok(),
+    };
+    // The object stays locked while its stored values are read (the order
+    // `save` uses too), so a save cannot slip in between.
+    let mut s = state.lock().unwrap_or_else(PoisonError::into_inner);
+    let stored = stored_tree(class, &s.id).unwrap_or_default();
+    for (path, def) in defs {
+        let stored_value = match node_at(&stored, path) {
+            Some(node) if !def.runtime => load_value(&s.id, path, def, node),
+            _ => None,
+        };
+        let current = s.values.remove(path);
+        let saved = s.saved.remove(path);
+        let unsaved_change = (current != saved).then_some(current.clone());
+        let new_saved = if def.runtime { saved.and_then(|v| accepts(def, path, v)) } else { stored_value };
+        let new_value = match unsaved_change {
+            Some(Some(v)) => accepts(def, path, v).or_else(|| new_saved.clone()),
+            Some(None) => None,
+            None => new_saved.clone(),
+        };
+        if let Some(v) = new_saved.filter(|v| *v != def.default) {
+            s.saved.insert(path.clone(), v);
+        }
+        if let Some(v) = new_value.filter(|v| *v != def.default) {
+            s.values.insert(path.clone(), v);
+        }
     }
 }
 
@@ -228,7 +384,8 @@ struct ObjectState {
 /// One settings object (a singleton like `SIPSimpleSettings` or one account).
 pub struct SettingsObject {
     class: Arc<SettingsClass>,
-    state: Mutex<ObjectState>,
+    /// Shared with the class's list of live objects (for extensions).
+    state: Arc<Mutex<ObjectState>>,
     sender: OnceLock<Handle>,
 }
 
@@ -237,16 +394,23 @@ impl SettingsObject {
     /// if it is not stored yet). Values that fail to load keep their default
     /// and post `CFGManagerLoadFailed`.
     pub fn load(class: Arc<SettingsClass>, id: &str) -> SettingsObject {
-        let state = read_state(&class, id);
-        SettingsObject { class, state: Mutex::new(state), sender: OnceLock::new() }
+        let mut live = class.live();
+        let state = Arc::new(Mutex::new(read_state(&class, id)));
+        live.retain(|w| w.strong_count() > 0);
+        live.push(Arc::downgrade(&state));
+        drop(live);
+        SettingsObject { class, state, sender: OnceLock::new() }
     }
 
     /// Re-reads the object from the configuration (after the application
     /// restarted with another storage, say), dropping unsaved changes.
     pub fn reload(&self) {
         let id = self.id();
+        // Held so that an extension registered meanwhile is not missed.
+        let live = self.class.live();
         let state = read_state(&self.class, &id);
         *self.lock() = state;
+        drop(live);
     }
 
     /// Sets the handle used as the sender of this object's notifications.
@@ -478,12 +642,43 @@ impl SettingsObject {
     }
 }
 
-fn read_state(class: &SettingsClass, id: &str) -> ObjectState {
+/// The stored group of the object `id`, if it is stored.
+fn stored_tree(class: &SettingsClass, id: &str) -> Option<ConfigTree> {
     let key = object_key(class, id);
     let key_refs: Vec<&str> = key.iter().map(String::as_str).collect();
-    let (stored, is_new) = match ConfigurationManager::instance().get(&key_refs) {
-        Ok(ConfigNode::Group(g)) => (g, false),
-        _ => (ConfigTree::new(), true),
+    match ConfigurationManager::instance().get(&key_refs) {
+        Ok(ConfigNode::Group(g)) => Some(g),
+        _ => None,
+    }
+}
+
+/// Reads one stored value with its definition. A value that does not load
+/// is ignored (the setting keeps its default) and `CFGManagerLoadFailed`
+/// is posted.
+fn load_value(id: &str, path: &str, def: &SettingDef, node: &ConfigNode) -> Option<Value> {
+    let loaded = match def.ty.from_storage(path, node) {
+        Ok(Value::Null) if !def.nillable => Err(Error::setting(path, "None is not allowed")),
+        Err(_) if is_secret(path) => Err(Error::setting(path, "stored value refused (secret values are never shown)")),
+        other => other,
+    };
+    match loaded {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!(object = %id, "ignoring stored setting: {e}");
+            NotificationCenter::default_center().post_notification(
+                "CFGManagerLoadFailed",
+                Value::Object(ConfigurationManager::instance().handle()),
+                NotificationData::new().with("attribute", path).with("container", id).with("error", e.to_string()),
+            );
+            None
+        }
+    }
+}
+
+fn read_state(class: &SettingsClass, id: &str) -> ObjectState {
+    let (stored, is_new) = match stored_tree(class, id) {
+        Some(g) => (g, false),
+        None => (ConfigTree::new(), true),
     };
     let mut values = BTreeMap::new();
     for (path, def) in class.schema().settings() {
@@ -491,23 +686,8 @@ fn read_state(class: &SettingsClass, id: &str) -> ObjectState {
             continue;
         }
         let Some(node) = node_at(&stored, path) else { continue };
-        let loaded = match def.ty.from_storage(path, node) {
-            Ok(Value::Null) if !def.nillable => Err(Error::setting(path, "None is not allowed")),
-            other => other,
-        };
-        match loaded {
-            Ok(v) if v == def.default => {}
-            Ok(v) => {
-                values.insert(path.to_owned(), v);
-            }
-            Err(e) => {
-                tracing::warn!(object = %id, "ignoring stored setting: {e}");
-                NotificationCenter::default_center().post_notification(
-                    "CFGManagerLoadFailed",
-                    Value::Object(ConfigurationManager::instance().handle()),
-                    NotificationData::new().with("attribute", path).with("container", id).with("error", e.to_string()),
-                );
-            }
+        if let Some(v) = load_value(id, path, def, node).filter(|v| *v != def.default) {
+            values.insert(path.to_owned(), v);
         }
     }
     ObjectState { id: id.to_owned(), saved: values.clone(), values, is_new, deleted: false }
@@ -594,5 +774,184 @@ fn remove_at(tree: &mut ConfigTree, path: &str) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notification::NotificationRecorder;
+    use crate::storage::MemoryBackend;
+    use std::time::Duration;
+
+    /// Serializes the tests that start the (process-wide) manager.
+    static MANAGER: Mutex<()> = Mutex::new(());
+
+    fn class(name: &'static str) -> Arc<SettingsClass> {
+        SettingsClass::new(name, Some(name), schema::bonjour_account())
+    }
+
+    fn scalar(text: &str) -> ConfigNode {
+        ConfigNode::Scalar(Some(text.to_owned()))
+    }
+
+    fn group(entries: &[(&str, ConfigNode)]) -> ConfigNode {
+        ConfigNode::Group(entries.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect())
+    }
+
+    /// Starts the manager on a memory backend holding `tree`.
+    fn start_with(tree: ConfigTree) -> Arc<MemoryBackend> {
+        let backend = Arc::new(MemoryBackend::default());
+        backend.save(&tree).unwrap();
+        ConfigurationManager::instance().start(backend.clone()).unwrap();
+        backend
+    }
+
+    fn stored(backend: &MemoryBackend, key: &[&str]) -> Option<ConfigNode> {
+        let tree = backend.load().unwrap();
+        let mut node = tree.get(key[0])?.clone();
+        for part in &key[1..] {
+            let ConfigNode::Group(g) = node else { return None };
+            node = g.get(*part)?.clone();
+        }
+        Some(node)
+    }
+
+    #[test]
+    fn definitions_are_validated() {
+        let c = class("ValidationTests");
+        let e = c.register_setting("gui.theme", "bool", Value::from("dark"), false).unwrap_err();
+        assert!(matches!(&e, Error::InvalidSetting { setting, .. } if setting == "gui.theme"), "{e}");
+        let e = c.register_setting("gui.theme", "str", Value::Null, false).unwrap_err();
+        assert!(matches!(&e, Error::InvalidSetting { setting, .. } if setting == "gui.theme"), "{e}");
+        let e = c.register_setting("gui.theme", "colour", Value::from("dark"), false).unwrap_err();
+        assert!(matches!(&e, Error::InvalidArgument(m) if m.contains("colour") && m.contains("gui.theme")), "{e}");
+        let e = c.register_setting("sip", "str", Value::from("x"), false).unwrap_err();
+        assert!(matches!(&e, Error::InvalidArgument(m) if m.contains("group")), "a group is not a setting: {e}");
+        let e = c.register_setting("enabled.more", "str", Value::from("x"), false).unwrap_err();
+        assert!(matches!(e, Error::InvalidArgument(_)), "a setting has no children: {e}");
+        assert!(c.register_setting("gui..theme", "str", Value::from("x"), false).is_err());
+        assert!(c.register_setting("_private", "str", Value::from("x"), false).is_err());
+        let e = c.register_setting("gui.api_key", "int", Value::from("s3cret-value"), false).unwrap_err();
+        assert!(!e.to_string().contains("s3cret-value"), "secret defaults are not shown: {e}");
+        assert!(c.schema().setting("gui.theme").is_none() && !c.schema().is_group("gui"), "nothing was added");
+
+        // All or nothing.
+        let mut ext = SettingsExtension::new();
+        ext.setting("gui.theme", SettingType::Str, Value::from("dark"), false).group("gui.empty").setting(
+            "gui.size",
+            SettingType::Port,
+            Value::Int(70000),
+            false,
+        );
+        assert!(c.register(&ext).is_err());
+        assert!(c.schema().setting("gui.theme").is_none() && !c.schema().is_group("gui.empty"));
+
+        // Defaults are normalised; nillable settings may default to None.
+        c.register_setting("media.ports", "port_range", Value::from("40000-40100"), false).unwrap();
+        assert_eq!(c.schema().setting("media.ports").unwrap().default, datatypes::port_range(40000, 40100));
+        c.register_setting("media.relay", "msrp_relay_address", Value::Null, true).unwrap();
+        let mut ext = SettingsExtension::new();
+        ext.group("gui.windows.main");
+        c.register(&ext).unwrap();
+        assert_eq!(c.schema().children("gui"), ["windows"]);
+
+        // Overriding replaces the definition, built-in settings included.
+        c.register_setting("media.ports", "str", Value::from("any"), false).unwrap();
+        assert_eq!(c.schema().setting("media.ports").unwrap().ty, SettingType::Str);
+        c.register_setting("sip.transport", "sip_transport", Value::from("tls"), false).unwrap();
+        assert_eq!(c.schema().setting("sip.transport").unwrap().default, Value::from("tls"));
+    }
+
+    #[test]
+    fn loaded_objects_see_new_settings_and_stored_values() {
+        let _serial = MANAGER.lock().unwrap_or_else(PoisonError::into_inner);
+        let c = class("LiveTests");
+        let tree: ConfigTree = [(
+            "LiveTests".to_owned(),
+            group(&[(
+                "stored@example.com",
+                group(&[
+                    ("enabled", scalar("false")),
+                    ("gui", group(&[("theme", scalar("light")), ("font_size", scalar("not a number"))])),
+                    ("extra", group(&[("count", scalar("7"))])),
+                    ("unknown", scalar("kept")),
+                ]),
+            )]),
+        )]
+        .into();
+        let backend = start_with(tree);
+        let recorder = NotificationRecorder::new();
+        let nc = NotificationCenter::default_center();
+        nc.add_observer(recorder.clone(), Some("CFGManagerLoadFailed"), None);
+
+        let stored_object = SettingsObject::load(c.clone(), "stored@example.com");
+        let new_object = SettingsObject::load(c.clone(), "new@example.com");
+        assert!(!stored_object.is_new() && new_object.is_new());
+        assert!(matches!(stored_object.get("gui.theme"), Err(Error::NotFound(_))));
+        // Objects that are gone are forgotten.
+        drop(SettingsObject::load(c.clone(), "gone@example.com"));
+
+        let mut ext = SettingsExtension::new();
+        ext.setting("gui.theme", SettingType::Str, Value::from("dark"), false)
+            .setting("gui.font_size", SettingType::Int { min: 1, max: 72 }, Value::Int(12), false)
+            .setting("extra.count", SettingType::Int { min: 0, max: i64::MAX }, Value::Int(0), false);
+        c.register(&ext).unwrap();
+        assert_eq!(c.live().len(), 2, "the dropped object was pruned");
+
+        assert_eq!(stored_object.get("gui.theme").unwrap(), Value::from("light"), "stored value picked up");
+        assert_eq!(stored_object.get("extra.count").unwrap(), Value::Int(7));
+        assert_eq!(stored_object.get("gui.font_size").unwrap(), Value::Int(12), "a refused value keeps the default");
+        let failed = recorder.wait_for("CFGManagerLoadFailed", Duration::from_secs(10)).expect("CFGManagerLoadFailed");
+        assert_eq!(failed.data.get("attribute"), Some(&Value::from("gui.font_size")));
+        assert!(stored_object.pending_changes().is_empty(), "picking up stored values is not a change");
+        assert_eq!(new_object.get("gui.theme").unwrap(), Value::from("dark"));
+        assert_eq!(stored_object.children("gui"), ["font_size", "theme"]);
+
+        // Saving writes the new settings and keeps what is still unknown.
+        stored_object.set("gui.theme", Value::from("blue")).unwrap();
+        let outcome = stored_object.save().unwrap();
+        assert_eq!(outcome.modified.keys().collect::<Vec<_>>(), ["gui.theme"]);
+        let key = ["LiveTests", "stored@example.com"];
+        assert_eq!(stored(&backend, &[&key[..], &["gui", "theme"]].concat()), Some(scalar("blue")));
+        assert_eq!(stored(&backend, &[&key[..], &["unknown"]].concat()), Some(scalar("kept")));
+        assert_eq!(stored(&backend, &[&key[..], &["extra", "count"]].concat()), Some(scalar("7")));
+
+        // An object loaded later uses the extended schema.
+        let again = SettingsObject::load(c.clone(), "stored@example.com");
+        assert_eq!(again.get("gui.theme").unwrap(), Value::from("blue"));
+
+        // Overriding: the stored value is re-read with the new type, an
+        // unsaved change is kept if the new type accepts it.
+        new_object.set("gui.font_size", Value::Int(14)).unwrap();
+        stored_object.set("extra.count", Value::Int(9)).unwrap();
+        let mut ext = SettingsExtension::new();
+        ext.setting("gui.font_size", SettingType::Int { min: 1, max: 100 }, Value::Int(10), false)
+            .setting("extra.count", SettingType::Str, Value::from("none"), false)
+            .setting("gui.theme", SettingType::Enum(&["dark", "light"]), Value::from("dark"), false);
+        c.register(&ext).unwrap();
+        assert_eq!(new_object.get("gui.font_size").unwrap(), Value::Int(14), "unsaved change kept");
+        assert_eq!(stored_object.get("extra.count").unwrap(), Value::from("7"), "refused change dropped");
+        assert_eq!(stored_object.saved_value("extra.count").unwrap(), Value::from("7"), "stored value re-read");
+        assert_eq!(stored_object.get("gui.theme").unwrap(), Value::from("dark"), "blue is refused now");
+
+        nc.discard_observer(&*recorder, Some("CFGManagerLoadFailed"), None);
+        ConfigurationManager::instance().stop();
+    }
+
+    #[test]
+    fn extensions_registered_before_start_apply_on_reload() {
+        let _serial = MANAGER.lock().unwrap_or_else(PoisonError::into_inner);
+        let c = SettingsClass::new("ReloadTests", None, schema::sipsimple_settings());
+        // Loaded before the configuration is (as SIPSimpleSettings is).
+        let object = SettingsObject::load(c.clone(), "ReloadTests");
+        c.register_setting("logs.trace_notifications", "bool", Value::Bool(false), false).unwrap();
+        assert_eq!(object.get("logs.trace_notifications").unwrap(), Value::Bool(false));
+        let tree: ConfigTree =
+            [("ReloadTests".to_owned(), group(&[("logs", group(&[("trace_notifications", scalar("yes"))]))]))].into();
+        let _backend = start_with(tree);
+        object.reload();
+        assert_eq!(object.get("logs.trace_notifications").unwrap(), Value::Bool(true));
+        ConfigurationManager::instance().stop();
     }
 }

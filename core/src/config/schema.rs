@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::datatypes::{AUDIO_CODECS, SIP_TRANSPORTS, SettingType, VIDEO_CODECS, port_range};
+use super::datatypes::{
+    AUDIO_CODECS, MSRP_TRANSPORTS, SAMPLE_RATES, SIP_TRANSPORTS, SettingType, VIDEO_CODECS, port_range,
+};
 use crate::error::{Error, Result};
 use crate::value::Value;
 
@@ -36,9 +38,7 @@ impl Schema {
 
     /// Adds a setting from a full definition.
     pub fn add_def(&mut self, path: &str, def: SettingDef) -> Result<()> {
-        if path.is_empty() || path.split('.').any(|p| p.is_empty() || p.starts_with('_') && p != "__id__") {
-            return Err(Error::InvalidArgument(format!("{path:?} is not a valid setting path")));
-        }
+        check_path(path)?;
         if self.groups.contains(path) {
             return Err(Error::InvalidArgument(format!("{path:?} is a settings group")));
         }
@@ -60,6 +60,32 @@ impl Schema {
     /// Adds an empty group (kept for extensions, like `chat`).
     pub fn add_group(&mut self, path: &str) {
         self.groups.insert(path.to_owned());
+    }
+
+    /// Adds a group and its parent groups, checking that neither the path
+    /// nor any of its parents is a setting (an extension's empty group).
+    /// Adding an existing group does nothing.
+    pub fn add_checked_group(&mut self, path: &str) -> Result<()> {
+        check_path(path)?;
+        let mut prefix = String::new();
+        for part in path.split('.') {
+            if !prefix.is_empty() {
+                prefix.push('.');
+            }
+            prefix.push_str(part);
+            if self.settings.contains_key(&prefix) {
+                return Err(Error::InvalidArgument(format!("{prefix:?} is a setting, not a group")));
+            }
+        }
+        let mut prefix = String::new();
+        for part in path.split('.') {
+            if !prefix.is_empty() {
+                prefix.push('.');
+            }
+            prefix.push_str(part);
+            self.groups.insert(prefix.clone());
+        }
+        Ok(())
     }
 
     /// The definition of a setting.
@@ -87,6 +113,15 @@ impl Schema {
         }
         out.into_iter().collect()
     }
+}
+
+/// A setting or group path: dot-separated, non-empty names that do not
+/// start with `_` (except the original's `__id__`).
+fn check_path(path: &str) -> Result<()> {
+    if path.is_empty() || path.split('.').any(|p| p.is_empty() || p.starts_with('_') && p != "__id__") {
+        return Err(Error::InvalidArgument(format!("{path:?} is not a valid setting path")));
+    }
+    Ok(())
 }
 
 struct Builder(Schema);
@@ -132,7 +167,7 @@ pub fn sipsimple_settings() -> Schema {
         .nillable("audio.alert_device", SettingType::Str, "system_default")
         .nillable("audio.input_device", SettingType::Str, "system_default")
         .nillable("audio.output_device", SettingType::Str, "system_default")
-        .set("audio.sample_rate", SettingType::IntEnum(&[16000, 32000, 48000]), 32000)
+        .set("audio.sample_rate", SettingType::IntEnum(SAMPLE_RATES), 32000)
         .runtime("audio.muted", SettingType::Bool, false)
         .set("audio.silent", SettingType::Bool, false)
         .set("audio.echo_canceller.enabled", SettingType::Bool, true)
@@ -175,7 +210,7 @@ fn media_settings(b: &mut Builder) {
             SettingType::Enum(&["opportunistic", "sdes_optional", "sdes_mandatory", "zrtp"]),
             "opportunistic",
         )
-        .set("msrp.transport", SettingType::Enum(&["tls", "tcp"]), "tls");
+        .set("msrp.transport", SettingType::Enum(MSRP_TRANSPORTS), "tls");
 }
 
 /// Schema of an `Account`.
@@ -246,5 +281,20 @@ mod tests {
         assert_eq!(s.children("audio.echo_canceller"), ["enabled", "tail_length"]);
         assert!(s.is_group("chat"));
         assert_eq!(account().setting("sip.register_interval").unwrap().default, Value::Int(600));
+    }
+
+    #[test]
+    fn checked_groups_and_conflicts() {
+        let mut s = sipsimple_settings();
+        s.add_checked_group("gui.windows.main").unwrap();
+        assert!(s.is_group("gui") && s.is_group("gui.windows") && s.is_group("gui.windows.main"));
+        s.add_checked_group("logs").unwrap();
+        assert!(s.add_checked_group("user_agent").is_err(), "a setting is not a group");
+        assert!(s.add_checked_group("user_agent.x").is_err(), "a setting has no children");
+        assert!(s.add_checked_group("bad..path").is_err());
+        assert!(s.add("logs", SettingType::Bool, Value::Bool(false), false).is_err(), "a group is not a setting");
+        assert!(s.add("logs.trace_sip.more", SettingType::Bool, Value::Bool(false), false).is_err());
+        s.add("logs.trace_sip", SettingType::Str, Value::from("x"), false).unwrap();
+        assert_eq!(s.setting("logs.trace_sip").unwrap().ty, SettingType::Str, "re-adding replaces");
     }
 }

@@ -9,16 +9,30 @@ stays. Assigning :class:`DefaultValue` resets a setting to its default.
 ``save()`` stores the object and posts ``CFGSettingsObjectWasCreated`` (first
 save) or ``CFGSettingsObjectDidChange`` with ``data.modified``: setting path
 to :class:`ModifiedValue`.
+
+Applications add their own settings to ``SIPSimpleSettings``, ``Account``
+and ``BonjourAccount`` with extensions::
+
+    class LogsExtension(SettingsGroup):
+        trace_notifications = Setting(type=bool, default=False)
+
+    class SIPSimpleSettingsExtension(SettingsObjectExtension):
+        logs = LogsExtension                    # extends the existing group
+        gui_theme = Setting(type=str, default="dark")
+
+    SIPSimpleSettings.register_extension(SIPSimpleSettingsExtension)
 """
 
 from __future__ import annotations
 
-from typing import Any
+import builtins
+from typing import Any, ClassVar, Optional
 
 from sipsimple import _core
 from sipsimple._core import ConfigurationError
 from sipsimple._objects import CoreObject
 from sipsimple._singleton import Singleton
+from sipsimple.configuration import datatypes
 from sipsimple.configuration.datatypes import PortRange
 
 __all__ = [
@@ -26,9 +40,111 @@ __all__ = [
     "ConfigurationManager",
     "DefaultValue",
     "ModifiedValue",
+    "Setting",
+    "SettingsGroup",
     "SettingsGroupProxy",
     "SettingsObject",
+    "SettingsObjectExtension",
 ]
+
+#: The types an extension's settings may have, and the core's names for them.
+_CORE_TYPES: dict[builtins.type, str] = {
+    bool: "bool",
+    int: "int",
+    float: "float",
+    str: "str",
+    datatypes.NonNegativeInteger: "nonnegative_int",
+    datatypes.PositiveInteger: "positive_int",
+    datatypes.Port: "port",
+    datatypes.PortRange: "port_range",
+    datatypes.SampleRate: "sample_rate",
+    datatypes.SIPAddress: "sip_address",
+    datatypes.SIPProxyAddress: "sip_proxy_address",
+    datatypes.MSRPRelayAddress: "msrp_relay_address",
+    datatypes.Path: "path",
+    datatypes.XCAPRoot: "xcap_root",
+    datatypes.VideoResolution: "video_resolution",
+    datatypes.SIPTransport: "sip_transport",
+    datatypes.MSRPTransport: "msrp_transport",
+    datatypes.List: "string_list",
+    datatypes.StringList: "string_list",
+    datatypes.AudioCodecList: "audio_codec_list",
+    datatypes.VideoCodecList: "video_codec_list",
+    datatypes.SIPTransportList: "sip_transport_list",
+    datatypes.STUNServerAddressList: "host_port_list",
+}
+
+
+class Setting:
+    """A setting declared by an extension (see :class:`SettingsObjectExtension`).
+
+    ``type`` is ``bool``, ``int``, ``float``, ``str`` or one of the classes
+    in :mod:`sipsimple.configuration.datatypes`; ``default`` must be valid
+    for it. ``nillable`` settings also accept ``None``. A setting that is
+    not nillable needs a default (``TypeError``).
+    """
+
+    __slots__ = ("type", "default", "nillable")
+
+    def __init__(self, type: builtins.type, default: Any = None, nillable: bool = False) -> None:
+        if default is None and not nillable:
+            raise TypeError("default must be specified if object is not nillable")
+        self.type = type
+        self.default = default
+        self.nillable = bool(nillable)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(type={self.type!r}, default={self.default!r}, nillable={self.nillable!r})"
+
+
+class SettingsGroup:
+    """Base of the settings groups an extension declares: the class
+    attributes of a subclass are :class:`Setting` objects and nested
+    ``SettingsGroup`` subclasses. A group named like an existing one
+    (``logs``) adds to it.
+    """
+
+    __slots__ = ()
+
+
+class SettingsObjectExtension:
+    """Base of an extension of a settings object class: the class attributes
+    of a subclass are :class:`Setting` objects and :class:`SettingsGroup`
+    subclasses. Register it with
+    :meth:`SIPSimpleSettings.register_extension <SettingsObject.register_extension>`
+    (or ``Account.register_extension``, ``BonjourAccount.register_extension``).
+    """
+
+    __slots__ = ()
+
+
+def _core_type(path: str, setting_type: object) -> str:
+    name = _CORE_TYPES.get(setting_type) if isinstance(setting_type, type) else None
+    if name is None:
+        supported = ", ".join(sorted({t.__name__ for t in _CORE_TYPES}))
+        raise TypeError(f"setting {path!r} has an unsupported type {setting_type!r} (supported: {supported})")
+    return name
+
+
+def _collect(
+    owner: type,
+    prefix: str,
+    settings: list[tuple[str, str, Any, bool]],
+    groups: list[str],
+    enclosing: tuple[type, ...],
+) -> None:
+    for name in dir(owner):
+        if name.startswith("_"):
+            continue
+        attribute = getattr(owner, name)
+        path = prefix + name
+        if isinstance(attribute, Setting):
+            settings.append((path, _core_type(path, attribute.type), _to_setting(attribute.default), attribute.nillable))
+        elif isinstance(attribute, type) and issubclass(attribute, SettingsGroup):
+            if attribute in enclosing:
+                raise TypeError(f"settings group {path!r} contains itself")
+            groups.append(path)
+            _collect(attribute, path + ".", settings, groups, enclosing + (attribute,))
 
 
 class DefaultValue:
@@ -127,6 +243,30 @@ class SettingsObject(CoreObject):
     __slots__ = ("__weakref__", "__dict__")
 
     _settings: _core.CoreSettings
+    #: The core settings class the objects belong to (``None``: not extensible).
+    _core_class_name: ClassVar[Optional[str]] = None
+
+    @classmethod
+    def register_extension(cls, extension: type[SettingsObjectExtension]) -> None:
+        """Adds the settings and groups of ``extension`` (a
+        :class:`SettingsObjectExtension` subclass) to this class. A group
+        named like an existing one adds to it; a setting named like an
+        existing one replaces it. Objects already loaded get the new
+        settings at once, with the value stored for them if there is one.
+
+        ``TypeError`` for something that is not an extension or a setting of
+        an unsupported type, ``ValueError`` naming the setting for a default
+        its type refuses or a name that clashes with a group or setting;
+        nothing is registered then.
+        """
+        if cls._core_class_name is None:
+            raise TypeError(f"{cls.__name__} cannot be extended")
+        if not (isinstance(extension, type) and issubclass(extension, SettingsObjectExtension)):
+            raise TypeError(f"expected a subclass of SettingsObjectExtension, got {extension!r}")
+        settings: list[tuple[str, str, Any, bool]] = []
+        groups: list[str] = []
+        _collect(extension, "", settings, groups, (extension,))
+        _core.CoreSettings.register_extension(cls._core_class_name, settings, groups)
 
     @property
     def _handle(self) -> _core.Handle:

@@ -16,6 +16,7 @@ class SIPSimpleSettings(SettingsObject, metaclass=Singleton):
     """
 
     __slots__ = ()
+    _core_class_name = "SIPSimpleSettings"
 
     def __init__(self) -> None:
         object.__setattr__(self, "_settings", _core.CoreSettings.global_settings())

@@ -640,6 +640,13 @@ public protocol AccountProtocol: AnyObject, Sendable {
     func isBonjour()  -> Bool
     
     /**
+     * Extends the settings class of this account (`Account` or
+     * `BonjourAccount`), so every account of the class gets the setting:
+     * see `register_account_extension`.
+     */
+    func registerExtension(path: String, typeName: String, defaultJson: String?, nillable: Bool) throws 
+    
+    /**
      * Stores the account: posts `CFGSettingsObjectWasCreated` and
      * `SIPAccountManagerDidAddAccount` for a new account, or
      * `CFGSettingsObjectDidChange` with the modified settings.
@@ -828,6 +835,23 @@ open func isBonjour() -> Bool  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Extends the settings class of this account (`Account` or
+     * `BonjourAccount`), so every account of the class gets the setting:
+     * see `register_account_extension`.
+     */
+open func registerExtension(path: String, typeName: String, defaultJson: String?, nillable: Bool)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_account_register_extension(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(path),
+        FfiConverterString.lower(typeName),
+        FfiConverterOptionString.lower(defaultJson),
+        FfiConverterBool.lower(nillable),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -1795,6 +1819,29 @@ public protocol SipSimpleSettingsProtocol: AnyObject, Sendable {
     func handle()  -> UInt64
     
     /**
+     * Extends the `SIPSimpleSettings` class (the original's
+     * `register_extension`): the setting `path` (dotted, e.g.
+     * `logs.trace_notifications`; missing groups are created, existing
+     * ones extended) gets the type `type_name` and the default
+     * `default_json` (JSON; `None` means null, allowed only when
+     * `nillable`). Registering an existing setting replaces its definition.
+     *
+     * Type names: `bool`, `int`, `nonnegative_int`, `positive_int`,
+     * `float`, `str`, `port`, `port_range`, `sample_rate`, `sip_address`,
+     * `sip_proxy_address`, `msrp_relay_address`, `path`, `xcap_root`,
+     * `video_resolution`, `sip_transport`, `msrp_transport`, `string_list`,
+     * `audio_codec_list`, `video_codec_list`, `sip_transport_list`,
+     * `host_port_list`.
+     *
+     * The setting is available at once, with the value already stored in
+     * the configuration if there is one. Errors: `InvalidArgument` (unknown
+     * type, malformed path or JSON, a path that is a group or lies under a
+     * setting), `InvalidSetting` (a default the type refuses); nothing
+     * changes on error.
+     */
+    func registerExtension(path: String, typeName: String, defaultJson: String?, nillable: Bool) throws 
+    
+    /**
      * Stores the settings and posts `CFGSettingsObjectDidChange` with the
      * modified settings.
      */
@@ -1901,6 +1948,39 @@ open func handle() -> UInt64  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Extends the `SIPSimpleSettings` class (the original's
+     * `register_extension`): the setting `path` (dotted, e.g.
+     * `logs.trace_notifications`; missing groups are created, existing
+     * ones extended) gets the type `type_name` and the default
+     * `default_json` (JSON; `None` means null, allowed only when
+     * `nillable`). Registering an existing setting replaces its definition.
+     *
+     * Type names: `bool`, `int`, `nonnegative_int`, `positive_int`,
+     * `float`, `str`, `port`, `port_range`, `sample_rate`, `sip_address`,
+     * `sip_proxy_address`, `msrp_relay_address`, `path`, `xcap_root`,
+     * `video_resolution`, `sip_transport`, `msrp_transport`, `string_list`,
+     * `audio_codec_list`, `video_codec_list`, `sip_transport_list`,
+     * `host_port_list`.
+     *
+     * The setting is available at once, with the value already stored in
+     * the configuration if there is one. Errors: `InvalidArgument` (unknown
+     * type, malformed path or JSON, a path that is a group or lies under a
+     * setting), `InvalidSetting` (a default the type refuses); nothing
+     * changes on error.
+     */
+open func registerExtension(path: String, typeName: String, defaultJson: String?, nillable: Bool)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_sipsimplesettings_register_extension(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(path),
+        FfiConverterString.lower(typeName),
+        FfiConverterOptionString.lower(defaultJson),
+        FfiConverterBool.lower(nillable),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -2319,6 +2399,81 @@ public func FfiConverterTypeObjectRef_lift(_ buf: RustBuffer) throws -> ObjectRe
 public func FfiConverterTypeObjectRef_lower(_ value: ObjectRef) -> RustBuffer {
     return FfiConverterTypeObjectRef.lower(value)
 }
+
+
+/**
+ * A settings class of accounts, for [`register_account_extension`].
+ */
+
+public enum AccountClass: Equatable, Hashable {
+    
+    /**
+     * Every SIP `Account`.
+     */
+    case account
+    /**
+     * The `BonjourAccount`.
+     */
+    case bonjourAccount
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension AccountClass: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAccountClass: FfiConverterRustBuffer {
+    typealias SwiftType = AccountClass
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AccountClass {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .account
+        
+        case 2: return .bonjourAccount
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AccountClass, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .account:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .bonjourAccount:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccountClass_lift(_ buf: RustBuffer) throws -> AccountClass {
+    return try FfiConverterTypeAccountClass.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccountClass_lower(_ value: AccountClass) -> RustBuffer {
+    return FfiConverterTypeAccountClass.lower(value)
+}
+
 
 
 /**
@@ -2806,6 +2961,24 @@ fileprivate struct FfiConverterSequenceTypeAccount: FfiConverterRustBuffer {
         return seq
     }
 }
+/**
+ * Extends the settings class of accounts (the original's
+ * `Account.register_extension` / `BonjourAccount.register_extension`);
+ * usually called before the application starts. The arguments and errors
+ * are those of `SipSimpleSettings.register_extension`. Every account of
+ * the class, loaded or not, gets the setting.
+ */
+public func registerAccountExtension(accountClass: AccountClass, path: String, typeName: String, defaultJson: String?, nillable: Bool)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_func_register_account_extension(
+        FfiConverterTypeAccountClass_lower(accountClass),
+        FfiConverterString.lower(path),
+        FfiConverterString.lower(typeName),
+        FfiConverterOptionString.lower(defaultJson),
+        FfiConverterBool.lower(nillable),uniffiCallStatus
+    )
+}
+}
 
 private enum InitializationResult {
     case ok
@@ -2821,6 +2994,9 @@ private let initializationResult: InitializationResult = {
     let scaffolding_contract_version = ffi_sipsimple_uniffi_uniffi_contract_version()
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_func_register_account_extension() != 25821) {
+        return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_method_account_delete() != 62224) {
         return InitializationResult.apiChecksumMismatch
@@ -2841,6 +3017,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_method_account_is_bonjour() != 6441) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_account_register_extension() != 42455) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_method_account_save() != 11766) {
@@ -2907,6 +3086,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_method_sipsimplesettings_handle() != 18689) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_sipsimplesettings_register_extension() != 46875) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_method_sipsimplesettings_save() != 38030) {

@@ -697,6 +697,8 @@ internal object IntegrityCheckingUniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_sipsimple_uniffi_checksum_func_register_account_extension(
+    ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_account_delete(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_account_domain(
@@ -710,6 +712,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_sipsimple_uniffi_checksum_method_account_id(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_account_is_bonjour(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_account_register_extension(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_account_save(
     ): Int
@@ -754,6 +758,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_sipsimple_uniffi_checksum_method_sipsimplesettings_get_setting(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_sipsimplesettings_handle(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_sipsimplesettings_register_extension(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_sipsimplesettings_save(
     ): Int
@@ -818,6 +824,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_sipsimple_uniffi_fn_method_account_is_bonjour(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_account_register_extension(`ptr`: Long,`path`: RustBuffer.ByValue,`typeName`: RustBuffer.ByValue,`defaultJson`: RustBuffer.ByValue,`nillable`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_sipsimple_uniffi_fn_method_account_save(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_sipsimple_uniffi_fn_method_account_set_setting(`ptr`: Long,`path`: RustBuffer.ByValue,`valueJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -898,6 +906,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_sipsimple_uniffi_fn_method_sipsimplesettings_handle(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_sipsimplesettings_register_extension(`ptr`: Long,`path`: RustBuffer.ByValue,`typeName`: RustBuffer.ByValue,`defaultJson`: RustBuffer.ByValue,`nillable`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_sipsimple_uniffi_fn_method_sipsimplesettings_save(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_sipsimple_uniffi_fn_method_sipsimplesettings_set_setting(`ptr`: Long,`path`: RustBuffer.ByValue,`valueJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -915,6 +925,8 @@ internal object UniffiLib {
     external fun uniffi_sipsimple_uniffi_fn_method_storage_uniffi_trait_display(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_sipsimple_uniffi_fn_init_callback_vtable_notificationobserver(`vtable`: UniffiVTableCallbackInterfaceNotificationObserver,
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_func_register_account_extension(`accountClass`: RustBuffer.ByValue,`path`: RustBuffer.ByValue,`typeName`: RustBuffer.ByValue,`defaultJson`: RustBuffer.ByValue,`nillable`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun ffi_sipsimple_uniffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1035,6 +1047,9 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
+    if ((lib.uniffi_sipsimple_uniffi_checksum_func_register_account_extension() and 0xFFFF) != 25821) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_account_delete() and 0xFFFF) != 62224) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1054,6 +1069,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_account_is_bonjour() and 0xFFFF) != 6441) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_account_register_extension() and 0xFFFF) != 42455) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_account_save() and 0xFFFF) != 11766) {
@@ -1120,6 +1138,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_sipsimplesettings_handle() and 0xFFFF) != 18689) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_sipsimplesettings_register_extension() and 0xFFFF) != 46875) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_sipsimplesettings_save() and 0xFFFF) != 38030) {
@@ -1639,6 +1660,13 @@ public interface AccountInterface {
     fun `isBonjour`(): kotlin.Boolean
     
     /**
+     * Extends the settings class of this account (`Account` or
+     * `BonjourAccount`), so every account of the class gets the setting:
+     * see `register_account_extension`.
+     */
+    fun `registerExtension`(`path`: kotlin.String, `typeName`: kotlin.String, `defaultJson`: kotlin.String?, `nillable`: kotlin.Boolean)
+    
+    /**
      * Stores the account: posts `CFGSettingsObjectWasCreated` and
      * `SIPAccountManagerDidAddAccount` for a new account, or
      * `CFGSettingsObjectDidChange` with the modified settings.
@@ -1908,6 +1936,28 @@ open class Account: Disposable, AutoCloseable, AccountInterface
     }
     )
     }
+    
+
+    
+    /**
+     * Extends the settings class of this account (`Account` or
+     * `BonjourAccount`), so every account of the class gets the setting:
+     * see `register_account_extension`.
+     */
+    @Throws(SipSimpleException::class)override fun `registerExtension`(`path`: kotlin.String, `typeName`: kotlin.String, `defaultJson`: kotlin.String?, `nillable`: kotlin.Boolean)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_account_register_extension(
+        it,
+        
+        FfiConverterString.lower(`path`),
+        FfiConverterString.lower(`typeName`),
+        FfiConverterOptionalString.lower(`defaultJson`),
+        FfiConverterBoolean.lower(`nillable`),_status)
+}
+    }
+    
     
 
     
@@ -3586,6 +3636,29 @@ public interface SipSimpleSettingsInterface {
     fun `handle`(): kotlin.ULong
     
     /**
+     * Extends the `SIPSimpleSettings` class (the original's
+     * `register_extension`): the setting `path` (dotted, e.g.
+     * `logs.trace_notifications`; missing groups are created, existing
+     * ones extended) gets the type `type_name` and the default
+     * `default_json` (JSON; `None` means null, allowed only when
+     * `nillable`). Registering an existing setting replaces its definition.
+     *
+     * Type names: `bool`, `int`, `nonnegative_int`, `positive_int`,
+     * `float`, `str`, `port`, `port_range`, `sample_rate`, `sip_address`,
+     * `sip_proxy_address`, `msrp_relay_address`, `path`, `xcap_root`,
+     * `video_resolution`, `sip_transport`, `msrp_transport`, `string_list`,
+     * `audio_codec_list`, `video_codec_list`, `sip_transport_list`,
+     * `host_port_list`.
+     *
+     * The setting is available at once, with the value already stored in
+     * the configuration if there is one. Errors: `InvalidArgument` (unknown
+     * type, malformed path or JSON, a path that is a group or lies under a
+     * setting), `InvalidSetting` (a default the type refuses); nothing
+     * changes on error.
+     */
+    fun `registerExtension`(`path`: kotlin.String, `typeName`: kotlin.String, `defaultJson`: kotlin.String?, `nillable`: kotlin.Boolean)
+    
+    /**
      * Stores the settings and posts `CFGSettingsObjectDidChange` with the
      * modified settings.
      */
@@ -3751,6 +3824,44 @@ open class SipSimpleSettings: Disposable, AutoCloseable, SipSimpleSettingsInterf
     }
     )
     }
+    
+
+    
+    /**
+     * Extends the `SIPSimpleSettings` class (the original's
+     * `register_extension`): the setting `path` (dotted, e.g.
+     * `logs.trace_notifications`; missing groups are created, existing
+     * ones extended) gets the type `type_name` and the default
+     * `default_json` (JSON; `None` means null, allowed only when
+     * `nillable`). Registering an existing setting replaces its definition.
+     *
+     * Type names: `bool`, `int`, `nonnegative_int`, `positive_int`,
+     * `float`, `str`, `port`, `port_range`, `sample_rate`, `sip_address`,
+     * `sip_proxy_address`, `msrp_relay_address`, `path`, `xcap_root`,
+     * `video_resolution`, `sip_transport`, `msrp_transport`, `string_list`,
+     * `audio_codec_list`, `video_codec_list`, `sip_transport_list`,
+     * `host_port_list`.
+     *
+     * The setting is available at once, with the value already stored in
+     * the configuration if there is one. Errors: `InvalidArgument` (unknown
+     * type, malformed path or JSON, a path that is a group or lies under a
+     * setting), `InvalidSetting` (a default the type refuses); nothing
+     * changes on error.
+     */
+    @Throws(SipSimpleException::class)override fun `registerExtension`(`path`: kotlin.String, `typeName`: kotlin.String, `defaultJson`: kotlin.String?, `nillable`: kotlin.Boolean)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_sipsimplesettings_register_extension(
+        it,
+        
+        FfiConverterString.lower(`path`),
+        FfiConverterString.lower(`typeName`),
+        FfiConverterOptionalString.lower(`defaultJson`),
+        FfiConverterBoolean.lower(`nillable`),_status)
+}
+    }
+    
     
 
     
@@ -4259,6 +4370,49 @@ public object FfiConverterTypeObjectRef: FfiConverterRustBuffer<ObjectRef> {
             FfiConverterOptionalString.write(value.`id`, buf)
     }
 }
+
+
+
+/**
+ * A settings class of accounts, for [`register_account_extension`].
+ */
+
+enum class AccountClass {
+    
+    /**
+     * Every SIP `Account`.
+     */
+    ACCOUNT,
+    /**
+     * The `BonjourAccount`.
+     */
+    BONJOUR_ACCOUNT;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAccountClass: FfiConverterRustBuffer<AccountClass> {
+    override fun read(buf: ByteBuffer) = try {
+        AccountClass.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: AccountClass) = 4UL
+
+    override fun write(value: AccountClass, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
 
 
 
@@ -4786,4 +4940,26 @@ public object FfiConverterSequenceTypeAccount: FfiConverterRustBuffer<List<Accou
         }
     }
 }
+        /**
+         * Extends the settings class of accounts (the original's
+         * `Account.register_extension` / `BonjourAccount.register_extension`);
+         * usually called before the application starts. The arguments and errors
+         * are those of `SipSimpleSettings.register_extension`. Every account of
+         * the class, loaded or not, gets the setting.
+         */
+    @Throws(SipSimpleException::class) fun `registerAccountExtension`(`accountClass`: AccountClass, `path`: kotlin.String, `typeName`: kotlin.String, `defaultJson`: kotlin.String?, `nillable`: kotlin.Boolean)
+        = 
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_func_register_account_extension(
+    
+        
+        FfiConverterTypeAccountClass.lower(`accountClass`),
+        FfiConverterString.lower(`path`),
+        FfiConverterString.lower(`typeName`),
+        FfiConverterOptionalString.lower(`defaultJson`),
+        FfiConverterBoolean.lower(`nillable`),_status)
+}
+    
+    
+
 

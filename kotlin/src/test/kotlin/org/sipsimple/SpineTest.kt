@@ -185,6 +185,57 @@ class SpineTest {
     }
 
     @Test
+    fun `extensions add settings to the global settings and to accounts`(@TempDir dir: Path) {
+        // A value stored by an earlier run, before any extension defined it.
+        Files.writeString(dir.resolve("config"), "SIPSimpleSettings:\n    kotlin_gui:\n        theme = light\n")
+        registerAccountExtension(AccountClass.ACCOUNT, "kotlin_ui.color", "str", "\"blue\"", false)
+        startAndWait(Storage.file(dir.toString()))
+
+        val settings = SipSimpleSettings()
+        settings.registerExtension("kotlin_gui.theme", "str", "\"dark\"", false)
+        assertEquals("\"light\"", settings.getSetting("kotlin_gui.theme"), "the stored value is picked up")
+        settings.registerExtension("logs.kotlin_trace", "bool", "false", false)
+        assertEquals("false", settings.getSetting("logs.kotlin_trace"))
+        assertEquals("false", settings.getSetting("logs.trace_sip"), "the built-in group keeps its settings")
+        settings.setSetting("logs.kotlin_trace", "true")
+        settings.save()
+
+        val account = Account("dave@example.com")
+        assertEquals("\"blue\"", account.getSetting("kotlin_ui.color"))
+        account.registerExtension("kotlin_ui.volume", "nonnegative_int", "50", false)
+        assertEquals("50", account.getSetting("kotlin_ui.volume"))
+        assertThrows<SipSimpleException.InvalidSetting> { account.setSetting("kotlin_ui.volume", "-1") }
+        account.setSetting("kotlin_ui.volume", "70")
+        account.save()
+        val bonjour = AccountManager().getAccount("bonjour@local")
+        assertThrows<SipSimpleException.NotFound> { bonjour.getSetting("kotlin_ui.color") }
+        registerAccountExtension(AccountClass.BONJOUR_ACCOUNT, "kotlin_ui.color", "str", null, true)
+        assertEquals("null", bonjour.getSetting("kotlin_ui.color"))
+
+        val bad = assertThrows<SipSimpleException.InvalidSetting> {
+            settings.registerExtension("kotlin_gui.size", "port", "\"huge\"", false)
+        }
+        assertEquals("kotlin_gui.size", bad.setting)
+        assertThrows<SipSimpleException.InvalidSetting> { settings.registerExtension("kotlin_gui.size", "port", null, false) }
+        val unknown = assertThrows<SipSimpleException.InvalidArgument> {
+            settings.registerExtension("kotlin_gui.size", "colour", "1", false)
+        }
+        assertTrue(unknown.detail.contains("colour"), unknown.detail)
+        assertThrows<SipSimpleException.InvalidArgument> { settings.registerExtension("kotlin_gui", "str", "\"x\"", false) }
+        assertThrows<SipSimpleException.InvalidArgument> { settings.registerExtension("kotlin_gui.size", "port", "{", false) }
+        assertThrows<SipSimpleException.NotFound> { settings.getSetting("kotlin_gui.size") }
+
+        // After a restart the extended classes load the saved values.
+        stopAndWait()
+        startAndWait(Storage.file(dir.toString()))
+        assertEquals("true", SipSimpleSettings().getSetting("logs.kotlin_trace"))
+        val again = AccountManager().getAccount("dave@example.com")
+        assertEquals("70", again.getSetting("kotlin_ui.volume"))
+        assertEquals("\"blue\"", again.getSetting("kotlin_ui.color"))
+        stopAndWait()
+    }
+
+    @Test
     fun `starting twice and stopping twice are invalid states`() {
         startAndWait(Storage.memory())
         val twice = assertThrows<SipSimpleException.InvalidState> { app.start(Storage.memory()) }
