@@ -18,7 +18,8 @@ use crate::config::datatypes::validate_sip_address;
 use crate::config::{SaveOutcome, SettingsClass, SettingsObject, schema};
 use crate::error::{Error, Result};
 use crate::handle::{self, Handle, ObjectKind};
-use crate::notification::{NotificationCenter, NotificationData};
+use crate::notification::NotificationCenter;
+use crate::notifications::{self as n, TypedNotification};
 use crate::settings::SIPSimpleSettings;
 use crate::value::Value;
 
@@ -208,7 +209,7 @@ impl Account {
         }
         let outcome = self.settings.save()?;
         if outcome.created {
-            manager.post("SIPAccountManagerDidAddAccount", NotificationData::new().with("account", self.handle()));
+            manager.post(n::SIPAccountManagerDidAddAccount { account: self.handle() });
         }
         if outcome.created || outcome.modified.contains_key("enabled") {
             manager.fix_default_account();
@@ -232,7 +233,7 @@ impl Account {
             if s.accounts.get(&key).is_some_and(|a| Arc::ptr_eq(a, self)) { s.accounts.remove(&key) } else { None }
         };
         if removed.is_some() && !was_new {
-            manager.post("SIPAccountManagerDidRemoveAccount", NotificationData::new().with("account", self.handle()));
+            manager.post(n::SIPAccountManagerDidRemoveAccount { account: self.handle() });
             manager.fix_default_account();
         }
         Ok(())
@@ -281,8 +282,8 @@ impl AccountManager {
     fn lock(&self) -> MutexGuard<'_, ManagerState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
-    fn post(&self, name: &str, data: NotificationData) {
-        NotificationCenter::default_center().post_notification(name, Value::Object(self.handle()), data);
+    fn post<N: TypedNotification>(&self, notification: N) {
+        NotificationCenter::default_center().post(self.handle(), notification);
     }
     fn check_loaded(&self) -> Result<()> {
         if self.lock().loaded {
@@ -319,7 +320,7 @@ impl AccountManager {
             s.loaded = true;
         }
         for h in added {
-            self.post("SIPAccountManagerDidAddAccount", NotificationData::new().with("account", h));
+            self.post(n::SIPAccountManagerDidAddAccount { account: h });
         }
         self.fix_default_account();
         Ok(())
@@ -440,12 +441,10 @@ impl AccountManager {
             }
             std::mem::replace(&mut s.default, new.clone())
         };
-        self.post(
-            "SIPAccountManagerDidChangeDefaultAccount",
-            NotificationData::new()
-                .with("old_account", old.map(|a| a.handle()))
-                .with("account", new.map(|a| a.handle())),
-        );
+        self.post(n::SIPAccountManagerDidChangeDefaultAccount {
+            old_account: old.map(|a| a.handle()),
+            account: new.map(|a| a.handle()),
+        });
         Ok(())
     }
 

@@ -16,11 +16,11 @@ use crate::account::AccountManager;
 use crate::config::ConfigurationManager;
 use crate::error::{Error, Result};
 use crate::handle::{self, Handle, ObjectKind};
-use crate::notification::{NotificationCenter, NotificationData};
+use crate::notification::NotificationCenter;
+use crate::notifications::{self as n, TypedNotification};
 use crate::runtime::Runtime;
 use crate::settings::SIPSimpleSettings;
 use crate::storage::Storage;
-use crate::value::Value;
 
 /// How long components get to stop before the runtime is torn down.
 pub const STOP_GRACE: Duration = Duration::from_secs(5);
@@ -70,8 +70,8 @@ impl SIPApplication {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn post(&self, name: &str, data: NotificationData) {
-        NotificationCenter::default_center().post_notification(name, Value::Object(self.handle()), data);
+    fn post<N: TypedNotification>(&self, notification: N) {
+        NotificationCenter::default_center().post(self.handle(), notification);
     }
 
     /// `running`: true between `start()` and `stop()`.
@@ -119,11 +119,11 @@ impl SIPApplication {
         drop(s);
         let app = SIPApplication::instance();
         runtime.spawn(async move {
-            app.post("SIPApplicationWillStart", NotificationData::new());
+            app.post(n::SIPApplicationWillStart {});
             if let Err(e) = AccountManager::instance().start() {
                 tracing::error!("AccountManager failed to start: {e}");
             }
-            app.post("SIPApplicationDidStart", NotificationData::new());
+            app.post(n::SIPApplicationDidStart {});
         });
         Ok(())
     }
@@ -138,7 +138,7 @@ impl SIPApplication {
         }
         s.phase = Phase::Stopping;
         let runtime = s.runtime.take();
-        self.post("SIPApplicationWillEnd", NotificationData::new());
+        self.post(n::SIPApplicationWillEnd {});
         let app = SIPApplication::instance();
         let stopper = std::thread::Builder::new()
             .name("sipsimple-stop".into())
@@ -166,7 +166,7 @@ impl SIPApplication {
                     }
                 }
                 app.lock().phase = Phase::Stopped;
-                app.post("SIPApplicationDidEnd", NotificationData::new());
+                app.post(n::SIPApplicationDidEnd {});
             })
             .map_err(|e| Error::Internal(format!("cannot start the stop thread: {e}")))?;
         s.stopper = Some(stopper);

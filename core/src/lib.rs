@@ -16,6 +16,7 @@ pub mod config;
 pub mod error;
 pub mod handle;
 pub mod notification;
+pub mod notifications;
 pub mod runtime;
 pub mod settings;
 pub mod storage;

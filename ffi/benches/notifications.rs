@@ -54,6 +54,19 @@ unsafe extern "C" fn c_callback(
     probe.record();
 }
 
+/// Prints a latency figure; debug builds (`cargo test` runs benches once in
+/// test mode) are not measurements, so they say so instead.
+fn report(what: &str, samples: Vec<u64>) {
+    if cfg!(debug_assertions) {
+        println!("{what}: debug build, not measured (run `cargo bench`)");
+        return;
+    }
+    let (p50, p99) = percentiles(samples);
+    println!("{what}: p50 {p50:.1} us, p99 {p99:.1} us ({} samples)", ROUNDS);
+}
+
+const ROUNDS: usize = 20_000;
+
 fn percentiles(mut samples: Vec<u64>) -> (f64, f64) {
     samples.sort_unstable();
     let at = |p: f64| samples[((samples.len() as f64 - 1.0) * p) as usize] as f64 / 1000.0;
@@ -71,7 +84,6 @@ fn measure_latency(post: impl Fn(), probe: &LatencyProbe, rx: &mpsc::Receiver<u6
 }
 
 fn latency(c: &mut Criterion) {
-    const ROUNDS: usize = 20_000;
     let nc = NotificationCenter::default_center();
 
     // Rust observer.
@@ -80,8 +92,7 @@ fn latency(c: &mut Criterion) {
     nc.add_observer(Arc::new(RustObserver(probe.clone())), Some("BenchRust"), None);
     let post = || nc.post_notification("BenchRust", Value::Null, NotificationData::new());
     measure_latency(post, &probe, &rx, 1_000);
-    let (p50, p99) = percentiles(measure_latency(post, &probe, &rx, ROUNDS));
-    println!("post -> Rust observer latency: p50 {p50:.1} us, p99 {p99:.1} us ({ROUNDS} samples)");
+    report("post -> Rust observer latency", measure_latency(post, &probe, &rx, ROUNDS));
 
     // C callback through the C ABI.
     let (tx, crx) = mpsc::sync_channel(1);
@@ -103,8 +114,7 @@ fn latency(c: &mut Criterion) {
         sipsimple_ffi::center::sipsimple_notification_center_post(name.as_ptr(), 0, std::ptr::null());
     };
     measure_latency(cpost, &cprobe, &crx, 1_000);
-    let (p50, p99) = percentiles(measure_latency(cpost, &cprobe, &crx, ROUNDS));
-    println!("post -> C callback latency:     p50 {p50:.1} us, p99 {p99:.1} us ({ROUNDS} samples)");
+    report("post -> C callback latency", measure_latency(cpost, &cprobe, &crx, ROUNDS));
 
     let mut group = c.benchmark_group("post_to_observer_latency");
     group.bench_function("rust_observer", |b| {

@@ -18,7 +18,8 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock, PoisonError, RwLock,
 
 use crate::error::{Error, Result};
 use crate::handle::{self, Handle, ObjectKind};
-use crate::notification::{NotificationCenter, NotificationData};
+use crate::notification::NotificationCenter;
+use crate::notifications::{self as n, TypedNotification};
 use crate::storage::{ConfigNode, ConfigTree, ConfigurationBackend};
 use crate::value::Value;
 pub use datatypes::SettingType;
@@ -577,14 +578,12 @@ impl SettingsObject {
             if let Err(e) = manager.save() {
                 drop(schema);
                 drop(s);
-                self.post(
-                    "CFGManagerSaveFailed",
-                    NotificationData::new()
-                        .with("object", self.sender())
-                        .with("operation", "save")
-                        .with("modified", modified_value(&modified))
-                        .with("exception", e.to_string()),
-                );
+                self.post(n::CFGManagerSaveFailed {
+                    object: self.sender(),
+                    operation: "save".into(),
+                    modified: modified_value(&modified),
+                    exception: e.to_string(),
+                });
                 return Err(e);
             }
         }
@@ -593,12 +592,9 @@ impl SettingsObject {
         s.is_new = false;
         drop(s);
         if created {
-            self.post("CFGSettingsObjectWasCreated", NotificationData::new());
+            self.post(n::CFGSettingsObjectWasCreated {});
         } else {
-            self.post(
-                "CFGSettingsObjectDidChange",
-                NotificationData::new().with("modified", modified_value(&modified)),
-            );
+            self.post(n::CFGSettingsObjectDidChange { modified: modified_value(&modified) });
         }
         Ok(SaveOutcome { created, modified })
     }
@@ -620,25 +616,23 @@ impl SettingsObject {
             manager.delete(&key_refs)?;
             if let Err(e) = manager.save() {
                 drop(s);
-                self.post(
-                    "CFGManagerSaveFailed",
-                    NotificationData::new()
-                        .with("object", self.sender())
-                        .with("operation", "delete")
-                        .with("modified", Value::Map(BTreeMap::new()))
-                        .with("exception", e.to_string()),
-                );
+                self.post(n::CFGManagerSaveFailed {
+                    object: self.sender(),
+                    operation: "delete".into(),
+                    modified: Value::Map(BTreeMap::new()),
+                    exception: e.to_string(),
+                });
                 return Err(e);
             }
         }
         s.deleted = true;
         drop(s);
-        self.post("CFGSettingsObjectWasDeleted", NotificationData::new());
+        self.post(n::CFGSettingsObjectWasDeleted {});
         Ok(())
     }
 
-    fn post(&self, name: &str, data: NotificationData) {
-        NotificationCenter::default_center().post_notification(name, self.sender(), data);
+    fn post<N: TypedNotification>(&self, notification: N) {
+        NotificationCenter::default_center().post(self.sender(), notification);
     }
 }
 
@@ -665,10 +659,9 @@ fn load_value(id: &str, path: &str, def: &SettingDef, node: &ConfigNode) -> Opti
         Ok(v) => Some(v),
         Err(e) => {
             tracing::warn!(object = %id, "ignoring stored setting: {e}");
-            NotificationCenter::default_center().post_notification(
-                "CFGManagerLoadFailed",
-                Value::Object(ConfigurationManager::instance().handle()),
-                NotificationData::new().with("attribute", path).with("container", id).with("error", e.to_string()),
+            NotificationCenter::default_center().post(
+                ConfigurationManager::instance().handle(),
+                n::CFGManagerLoadFailed { attribute: path.into(), container: id.into(), error: e.to_string() },
             );
             None
         }

@@ -1,0 +1,132 @@
+//! The notifications the core posts, one typed struct each.
+//!
+//! Each struct's name is the notification name and its fields are the data
+//! fields, exactly as the original middleware names them; posting goes
+//! through [`NotificationCenter::post`], so a name or field can only be
+//! spelled in one place. `timestamp` is added to every notification when it
+//! is posted.
+
+use crate::handle::Handle;
+use crate::notification::{NotificationCenter, NotificationData};
+use crate::value::Value;
+
+/// A notification with a fixed name and typed data.
+pub trait TypedNotification {
+    /// The notification name.
+    const NAME: &'static str;
+    /// The data fields (without `timestamp`).
+    fn into_data(self) -> NotificationData;
+}
+
+impl NotificationCenter {
+    /// Posts a typed notification from `sender`.
+    pub fn post<N: TypedNotification>(&self, sender: impl Into<Value>, notification: N) {
+        self.post_notification(N::NAME, sender.into(), notification.into_data());
+    }
+}
+
+macro_rules! notifications {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident { $( $(#[doc = $fdoc:literal])* $field:ident : $ty:ty ),* $(,)? }
+    )*) => {
+        $(
+            $(#[doc = $doc])*
+            #[derive(Clone, Debug, Default, PartialEq)]
+            pub struct $name { $( $(#[doc = $fdoc])* pub $field: $ty ),* }
+
+            impl TypedNotification for $name {
+                const NAME: &'static str = stringify!($name);
+                #[allow(unused_mut)]
+                fn into_data(self) -> NotificationData {
+                    let mut data = NotificationData::new();
+                    $( data.insert(stringify!($field), self.$field); )*
+                    data
+                }
+            }
+        )*
+
+        /// Every notification name the core posts.
+        pub const ALL: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+
+notifications! {
+    /// Configuration loaded and runtime running, before other components start. Sender: the application.
+    SIPApplicationWillStart {}
+    /// Every component has been started. Sender: the application.
+    SIPApplicationDidStart {}
+    /// `stop()` was called. Sender: the application.
+    SIPApplicationWillEnd {}
+    /// Every component has stopped. Sender: the application.
+    SIPApplicationDidEnd {}
+
+    /// A settings object was saved for the first time. Sender: the object.
+    CFGSettingsObjectWasCreated {}
+    /// A saved settings object changed. Sender: the object.
+    CFGSettingsObjectDidChange {
+        /// Setting path → `{old, new}`.
+        modified: Value,
+    }
+    /// A settings object was deleted. Sender: the object.
+    CFGSettingsObjectWasDeleted {}
+    /// Writing the configuration failed. Sender: the settings object.
+    CFGManagerSaveFailed {
+        /// The object being saved or deleted.
+        object: Value,
+        /// `save` or `delete`.
+        operation: String,
+        /// What was being saved (path → `{old, new}`).
+        modified: Value,
+        /// The error, as text.
+        exception: String,
+    }
+    /// A stored setting could not be loaded; it keeps its default. Sender: the ConfigurationManager.
+    CFGManagerLoadFailed {
+        /// The setting path.
+        attribute: String,
+        /// The object id.
+        container: String,
+        /// Why it was refused.
+        error: String,
+    }
+
+    /// An account became available (also when loaded at start). Sender: the AccountManager.
+    SIPAccountManagerDidAddAccount {
+        /// The account.
+        account: Handle,
+    }
+    /// An account was deleted. Sender: the AccountManager.
+    SIPAccountManagerDidRemoveAccount {
+        /// The account.
+        account: Handle,
+    }
+    /// The default account changed. Sender: the AccountManager.
+    SIPAccountManagerDidChangeDefaultAccount {
+        /// The previous default, if any.
+        old_account: Option<Handle>,
+        /// The new default, if any.
+        account: Option<Handle>,
+    }
+}
+
+impl Default for Handle {
+    fn default() -> Self {
+        Handle::from_raw(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_fields_are_spelled_as_in_the_original() {
+        let data = SIPAccountManagerDidChangeDefaultAccount { old_account: None, account: Some(Handle::from_raw(7)) }
+            .into_data();
+        assert_eq!(data.get("old_account"), Some(&Value::Null));
+        assert_eq!(data.get("account"), Some(&Value::Object(Handle::from_raw(7))));
+        assert_eq!(SIPApplicationDidStart::NAME, "SIPApplicationDidStart");
+        assert!(ALL.contains(&"CFGSettingsObjectDidChange"));
+    }
+}
