@@ -153,3 +153,18 @@ fn secrets_never_appear_in_errors_or_debug_output() {
     };
     assert!(!format!("{creds:?}").contains("hunter2"));
 }
+
+#[test]
+fn tcp_and_tls_ports_must_differ() {
+    use sipsimple_core::config::{SettingsClass, SettingsObject, schema};
+    let class = SettingsClass::new("SIPSimpleSettings", None, schema::sipsimple_settings());
+    let object = SettingsObject::load(class, "SIPSimpleSettings");
+    object.set("sip.tcp_port", Value::Int(5060)).unwrap();
+    let err = object.set("sip.tls_port", Value::Int(5060)).unwrap_err();
+    assert!(err.to_string().contains("sip.tls_port"), "{err}");
+    assert_eq!(object.get("sip.tls_port").unwrap(), Value::Int(0));
+    object.set("sip.tls_port", Value::Int(5061)).unwrap();
+    object.set("sip.udp_port", Value::Int(5060)).unwrap();
+    object.set("sip.tcp_port", Value::Int(0)).unwrap();
+    object.set("sip.tls_port", Value::Int(0)).unwrap();
+}

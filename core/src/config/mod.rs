@@ -498,9 +498,16 @@ impl SettingsObject {
                 if is_secret(path) { Error::setting(path, "value refused (secret values are never shown)") } else { e }
             })?,
         };
+        let sibling = self.class.schema().distinct_sibling(path).map(str::to_owned);
         let mut s = self.lock();
         if s.deleted {
             return Err(Error::InvalidState(format!("{} {} has been deleted", self.class.name, s.id)));
+        }
+        if let Some(sibling) = sibling {
+            let other = s.values.get(&sibling).cloned().unwrap_or(Value::Int(0));
+            if value != Value::Int(0) && value == other {
+                return Err(Error::setting(path, format!("must differ from {sibling} (both are {value:?})")));
+            }
         }
         if value == def.default {
             s.values.remove(path);

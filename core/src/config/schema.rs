@@ -27,9 +27,29 @@ pub struct SettingDef {
 pub struct Schema {
     settings: BTreeMap<String, SettingDef>,
     groups: BTreeSet<String>,
+    distinct: Vec<(String, String)>,
 }
 
 impl Schema {
+    /// Declares two port settings that must differ unless one is 0 (the
+    /// original's correlated `sip.tcp_port` / `sip.tls_port`).
+    pub fn add_distinct_ports(&mut self, a: &str, b: &str) {
+        self.distinct.push((a.to_owned(), b.to_owned()));
+    }
+
+    /// The setting that must differ from `path`, if any.
+    pub fn distinct_sibling(&self, path: &str) -> Option<&str> {
+        self.distinct.iter().find_map(|(a, b)| {
+            if a == path {
+                Some(b.as_str())
+            } else if b == path {
+                Some(a.as_str())
+            } else {
+                None
+            }
+        })
+    }
+
     /// Adds (or replaces) a setting, creating its groups. This is also how
     /// applications extend the schema (`register_extension`).
     pub fn add(&mut self, path: &str, ty: SettingType, default: Value, nillable: bool) -> Result<()> {
@@ -196,6 +216,7 @@ pub fn sipsimple_settings() -> Schema {
         .nillable("tls.ca_list", SettingType::Path, Value::Null)
         .nillable("tls.certificate", SettingType::Path, Value::Null)
         .set("tls.verify_server", SettingType::Bool, false);
+    b.0.add_distinct_ports("sip.tcp_port", "sip.tls_port");
     b.0.add_group("chat");
     b.0.add_group("screen_sharing");
     b.0
