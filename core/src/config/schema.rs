@@ -215,7 +215,7 @@ pub fn sipsimple_settings() -> Schema {
         .set("sip.transport_list", SettingType::WordList { allowed: SIP_TRANSPORTS }, words(&["tls", "tcp", "udp"]))
         .nillable("tls.ca_list", SettingType::Path, Value::Null)
         .nillable("tls.certificate", SettingType::Path, Value::Null)
-        .set("tls.verify_server", SettingType::Bool, false);
+        .set("tls.verify_server", SettingType::Bool, true);
     b.0.add_distinct_ports("sip.tcp_port", "sip.tls_port");
     b.0.add_group("chat");
     b.0.add_group("screen_sharing");
