@@ -16,11 +16,15 @@ use crate::account::AccountManager;
 use crate::config::ConfigurationManager;
 use crate::error::{Error, Result};
 use crate::handle::{self, Handle, ObjectKind};
+use crate::lookup::DNSManager;
 use crate::notification::NotificationCenter;
 use crate::notifications::{self as n, TypedNotification};
 use crate::runtime::Runtime;
 use crate::settings::SIPSimpleSettings;
+use crate::sip::engine::{Engine, EngineConfig};
+use crate::sip::transport::{TlsConfig, TransportKind};
 use crate::storage::Storage;
+use crate::value::Value;
 
 /// How long components get to stop before the runtime is torn down.
 pub const STOP_GRACE: Duration = Duration::from_secs(5);
@@ -113,6 +117,9 @@ impl SIPApplication {
         SIPSimpleSettings::instance().settings().reload();
         AccountManager::instance().load()?;
         let runtime = Arc::new(Runtime::start()?);
+        if let Err(e) = DNSManager::instance().start(runtime.handle().clone()) {
+            tracing::error!("DNSManager failed to start: {e}");
+        }
         s.phase = Phase::Running;
         s.storage = Some(storage);
         s.runtime = Some(runtime.clone());
@@ -120,6 +127,15 @@ impl SIPApplication {
         let app = SIPApplication::instance();
         runtime.spawn(async move {
             app.post(n::SIPApplicationWillStart {});
+            match Engine::start(engine_config()).await {
+                Ok((engine, tls_error)) => {
+                    if let Some(e) = tls_error {
+                        app.post(n::SIPApplicationFailedToStartTLS { error: e.to_string() });
+                    }
+                    Engine::set_current(Some(engine));
+                }
+                Err(e) => tracing::error!("the SIP engine failed to start: {e}"),
+            }
             if let Err(e) = AccountManager::instance().start() {
                 tracing::error!("AccountManager failed to start: {e}");
             }
@@ -144,6 +160,11 @@ impl SIPApplication {
             .name("sipsimple-stop".into())
             .spawn(move || {
                 AccountManager::instance().stop();
+                if let Some(engine) = Engine::current() {
+                    engine.stop();
+                    Engine::set_current(None);
+                }
+                DNSManager::instance().stop();
                 if let Some(rt) = runtime {
                     // Other clones are only held briefly by callers; wait for them.
                     let mut rt = rt;
@@ -172,4 +193,38 @@ impl SIPApplication {
         s.stopper = Some(stopper);
         Ok(())
     }
+}
+
+/// The engine's configuration from `SIPSimpleSettings` (`sip.*`, `tls.*`,
+/// `logs.trace_sip`, `user_agent`).
+fn engine_config() -> EngineConfig {
+    let settings = SIPSimpleSettings::instance();
+    let s = settings.settings();
+    let int = |path: &str| s.get(path).ok().and_then(|v| v.as_int()).unwrap_or(0);
+    let text = |path: &str| s.get(path).ok().and_then(|v| v.as_str().map(str::to_owned));
+    let kinds: Vec<TransportKind> = match s.get("sip.transport_list") {
+        Ok(Value::List(items)) => items.iter().filter_map(|v| v.as_str().and_then(TransportKind::parse)).collect(),
+        _ => vec![TransportKind::Udp, TransportKind::Tcp],
+    };
+    let mut config = EngineConfig::default();
+    config.transports.kinds = kinds;
+    config.transports.udp_port = u16::try_from(int("sip.udp_port")).unwrap_or(0);
+    config.transports.tcp_port = u16::try_from(int("sip.tcp_port")).unwrap_or(0);
+    config.transports.tls_port = u16::try_from(int("sip.tls_port")).unwrap_or(0);
+    let expand = |p: String| -> std::path::PathBuf {
+        match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
+            (Some(rest), Some(home)) => std::path::PathBuf::from(home).join(rest),
+            _ => std::path::PathBuf::from(p),
+        }
+    };
+    config.transports.tls = TlsConfig {
+        ca_list: text("tls.ca_list").map(expand),
+        certificate: text("tls.certificate").map(expand),
+        verify_server: s.get("tls.verify_server").ok().and_then(|v| v.as_bool()).unwrap_or(true),
+    };
+    config.trace_sip = s.get("logs.trace_sip").ok().and_then(|v| v.as_bool()).unwrap_or(false);
+    if let Some(agent) = text("user_agent") {
+        config.user_agent = agent;
+    }
+    config
 }

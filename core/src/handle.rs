@@ -36,6 +36,14 @@ pub enum ObjectKind {
     Settings = 9,
     /// The `ConfigurationManager` singleton.
     ConfigurationManager = 10,
+    /// A `DNSLookup`.
+    DnsLookup = 11,
+    /// The `DNSManager` singleton.
+    DnsManager = 12,
+    /// The SIP engine (transports, transactions).
+    Engine = 13,
+    /// A paging-mode `Message` (SIP MESSAGE request).
+    Message = 14,
 }
 
 impl ObjectKind {
@@ -52,6 +60,10 @@ impl ObjectKind {
             ObjectKind::BonjourAccount => "BonjourAccount",
             ObjectKind::Settings => "SIPSimpleSettings",
             ObjectKind::ConfigurationManager => "ConfigurationManager",
+            ObjectKind::DnsLookup => "DNSLookup",
+            ObjectKind::DnsManager => "DNSManager",
+            ObjectKind::Engine => "Engine",
+            ObjectKind::Message => "Message",
         }
     }
 
@@ -67,6 +79,10 @@ impl ObjectKind {
             8 => ObjectKind::BonjourAccount,
             9 => ObjectKind::Settings,
             10 => ObjectKind::ConfigurationManager,
+            11 => ObjectKind::DnsLookup,
+            12 => ObjectKind::DnsManager,
+            13 => ObjectKind::Engine,
+            14 => ObjectKind::Message,
             _ => return None,
         })
     }

@@ -15,10 +15,14 @@ pub mod application;
 pub mod config;
 pub mod error;
 pub mod handle;
+pub mod lookup;
 pub mod notification;
 pub mod notifications;
+pub mod paging;
 pub mod runtime;
 pub mod settings;
+/// SIP signalling: messages, transactions and the layers above them.
+pub mod sip;
 pub mod storage;
 pub mod value;
 

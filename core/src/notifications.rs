@@ -108,6 +108,100 @@ notifications! {
         /// The new default, if any.
         account: Option<Handle>,
     }
+    /// A DNS lookup found its result. Sender: the DNSLookup.
+    DNSLookupDidSucceed {
+        /// In the form of the method called: a list of routes (maps with
+        /// `address`, `port`, `transport`, `tls_name`, `uri`) for
+        /// `lookup_sip_proxy`, a list of `[address, port]` for
+        /// `lookup_service`, a list of URLs for `lookup_xcap_server`.
+        result: Value,
+    }
+    /// A DNS lookup failed. Sender: the DNSLookup.
+    DNSLookupDidFail {
+        /// Why, as text.
+        error: String,
+    }
+    /// One DNS query of a lookup was answered or failed. Sender: the DNSLookup.
+    DNSLookupTrace {
+        /// `NAPTR`, `SRV`, `A`, `AAAA` or `TXT`.
+        query_type: String,
+        /// The name queried.
+        query_name: String,
+        /// The nameservers used (list of text).
+        nameservers: Value,
+        /// The records in zone-file form (list of text); None on error.
+        answer: Value,
+        /// Why the query failed; None on success.
+        error: Option<String>,
+        /// The lookup method: `lookup_sip_proxy`, `lookup_service` or `lookup_xcap_server`.
+        context: String,
+        /// The service, for `lookup_service`; None otherwise.
+        service: Option<String>,
+        /// The URI being looked up, without its user part.
+        uri: String,
+    }
+    /// The DNSManager set its nameservers for the first time (at start). Sender: the DNSManager.
+    DNSResolverDidInitialize {
+        /// The nameservers (list of text: `1.2.3.4`, or `1.2.3.4:5353` off port 53).
+        nameservers: Value,
+    }
+    /// The DNSManager's nameservers changed. Sender: the DNSManager.
+    DNSNameserversDidChange {
+        /// The new nameservers (list of text).
+        nameservers: Value,
+    }
+
+    /// A SIP message was sent or received (only while `logs.trace_sip` is on). Sender: the Engine.
+    SIPEngineSIPTrace {
+        /// True for a received message.
+        received: bool,
+        /// `udp`, `tcp` or `tls`.
+        transport: String,
+        /// Source IP.
+        source_ip: String,
+        /// Source port.
+        source_port: i64,
+        /// Destination IP.
+        destination_ip: String,
+        /// Destination port.
+        destination_port: i64,
+        /// The message text.
+        data: String,
+    }
+    /// A MESSAGE request arrived (paging-mode instant message). Sender: the Engine.
+    SIPEngineGotMessage {
+        /// The Request-URI.
+        request_uri: String,
+        /// The From header value.
+        from_header: String,
+        /// The To header value.
+        to_header: String,
+        /// The body's type (`type/subtype`).
+        content_type: String,
+        /// The body, as text.
+        body: String,
+        /// Every header as a `[name, value]` pair.
+        headers: Value,
+    }
+    /// The TLS transport could not start; the engine runs without it. Sender: the application.
+    SIPApplicationFailedToStartTLS {
+        /// Why.
+        error: String,
+    }
+    /// A paging-mode MESSAGE was accepted (2xx). Sender: the Message.
+    SIPMessageDidSucceed {
+        /// The status code.
+        code: i64,
+        /// The reason phrase.
+        reason: String,
+    }
+    /// A paging-mode MESSAGE failed (a negative response, a timeout or no route). Sender: the Message.
+    SIPMessageDidFail {
+        /// The status code (408 on timeout, 0 when nothing was sent).
+        code: i64,
+        /// The reason phrase or the error.
+        reason: String,
+    }
 }
 
 impl Default for Handle {

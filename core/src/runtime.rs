@@ -21,7 +21,7 @@ impl Runtime {
     /// Starts the runtime thread (`sipsimple-runtime`).
     pub fn start() -> Result<Runtime> {
         let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
+            .enable_all()
             .thread_name("sipsimple-runtime")
             .build()
             .map_err(|e| Error::Internal(format!("cannot build the runtime: {e}")))?;

@@ -35,6 +35,7 @@ fn lifecycle_accounts_and_storage() {
     assert!(err.to_string().contains("already running"), "{err}");
     rec.wait_for("SIPApplicationDidStart", T).expect("DidStart");
     let names = rec.names();
+    assert!(names.contains(&"DNSResolverDidInitialize".to_owned()), "{names:?}");
     let will = names.iter().position(|n| n == "SIPApplicationWillStart").unwrap();
     let did = names.iter().position(|n| n == "SIPApplicationDidStart").unwrap();
     assert!(will < did);

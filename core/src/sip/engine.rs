@@ -1,0 +1,496 @@
+//! The SIP engine: the transports, the transaction layer and the user agent
+//! core that answers what no component handles.
+//!
+//! One tokio task (on the core runtime) owns the sans-IO
+//! [`TransactionLayer`]: it feeds it what the [`Transports`] receive,
+//! the commands of the components (send a request) and the timer, then
+//! drains what the layer wants sent and the events it reports. Components
+//! talk to it through an [`Engine`] handle and get the responses to their
+//! requests on a channel; the engine itself answers OPTIONS, MESSAGE
+//! (posting `SIPEngineGotMessage`) and everything malformed or unsupported
+//! with the status RFC 3261 asks for. With tracing on, every message sent
+//! and received is posted as `SIPEngineSIPTrace`.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+
+use crate::error::{Error, Result};
+use crate::handle::{self, Handle, ObjectKind};
+use crate::notification::NotificationCenter;
+use crate::notifications as n;
+use crate::sip::message::{self, Header, Message, Method, RequestPolicy};
+use crate::sip::transaction::{Event, LayerEvent, TimerConfig, TransactionId, TransactionLayer, new_branch};
+use crate::sip::transport::{Incoming, TransportConfig, TransportError, TransportKind, Transports};
+use crate::value::Value;
+
+/// How the engine is set up (from `SIPSimpleSettings` when SIPApplication starts it).
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Transports to listen on.
+    pub transports: TransportConfig,
+    /// The `User-Agent` / `Server` header value.
+    pub user_agent: String,
+    /// Transaction timers.
+    pub timers: TimerConfig,
+    /// Post `SIPEngineSIPTrace` for every message sent and received.
+    pub trace_sip: bool,
+    /// Body types accepted in MESSAGE requests; others get 415.
+    pub message_content_types: Vec<String>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            transports: TransportConfig::default(),
+            user_agent: crate::config::schema::default_user_agent(),
+            timers: TimerConfig::default(),
+            trace_sip: false,
+            message_content_types: ["text/plain", "text/html", "message/cpim", "application/im-iscomposing+xml"]
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+}
+
+/// Where a request goes (a resolved [`crate::lookup::Route`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Destination {
+    /// The transport.
+    pub transport: TransportKind,
+    /// The address.
+    pub address: SocketAddr,
+    /// The name the TLS server certificate must carry.
+    pub tls_name: Option<String>,
+}
+
+/// What a component hears about a request it sent through the engine.
+#[derive(Debug)]
+pub enum ResponseEvent {
+    /// A provisional (1xx) response.
+    Provisional(Message),
+    /// The final response; a timeout arrives as a 408 and a transport
+    /// failure as a 503 built locally. Nothing follows it.
+    Final(Message),
+}
+
+enum Command {
+    Send { request: Box<Message>, destination: Destination, events: mpsc::UnboundedSender<ResponseEvent> },
+    Stop,
+}
+
+/// A running SIP engine. Cheap to clone; [`Engine::stop`] ends it.
+#[derive(Clone)]
+pub struct Engine {
+    commands: mpsc::UnboundedSender<Command>,
+    locals: Vec<(TransportKind, SocketAddr)>,
+    handle: Handle,
+}
+
+struct EngineObject;
+
+static CURRENT: std::sync::Mutex<Option<Engine>> = std::sync::Mutex::new(None);
+
+impl Engine {
+    /// The engine SIPApplication runs, if it is running.
+    pub fn current() -> Option<Engine> {
+        CURRENT.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Makes `engine` the one [`Engine::current`] returns (SIPApplication does this).
+    pub fn set_current(engine: Option<Engine>) {
+        *CURRENT.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = engine;
+    }
+
+    /// Starts an engine on the current tokio runtime. A TLS set-up failure
+    /// does not stop the engine: it runs without TLS and the error is
+    /// returned beside it (SIPApplication posts
+    /// `SIPApplicationFailedToStartTLS`).
+    pub async fn start(config: EngineConfig) -> Result<(Engine, Option<TransportError>)> {
+        let (incoming_tx, incoming_rx) = mpsc::channel(1024);
+        let (transports, tls_error) = Transports::start(config.transports.clone(), incoming_tx)
+            .await
+            .map_err(|e| Error::InvalidState(format!("the SIP engine cannot start: {e}")))?;
+        let handle = handle::register(ObjectKind::Engine, Arc::new(EngineObject), Some("Engine".into()));
+        let locals = transports.local_addresses().to_vec();
+        let (commands, commands_rx) = mpsc::unbounded_channel();
+        let (send_errors, send_errors_rx) = mpsc::unbounded_channel();
+        let driver = Driver {
+            layer: TransactionLayer::new(config.timers),
+            transports,
+            clients: HashMap::new(),
+            handle,
+            policy: RequestPolicy {
+                allowed_methods: vec![Method::Options, Method::Message, Method::Ack, Method::Cancel],
+                accepted_content_types: None,
+                ..RequestPolicy::default()
+            },
+            config,
+            pending_rejection: None,
+            send_errors,
+        };
+        tokio::spawn(driver.run(incoming_rx, commands_rx, send_errors_rx));
+        Ok((Engine { commands, locals, handle }, tls_error))
+    }
+
+    /// The engine's handle (the sender of its notifications).
+    pub fn handle(&self) -> Handle {
+        self.handle
+    }
+
+    /// Local address of each running transport.
+    pub fn local_addresses(&self) -> &[(TransportKind, SocketAddr)] {
+        &self.locals
+    }
+
+    /// Local address of `transport`, if it runs.
+    pub fn local_address(&self, transport: TransportKind) -> Option<SocketAddr> {
+        self.locals.iter().find(|(k, _)| *k == transport).map(|(_, a)| *a)
+    }
+
+    /// The address to put in Via and Contact for requests to `destination`:
+    /// the transport's listening port and, when it listens on every
+    /// interface, the local IP the system would use to reach `destination`.
+    pub fn contact_address(&self, destination: &Destination) -> Option<SocketAddr> {
+        let local = self.local_address(destination.transport)?;
+        if !local.ip().is_unspecified() {
+            return Some(local);
+        }
+        Some(SocketAddr::new(source_ip_for(destination.address.ip()), local.port()))
+    }
+
+    /// Sends `request` to `destination` in a new client transaction. The
+    /// engine adds the top Via (with `rport`), Max-Forwards and User-Agent
+    /// when missing. Responses arrive on the returned channel.
+    pub fn send_request(
+        &self,
+        request: Message,
+        destination: Destination,
+    ) -> Result<mpsc::UnboundedReceiver<ResponseEvent>> {
+        if !request.is_request() {
+            return Err(Error::InvalidArgument("not a request".into()));
+        }
+        let (events, rx) = mpsc::unbounded_channel();
+        self.commands
+            .send(Command::Send { request: Box::new(request), destination, events })
+            .map_err(|_| Error::InvalidState("the SIP engine is not running".into()))?;
+        Ok(rx)
+    }
+
+    /// Stops the engine: open transactions end, transports close.
+    pub fn stop(&self) {
+        let _ = self.commands.send(Command::Stop);
+        let _ = handle::release(self.handle);
+    }
+}
+
+/// The local IP the system routes to `remote` from (no packet is sent).
+fn source_ip_for(remote: IpAddr) -> IpAddr {
+    let bind: SocketAddr = if remote.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { ([0u16; 8], 0).into() };
+    std::net::UdpSocket::bind(bind)
+        .and_then(|s| s.connect(SocketAddr::new(remote, 9)).and_then(|_| s.local_addr()))
+        .map(|a| a.ip())
+        .unwrap_or(remote)
+}
+
+fn new_tag() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+struct Driver {
+    layer: TransactionLayer<Message, Destination>,
+    transports: Transports,
+    /// Client transactions: who hears the responses, and the request (for
+    /// the 408/503 built locally on a timeout or transport failure).
+    clients: HashMap<TransactionId, (mpsc::UnboundedSender<ResponseEvent>, Message)>,
+    handle: Handle,
+    policy: RequestPolicy,
+    config: EngineConfig,
+    pending_rejection: Option<message::Rejection>,
+    send_errors: mpsc::UnboundedSender<TransactionId>,
+}
+
+impl Driver {
+    async fn run(
+        mut self,
+        mut incoming: mpsc::Receiver<Incoming>,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut send_errors: mpsc::UnboundedReceiver<TransactionId>,
+    ) {
+        loop {
+            let deadline = self.layer.poll_timeout();
+            let sleep = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                received = incoming.recv() => match received {
+                    Some(m) => self.on_incoming(m),
+                    None => break,
+                },
+                command = commands.recv() => match command {
+                    Some(Command::Send { request, destination, events }) => self.on_send(*request, destination, events),
+                    Some(Command::Stop) | None => break,
+                },
+                Some(id) = send_errors.recv() => {
+                    let _ = self.layer.handle_transport_error(Instant::now(), id);
+                }
+                () = sleep => self.layer.handle_timeout(Instant::now()),
+            }
+            self.flush();
+        }
+        self.transports.close();
+    }
+
+    fn post<N: crate::notifications::TypedNotification>(&self, notification: N) {
+        NotificationCenter::default_center().post(self.handle, notification);
+    }
+
+    fn trace(&self, received: bool, transport: TransportKind, from: SocketAddr, to: SocketAddr, bytes: &[u8]) {
+        if !self.config.trace_sip {
+            return;
+        }
+        self.post(n::SIPEngineSIPTrace {
+            received,
+            transport: transport.name().into(),
+            source_ip: from.ip().to_string(),
+            source_port: from.port().into(),
+            destination_ip: to.ip().to_string(),
+            destination_port: to.port().into(),
+            data: String::from_utf8_lossy(bytes).into_owned(),
+        });
+    }
+
+    fn on_incoming(&mut self, incoming: Incoming) {
+        self.trace(true, incoming.transport, incoming.source, incoming.local, &incoming.bytes);
+        let parsed = match message::parse_with(&incoming.bytes, &self.config.transports.limits) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::debug!(source = %incoming.source, "dropping unparseable message: {e}");
+                return;
+            }
+        };
+        self.pending_rejection = None;
+        if parsed.is_request() {
+            let check = message::check_request_with(&parsed, &self.policy);
+            if let Err(rejection) = check {
+                if parsed.method() == Some(&Method::Ack) {
+                    return;
+                }
+                self.pending_rejection = Some(rejection);
+            }
+        } else if message::check_response(&parsed).is_err() {
+            tracing::debug!(source = %incoming.source, "dropping malformed response");
+            return;
+        }
+        let owned = parsed.to_owned();
+        let source = Destination { transport: incoming.transport, address: incoming.source, tls_name: None };
+        if let Err(e) = self.layer.handle_message(Instant::now(), owned, source, incoming.transport.is_reliable()) {
+            tracing::debug!("message not matched: {e}");
+        }
+    }
+
+    fn on_send(
+        &mut self,
+        mut request: Message,
+        destination: Destination,
+        events: mpsc::UnboundedSender<ResponseEvent>,
+    ) {
+        if request.top_via().is_none() {
+            let sent_by = self
+                .transports
+                .local_address(destination.transport)
+                .map(|local| {
+                    if local.ip().is_unspecified() {
+                        SocketAddr::new(source_ip_for(destination.address.ip()), local.port())
+                    } else {
+                        local
+                    }
+                })
+                .unwrap_or(destination.address);
+            let via = format!(
+                "SIP/2.0/{} {};rport;branch={}",
+                destination.transport.name().to_ascii_uppercase(),
+                host_port(sent_by),
+                new_branch()
+            );
+            request.headers_mut().insert(0, Header::canonical("Via", via));
+        }
+        if request.header_value("Max-Forwards").is_none() {
+            request.add_header("Max-Forwards", 70);
+        }
+        if request.header_value("User-Agent").is_none() {
+            request.add_header("User-Agent", &self.config.user_agent);
+        }
+        let reliable = destination.transport.is_reliable();
+        match self.layer.start_client(Instant::now(), request.clone(), destination, reliable) {
+            Ok(id) => {
+                self.clients.insert(id, (events, request));
+            }
+            Err(e) => {
+                tracing::warn!("cannot send request: {e}");
+                let _ = events.send(ResponseEvent::Final(Message::response_to(&request, 400, "Bad Request")));
+            }
+        }
+    }
+
+    /// Sends what the layer queued and handles its events, until both are
+    /// drained (handling an event, e.g. answering a request, queues more).
+    fn flush(&mut self) {
+        loop {
+            self.send_transmits();
+            let Some(event) = self.layer.poll_event() else { break };
+            self.on_event(event);
+        }
+    }
+
+    fn send_transmits(&mut self) {
+        while let Some(transmit) = self.layer.poll_transmit() {
+            let transports = self.transports.clone();
+            let destination = transmit.remote.clone();
+            let id = transmit.transaction;
+            let trace = self.config.trace_sip;
+            let handle = self.handle;
+            let local_hint = self.transports.local_address(destination.transport);
+            let bytes = transmit.bytes;
+            let errors_tx = self.send_errors.clone();
+            tokio::spawn(async move {
+                let result = transports
+                    .send(destination.transport, destination.address, destination.tls_name.as_deref(), bytes.clone())
+                    .await;
+                match result {
+                    Ok(local) => {
+                        if trace {
+                            let local = if local.ip().is_unspecified() { local_hint.unwrap_or(local) } else { local };
+                            NotificationCenter::default_center().post(
+                                handle,
+                                n::SIPEngineSIPTrace {
+                                    received: false,
+                                    transport: destination.transport.name().into(),
+                                    source_ip: local.ip().to_string(),
+                                    source_port: local.port().into(),
+                                    destination_ip: destination.address.ip().to_string(),
+                                    destination_port: destination.address.port().into(),
+                                    data: String::from_utf8_lossy(&bytes).into_owned(),
+                                },
+                            );
+                        }
+                    }
+                    Err(e) => {
+                        tracing::debug!("send failed: {e}");
+                        let _ = errors_tx.send(id);
+                    }
+                }
+            });
+        }
+    }
+
+    fn on_event(&mut self, event: LayerEvent<Message, Destination>) {
+        match event {
+            LayerEvent::NewRequest { id, request, source: _, cancels } => self.on_request(id, request, cancels),
+            LayerEvent::Transaction { id, event } => self.on_transaction_event(id, event),
+            LayerEvent::Ack { .. } | LayerEvent::StrayResponse { .. } => {}
+            #[allow(unreachable_patterns)]
+            _ => {}
+        }
+    }
+
+    fn respond(&mut self, id: TransactionId, response: Message) {
+        let response = if response.header_value("Server").is_none() {
+            response.header("Server", &self.config.user_agent)
+        } else {
+            response
+        };
+        if let Err(e) = self.layer.send_response(Instant::now(), id, response) {
+            tracing::debug!("cannot respond: {e}");
+        }
+    }
+
+    fn on_request(&mut self, id: TransactionId, request: Message, cancels: Option<TransactionId>) {
+        if let Some(rejection) = self.pending_rejection.take() {
+            let response = rejection.response(&request).with_to_tag(&new_tag());
+            self.respond(id, response);
+            return;
+        }
+        let method = request.method().cloned();
+        match method {
+            Some(Method::Options) => {
+                let response = Message::response_to(&request, 200, "OK")
+                    .with_to_tag(&new_tag())
+                    .header("Allow", "OPTIONS, MESSAGE, ACK, CANCEL")
+                    .header("Accept", self.config.message_content_types.join(", "));
+                self.respond(id, response);
+            }
+            Some(Method::Message) => self.on_message(id, request),
+            Some(Method::Cancel) => {
+                let code = if cancels.is_some() { 200 } else { 481 };
+                self.respond(id, Message::response_to(&request, code, "").with_to_tag(&new_tag()));
+            }
+            _ => {
+                let response = Message::response_to(&request, 405, "")
+                    .with_to_tag(&new_tag())
+                    .header("Allow", "OPTIONS, MESSAGE, ACK, CANCEL");
+                self.respond(id, response);
+            }
+        }
+    }
+
+    fn on_message(&mut self, id: TransactionId, request: Message) {
+        let content_type = request.content_type().map(|t| t.to_string()).unwrap_or_else(|| "text/plain".to_owned());
+        let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if !self.config.message_content_types.iter().any(|t| t.eq_ignore_ascii_case(&essence)) {
+            let response = Message::response_to(&request, 415, "")
+                .with_to_tag(&new_tag())
+                .header("Accept", self.config.message_content_types.join(", "));
+            self.respond(id, response);
+            return;
+        }
+        let headers: Vec<Value> = request
+            .headers()
+            .iter()
+            .map(|h| Value::List(vec![Value::from(h.name()), Value::from(h.value())]))
+            .collect();
+        self.post(n::SIPEngineGotMessage {
+            request_uri: request.uri().map(|u| u.to_string()).unwrap_or_default(),
+            from_header: request.header_value("From").unwrap_or_default().to_owned(),
+            to_header: request.header_value("To").unwrap_or_default().to_owned(),
+            content_type: essence,
+            body: String::from_utf8_lossy(request.body()).into_owned(),
+            headers: Value::List(headers),
+        });
+        self.respond(id, Message::response_to(&request, 200, "OK").with_to_tag(&new_tag()));
+    }
+
+    fn on_transaction_event(&mut self, id: TransactionId, event: Event<Message>) {
+        let Some((events, request)) = self.clients.get(&id) else { return };
+        match event {
+            Event::Provisional(m) => {
+                let _ = events.send(ResponseEvent::Provisional(m));
+            }
+            Event::Final(m) => {
+                let _ = events.send(ResponseEvent::Final(m));
+            }
+            Event::Timeout(_) | Event::TransportError => {
+                let code = event.status_code().unwrap_or(408);
+                let _ = events.send(ResponseEvent::Final(Message::response_to(request, code, "")));
+            }
+            Event::Terminated => {
+                self.clients.remove(&id);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn host_port(address: SocketAddr) -> String {
+    match address.ip() {
+        IpAddr::V6(ip) => format!("[{ip}]:{}", address.port()),
+        IpAddr::V4(ip) => format!("{ip}:{}", address.port()),
+    }
+}

@@ -1,0 +1,440 @@
+//! Byte-level helpers shared by the decoders: RFC 3261 §25.1 character
+//! classes, linear white space, quoted strings, numbers, escapes and the
+//! top-level comma split of list headers. Nothing here allocates except the
+//! unescaping helpers when an escape is present.
+
+use std::borrow::Cow;
+
+/// `token` characters.
+pub(crate) const TOKEN: u16 = 1;
+/// `unreserved` characters (alphanum and mark).
+pub(crate) const UNRESERVED: u16 = 1 << 1;
+/// Characters of the user part of a SIP URI (escapes allowed).
+pub(crate) const USER: u16 = 1 << 2;
+/// Characters of the password part of a SIP URI (escapes allowed).
+pub(crate) const PASSWORD: u16 = 1 << 3;
+/// `paramchar` of a URI parameter (escapes allowed).
+pub(crate) const PARAM: u16 = 1 << 4;
+/// Characters of URI headers `hname=hvalue` (escapes allowed).
+pub(crate) const HNV: u16 = 1 << 5;
+/// `word` characters (Call-ID).
+pub(crate) const WORD: u16 = 1 << 6;
+/// `uric` characters of an absolute URI (escapes allowed).
+pub(crate) const URIC: u16 = 1 << 7;
+/// Host name characters (alphanum, `-`, `.`, `_`).
+pub(crate) const HOST: u16 = 1 << 8;
+/// Characters of a URI scheme after the first letter.
+pub(crate) const SCHEME: u16 = 1 << 9;
+/// Characters of a telephone-subscriber (tel URI number, lenient).
+pub(crate) const TEL: u16 = 1 << 10;
+
+const fn build_classes() -> [u16; 256] {
+    let mut table = [0u16; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        let alnum = c.is_ascii_alphanumeric();
+        let unreserved = alnum || matches!(c, b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')');
+        let token = alnum || matches!(c, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~');
+        let mut f = 0u16;
+        if token {
+            f |= TOKEN;
+        }
+        if unreserved {
+            f |= UNRESERVED;
+        }
+        if unreserved || matches!(c, b'%' | b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/') {
+            f |= USER;
+        }
+        if unreserved || matches!(c, b'%' | b'&' | b'=' | b'+' | b'$' | b',') {
+            f |= PASSWORD;
+        }
+        if unreserved || matches!(c, b'%' | b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$') {
+            f |= PARAM;
+        }
+        if unreserved || matches!(c, b'%' | b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$') {
+            f |= HNV;
+        }
+        if token
+            || matches!(
+                c,
+                b'(' | b')' | b'<' | b'>' | b':' | b'\\' | b'"' | b'/' | b'[' | b']' | b'?' | b'{' | b'}'
+            )
+        {
+            f |= WORD;
+        }
+        if unreserved
+            || matches!(c, b'%' | b';' | b'/' | b'?' | b':' | b'@' | b'&' | b'=' | b'+' | b'$' | b',' | b'#')
+        {
+            f |= URIC;
+        }
+        if alnum || matches!(c, b'-' | b'.' | b'_') {
+            f |= HOST;
+        }
+        if alnum || matches!(c, b'+' | b'-' | b'.') {
+            f |= SCHEME;
+        }
+        if alnum || matches!(c, b'+' | b'-' | b'.' | b'(' | b')' | b'*' | b'#' | b'%') {
+            f |= TEL;
+        }
+        table[i] = f;
+        i += 1;
+    }
+    table
+}
+
+static CLASSES: [u16; 256] = build_classes();
+
+/// Whether byte `b` belongs to character class `class`.
+#[inline(always)]
+pub(crate) fn is(b: u8, class: u16) -> bool {
+    CLASSES[b as usize] & class != 0
+}
+
+/// The index of the first byte below 0x0E (CR, LF and the rarer control
+/// characters) in `b` at or after `from`, or `b.len()`. Reads eight bytes at
+/// a time; header lines are short, so this beats a call per line.
+#[inline(always)]
+pub(crate) fn find_control(b: &[u8], from: usize) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut i = from;
+    while i + 8 <= b.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&b[i..i + 8]);
+        let x = u64::from_le_bytes(word);
+        let m = x.wrapping_sub(LO * 0x0E) & !x & HI;
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && b[i] >= 0x0E {
+        i += 1;
+    }
+    i
+}
+
+/// The index of the first `needle` in `b` at or after `from`: a plain
+/// loop, faster than a vectorised search on the short spans of a header.
+#[inline(always)]
+pub(crate) fn find_byte(b: &[u8], from: usize, needle: u8) -> Option<usize> {
+    b.get(from..)?.iter().position(|&c| c == needle).map(|o| from + o)
+}
+
+/// The index of the first byte outside `class` in `b[from..to]`, or `to`.
+#[inline(always)]
+pub(crate) fn class_end(b: &[u8], from: usize, to: usize, class: u16) -> usize {
+    match b[from..to].iter().position(|&c| !is(c, class)) {
+        Some(o) => from + o,
+        None => to,
+    }
+}
+
+/// Whether every byte of `s` belongs to `class` (and `s` is not empty).
+#[inline]
+pub(crate) fn all(s: &[u8], class: u16) -> bool {
+    !s.is_empty() && s.iter().all(|&b| is(b, class))
+}
+
+/// Linear white space inside a header value. Folding has already been
+/// validated by the line splitter, so CR and LF only appear as part of a
+/// fold and count as white space.
+#[inline(always)]
+pub(crate) fn is_lws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// `s` without leading and trailing linear white space.
+#[inline]
+pub(crate) fn trim_lws(s: &str) -> &str {
+    let b = s.as_bytes();
+    let mut start = 0;
+    let mut end = b.len();
+    while start < end && is_lws(b[start]) {
+        start += 1;
+    }
+    while end > start && is_lws(b[end - 1]) {
+        end -= 1;
+    }
+    &s[start..end]
+}
+
+fn hex_value(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        b'A'..=b'F' => b - b'A' + 10,
+        _ => 0,
+    }
+}
+
+/// `s` with `% HEX HEX` escapes decoded. Invalid escapes are kept as they
+/// are; decoded bytes that are not UTF-8 become U+FFFD.
+pub(crate) fn unescape(s: &str) -> Cow<'_, str> {
+    let b = s.as_bytes();
+    if memchr::memchr(b'%', b).is_none() {
+        return Cow::Borrowed(s);
+    }
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let (h, l) = (b[i + 1], b[i + 2]);
+            if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() {
+                out.push(hex_value(h) << 4 | hex_value(l));
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    match String::from_utf8(out) {
+        Ok(s) => Cow::Owned(s),
+        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }
+}
+
+/// `s` with every byte outside `class` (and every `%`) written as an escape,
+/// for building URIs from arbitrary text.
+pub(crate) fn escape(s: &str, class: u16) -> Cow<'_, str> {
+    if s.bytes().all(|b| b != b'%' && is(b, class)) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for b in s.bytes() {
+        if b != b'%' && is(b, class) {
+            out.push(b as char);
+        } else {
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            out.push('%');
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 15) as usize] as char);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Parses a run of decimal digits into a `u32` (leading zeros allowed).
+/// `None` for an empty string, any other character, or overflow.
+#[inline]
+pub(crate) fn parse_u32(s: &[u8]) -> Option<u32> {
+    if s.is_empty() {
+        return None;
+    }
+    let mut v: u32 = 0;
+    for &b in s {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u32::from(b - b'0'))?;
+    }
+    Some(v)
+}
+
+/// Given `b[start] == b'"'`, the index just past the closing quote of the
+/// quoted string, honouring `\` quoted-pairs. `None` when it is not closed
+/// or a quoted-pair escapes CR or LF.
+pub(crate) fn quoted_end(b: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + 1;
+    while i < b.len() {
+        match b[i] {
+            b'"' => return Some(i + 1),
+            b'\\' => match b.get(i + 1) {
+                Some(b'\r') | Some(b'\n') | None => return None,
+                Some(_) => i += 2,
+            },
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The content of a quoted string (`raw` includes the quotes) with
+/// quoted-pairs resolved and folds reduced to one space.
+pub(crate) fn unquote(raw: &str) -> Cow<'_, str> {
+    if memchr::memchr2(b'\r', b'\n', raw.as_bytes()).is_some() {
+        return Cow::Owned(unquote(&unfold(raw)).into_owned());
+    }
+    let inner = raw.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(raw);
+    if !inner.contains('\\') {
+        return Cow::Borrowed(inner);
+    }
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `value` with every fold (white space, CRLF or LF, white space) replaced
+/// by one space, as RFC 3261 §7.3.1 allows; borrowed when there is none.
+pub(crate) fn unfold(value: &str) -> Cow<'_, str> {
+    if memchr::memchr2(b'\r', b'\n', value.as_bytes()).is_none() {
+        return Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(p) = rest.find(['\r', '\n']) {
+        out.push_str(rest[..p].trim_end_matches([' ', '\t']));
+        out.push(' ');
+        rest = rest[p..].trim_start_matches(['\r', '\n', ' ', '\t']);
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+/// `text` as a quoted string, escaping `"` and `\` (and dropping CR/LF).
+pub(crate) fn quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\r' | '\n' => out.push(' '),
+            _ => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Writes `s` with its folds reduced to one space (see [`unfold`]), so
+/// that printed values never span lines.
+pub(crate) fn write_unfolded(f: &mut dyn std::fmt::Write, s: &str) -> std::fmt::Result {
+    f.write_str(&unfold(s))
+}
+
+/// Iterator over the top-level comma-separated elements of a list header
+/// value: commas inside quoted strings and `<...>` do not split. Elements are
+/// trimmed of linear white space; empty elements are yielded as `""` (strict
+/// decoders reject them, lenient ones skip them).
+#[derive(Clone, Debug)]
+pub(crate) struct ListIter<'a> {
+    rest: Option<&'a str>,
+}
+
+impl<'a> ListIter<'a> {
+    pub(crate) fn new(value: &'a str) -> Self {
+        ListIter { rest: Some(value) }
+    }
+}
+
+impl<'a> Iterator for ListIter<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let s = self.rest?;
+        let b = s.as_bytes();
+        let mut i = 0;
+        let mut angle = false;
+        while i < b.len() {
+            match b[i] {
+                b'"' => match quoted_end(b, i) {
+                    Some(end) => {
+                        i = end;
+                        continue;
+                    }
+                    None => break,
+                },
+                b'<' => angle = true,
+                b'>' => angle = false,
+                b',' if !angle => {
+                    self.rest = Some(&s[i + 1..]);
+                    return Some(trim_lws(&s[..i]));
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        self.rest = None;
+        Some(trim_lws(s))
+    }
+}
+
+/// Whether `a` equals `b` ignoring ASCII case (a thin wrapper that reads
+/// better at call sites).
+#[inline(always)]
+pub(crate) fn eq_ic(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.eq_ignore_ascii_case(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes() {
+        assert!(all(b"RE%47IST%45R", TOKEN));
+        assert!(!all(b"Bell,", TOKEN));
+        assert!(all(b"wsinv.ndaksdj", WORD));
+        assert!(!all(b"", TOKEN));
+    }
+
+    #[test]
+    fn control_search() {
+        let text = b"0123456789abcdef\tx\r\n";
+        assert_eq!(find_control(text, 0), 16);
+        assert_eq!(find_control(text, 17), 18);
+        assert_eq!(find_control(b"abc", 0), 3);
+        assert_eq!(find_control("\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\n".as_bytes(), 0), 10);
+        for n in 0..40 {
+            let mut v = vec![b'a'; n];
+            v.push(b'\n');
+            assert_eq!(find_control(&v, 0), n);
+            assert_eq!(class_end(&v, 0, v.len(), TOKEN), n);
+        }
+    }
+
+    #[test]
+    fn escapes() {
+        assert_eq!(unescape("%75se%72"), "user");
+        assert_eq!(unescape("null-%00-null"), "null-\0-null");
+        assert_eq!(unescape("a%4"), "a%4");
+        assert_eq!(unescape("%FF"), "\u{fffd}");
+        assert_eq!(escape("a b", USER), "a%20b");
+        assert_eq!(escape("100%", USER), "100%25");
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_u32(b"0009"), Some(9));
+        assert_eq!(parse_u32(b"4294967295"), Some(u32::MAX));
+        assert_eq!(parse_u32(b"4294967296"), None);
+        assert_eq!(parse_u32(b"-1"), None);
+        assert_eq!(parse_u32(b""), None);
+    }
+
+    #[test]
+    fn quoted() {
+        let b = br#""J Rosenberg \\\"" <x>"#;
+        assert_eq!(quoted_end(b, 0), Some(18));
+        assert_eq!(quoted_end(b"\"open", 0), None);
+        assert_eq!(quoted_end(b"\"a\\", 0), None);
+        assert_eq!(unquote(r#""J Rosenberg \\\"""#), r#"J Rosenberg \""#);
+        assert_eq!(quote("a\"b"), r#""a\"b""#);
+        assert_eq!(unquote("\"J \r\n Rosenberg\""), "J Rosenberg");
+        assert_eq!(unfold("a \r\n\tb\r\n c"), "a b c");
+    }
+
+    #[test]
+    fn list_split() {
+        let items: Vec<_> = ListIter::new(r#"a, "b,c" <sip:x,y> ;p="1,2" ,  ,d"#).collect();
+        assert_eq!(items, vec!["a", r#""b,c" <sip:x,y> ;p="1,2""#, "", "d"]);
+        let one: Vec<_> = ListIter::new("").collect();
+        assert_eq!(one, vec![""]);
+        let open: Vec<_> = ListIter::new("\"a, b").collect();
+        assert_eq!(open, vec!["\"a, b"]);
+    }
+}
