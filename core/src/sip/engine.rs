@@ -125,8 +125,11 @@ impl Engine {
             clients: HashMap::new(),
             handle,
             policy: RequestPolicy {
-                allowed_methods: vec![Method::Options, Method::Message, Method::Ack, Method::Cancel],
-                accepted_content_types: None,
+                accepted_content_types: Some(
+                    std::iter::once("application/sdp".to_owned())
+                        .chain(config.message_content_types.iter().cloned())
+                        .collect(),
+                ),
                 ..RequestPolicy::default()
             },
             config,
@@ -272,7 +275,12 @@ impl Driver {
         let parsed = match message::parse_with(&incoming.bytes, &self.config.transports.limits) {
             Ok(m) => m,
             Err(e) => {
-                tracing::debug!(source = %incoming.source, "dropping unparseable message: {e}");
+                tracing::debug!(source = %incoming.source, "refusing unparseable message: {e}");
+                if let Some(response) = stateless_rejection(&incoming.bytes, e.status_code()) {
+                    let destination =
+                        Destination { transport: incoming.transport, address: incoming.source, tls_name: None };
+                    self.send_raw(destination, response);
+                }
                 return;
             }
         };
@@ -338,6 +346,17 @@ impl Driver {
                 let _ = events.send(ResponseEvent::Final(Message::response_to(&request, 400, "Bad Request")));
             }
         }
+    }
+
+    /// Sends bytes outside any transaction (a stateless rejection).
+    fn send_raw(&self, destination: Destination, bytes: Vec<u8>) {
+        let transports = self.transports.clone();
+        tokio::spawn(async move {
+            let sent = transports.send(destination.transport, destination.address, None, bytes).await;
+            if let Err(e) = sent {
+                tracing::debug!("cannot send a stateless response: {e}");
+            }
+        });
     }
 
     /// Sends what the layer queued and handles its events, until both are
@@ -433,7 +452,8 @@ impl Driver {
                 self.respond(id, Message::response_to(&request, code, "").with_to_tag(&new_tag()));
             }
             _ => {
-                let response = Message::response_to(&request, 405, "")
+                // Sessions, subscriptions and the rest come with their components.
+                let response = Message::response_to(&request, 501, "")
                     .with_to_tag(&new_tag())
                     .header("Allow", "OPTIONS, MESSAGE, ACK, CANCEL");
                 self.respond(id, response);
@@ -493,4 +513,50 @@ fn host_port(address: SocketAddr) -> String {
         IpAddr::V6(ip) => format!("[{ip}]:{}", address.port()),
         IpAddr::V4(ip) => format!("{ip}:{}", address.port()),
     }
+}
+
+/// A response with `code` to a request the parser refused, built from its
+/// raw header lines (Via, From, To, Call-ID and CSeq are copied verbatim, as
+/// RFC 3261 §8.2.6 asks), or `None` when the bytes are not a request or carry
+/// no Via to answer to. Responses are never answered.
+fn stateless_rejection(bytes: &[u8], code: u16) -> Option<Vec<u8>> {
+    let text = String::from_utf8_lossy(bytes);
+    let head = text.split("\r\n\r\n").next().unwrap_or(&text);
+    let mut lines = head.split('\n').map(|l| l.trim_end_matches('\r'));
+    let first = lines.next()?;
+    if first.starts_with("SIP/") || first.split_whitespace().count() < 3 || first.starts_with("ACK ") {
+        return None;
+    }
+    let mut fields: Vec<String> = Vec::new();
+    for line in lines {
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = fields.last_mut() {
+                last.push(' ');
+                last.push_str(line.trim());
+            }
+            continue;
+        }
+        let Some((name, _)) = line.split_once(':') else { continue };
+        let name = name.trim().to_ascii_lowercase();
+        if matches!(name.as_str(), "via" | "v" | "from" | "f" | "to" | "t" | "call-id" | "i" | "cseq") {
+            fields.push(line.to_owned());
+        }
+    }
+    let has_via = fields.iter().any(|f| {
+        let name = f.split(':').next().unwrap_or("").trim().to_ascii_lowercase();
+        name == "via" || name == "v"
+    });
+    if !has_via {
+        return None;
+    }
+    let mut out = format!("SIP/2.0 {code} {}\r\n", message::reason_phrase(code));
+    for field in fields {
+        if field.contains(['\r', '\0']) {
+            continue;
+        }
+        out.push_str(&field);
+        out.push_str("\r\n");
+    }
+    out.push_str("Content-Length: 0\r\n\r\n");
+    Some(out.into_bytes())
 }

@@ -397,9 +397,13 @@ impl HeaderKind {
         let Some(&first) = b.first() else {
             return HeaderKind::Other;
         };
-        // Lengths are equal here; `| 0x20` folds ASCII case and leaves `-`
-        // and digits alone (names are tokens, so nothing else collides).
-        let eq = |canonical: &str| b.iter().zip(canonical.as_bytes()).all(|(x, y)| x | 0x20 == y | 0x20);
+        // Lengths are equal here. Two token characters that differ only in
+        // bit 5 are the same letter in another case, so masking that bit
+        // compares names case-insensitively (names are tokens).
+        let eq = |canonical: &str| {
+            b.len() == canonical.len()
+                && b.iter().zip(canonical.as_bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) & !0x20 == 0
+        };
         match (b.len(), first | 0x20) {
             (1, _) => HeaderKind::from_compact(first),
             (2, b't') => { if eq("To") { HeaderKind::To } else { HeaderKind::Other } }

@@ -17,14 +17,20 @@ use super::uri::Uri;
 use super::values::{self, CSeq, MediaType};
 use super::via::{self, Via};
 
-/// Read access to the header lines of a parsed ([`MessageRef`]) or owned
-/// ([`Message`]) message.
+/// Read access to the header lines of a parsed ([`MessageRef`], split-only
+/// [`RawMessage`](super::RawMessage)) or owned ([`Message`]) message.
 pub trait HeaderFields {
     /// The header lines in order.
     fn fields(&self) -> impl Iterator<Item = HeaderRef<'_>>;
 }
 
 impl HeaderFields for MessageRef<'_> {
+    fn fields(&self) -> impl Iterator<Item = HeaderRef<'_>> {
+        self.headers().iter().copied()
+    }
+}
+
+impl HeaderFields for super::parser::RawMessage<'_> {
     fn fields(&self) -> impl Iterator<Item = HeaderRef<'_>> {
         self.headers().iter().copied()
     }
@@ -492,7 +498,7 @@ mod tests {
         );
         let back = parse(text.as_bytes()).unwrap();
         assert_eq!(back.body(), b"hello");
-        assert_eq!(back.from(), Some(from));
+        assert_eq!(back.from(), Some(&from));
         assert_eq!(m.top_via_branch(), Some("z9hG4bKx"));
         assert_eq!(m.from_tag(), Some("88"));
         assert_eq!(m.call_id(), Some("abc@192.0.2.1"));

@@ -4,7 +4,8 @@
 //!   [`MessageRef`] that borrows the bytes: header lines are split without
 //!   copying, every known header is checked against its grammar, and typed
 //!   values ([`Via`], [`NameAddr`], [`CSeq`], [`MediaType`]...) are decoded
-//!   on demand. Compact names, folded lines, any name case, extension
+//!   on demand ([`split`] stops after splitting). Compact names, folded
+//!   lines, any name case, extension
 //!   methods and unknown headers are accepted; unknown headers are kept
 //!   verbatim.
 //! - [`Message`] owns a message: a copy of a parsed one
@@ -42,7 +43,7 @@ pub use message::{HeaderFields, Message, reason_phrase};
 pub use method::Method;
 pub use name_addr::NameAddr;
 pub use params::{Param, ParamIter, Params};
-pub use parser::{MessageRef, StartLine, parse, parse_with};
+pub use parser::{MessageRef, RawMessage, StartLine, parse, parse_with, split};
 pub use uri::{Scheme, Uri};
 pub use values::{CSeq, MediaType};
 pub use via::{BRANCH_MAGIC_COOKIE, Transport, Via};

@@ -261,9 +261,7 @@ pub(crate) fn scan_header_params(
             p += 1;
         }
         let name_start = p;
-        while p < len && scan::is(b[p], scan::TOKEN) {
-            p += 1;
-        }
+        p = scan::class_end(b, p, len, scan::TOKEN);
         if p == name_start {
             let separator = p >= len || b[p] == b';' || (list && b[p] == b',');
             return Err(if separator { "empty parameter" } else { "invalid character in a parameter name" });
@@ -283,9 +281,7 @@ pub(crate) fn scan_header_params(
             if p < len && b[p] == b'"' {
                 p = scan::quoted_end(b, p).ok_or("unterminated quoted string")?;
             } else {
-                while p < len && (scan::is(b[p], scan::TOKEN) || matches!(b[p], b':' | b'[' | b']')) {
-                    p += 1;
-                }
+                p = scan::class_end(b, p, len, scan::PVALUE);
                 if p == value_start {
                     return Err("empty parameter value");
                 }

@@ -27,6 +27,11 @@ pub(crate) const HOST: u16 = 1 << 8;
 pub(crate) const SCHEME: u16 = 1 << 9;
 /// Characters of a telephone-subscriber (tel URI number, lenient).
 pub(crate) const TEL: u16 = 1 << 10;
+/// Characters of an unquoted header parameter value: a token or a host
+/// (IPv6 references included).
+pub(crate) const PVALUE: u16 = 1 << 11;
+/// Decimal digits.
+pub(crate) const DIGIT: u16 = 1 << 12;
 
 const fn build_classes() -> [u16; 256] {
     let mut table = [0u16; 256];
@@ -76,6 +81,12 @@ const fn build_classes() -> [u16; 256] {
         }
         if alnum || matches!(c, b'+' | b'-' | b'.' | b'(' | b')' | b'*' | b'#' | b'%') {
             f |= TEL;
+        }
+        if token || matches!(c, b':' | b'[' | b']') {
+            f |= PVALUE;
+        }
+        if c.is_ascii_digit() {
+            f |= DIGIT;
         }
         table[i] = f;
         i += 1;

@@ -46,18 +46,26 @@ pub(crate) fn parse_cseq(s: &str) -> Result<CSeq, &'static str> {
 pub(crate) fn cseq_parts(s: &str) -> Result<(u32, &str), &'static str> {
     let s = scan::trim_lws(s);
     let b = s.as_bytes();
-    let digits_end = b.iter().position(|c| !c.is_ascii_digit()).unwrap_or(b.len());
-    let seq = scan::parse_u32(&b[..digits_end]).ok_or(if digits_end == 0 {
-        "missing sequence number"
-    } else {
-        "sequence number out of range"
-    })?;
-    let rest = &s[digits_end..];
-    let method = scan::trim_lws(rest);
-    if method.len() == rest.len() || !scan::all(method.as_bytes(), scan::TOKEN) {
+    let mut seq: u32 = 0;
+    let mut p = 0;
+    while p < b.len() && b[p].is_ascii_digit() {
+        seq = seq
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u32::from(b[p] - b'0')))
+            .ok_or("sequence number out of range")?;
+        p += 1;
+    }
+    if p == 0 {
+        return Err("missing sequence number");
+    }
+    let method_start = p;
+    while p < b.len() && scan::is_lws(b[p]) {
+        p += 1;
+    }
+    if p == method_start || p == b.len() || !scan::all(&b[p..], scan::TOKEN) {
         return Err("invalid method");
     }
-    Ok((seq, method))
+    Ok((seq, &s[p..]))
 }
 
 /// A media type or media range (`application/sdp`, `text/*;q=0.5`) with

@@ -184,8 +184,7 @@ impl Transports {
         } else {
             None
         };
-        let shared =
-            Arc::new(Shared { incoming, limits: config.limits, connections: Mutex::new(HashMap::new()), tls });
+        let shared = Arc::new(Shared { incoming, limits: config.limits, connections: Mutex::new(HashMap::new()), tls });
         let mut transports =
             Transports { shared, udp: None, locals: Vec::new(), tasks: Arc::new(Mutex::new(Vec::new())) };
         for kind in &config.kinds {

@@ -13,6 +13,8 @@ use crate::sip::message::{Framing, frame};
 
 /// How long connecting may take before the send fails.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection that sent unframeable input stays open for the answer.
+const CLOSE_GRACE: Duration = Duration::from_millis(500);
 /// Messages waiting to be written on one connection.
 const WRITE_QUEUE: usize = 256;
 
@@ -124,6 +126,7 @@ async fn run<S: AsyncRead + AsyncWrite + Send + 'static>(
     });
     let mut buffer: Vec<u8> = Vec::with_capacity(8192);
     let mut chunk = vec![0u8; 16_384];
+    let mut closing = false;
     'read: loop {
         let n = match reader.read(&mut chunk).await {
             Ok(0) | Err(_) => break,
@@ -154,11 +157,21 @@ async fn run<S: AsyncRead + AsyncWrite + Send + 'static>(
                     }
                 }
                 Framing::Error(e) => {
+                    // Let the engine answer what it can (a 400 built from the
+                    // raw headers), then close once that had time to go out.
                     tracing::debug!("{kind} {peer}: unframeable input ({e}); closing");
+                    if buffer.len() <= shared.limits.max_message_size {
+                        let bytes = std::mem::take(&mut buffer);
+                        let _ = shared.incoming.send(Incoming { transport: kind, source: peer, local, bytes }).await;
+                        closing = true;
+                    }
                     break 'read;
                 }
             }
         }
+    }
+    if closing {
+        tokio::time::sleep(CLOSE_GRACE).await;
     }
     forget(&shared, &key, &tx);
     drop(tx);
