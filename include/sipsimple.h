@@ -303,6 +303,33 @@ sipsimple_result sipsimple_last_error_message(char *buf,
                                               size_t *out_len);
 
 /**
+ * Sends a MESSAGE request from `account` to `to` (a SIP URI such as
+ * `sip:bob@example.com`, or `bob@example.com`) carrying `body_len` bytes of
+ * `body` of type `content_type` (`type/subtype`, e.g. `text/plain`).
+ * `body` may be `NULL` when `body_len` is 0.
+ *
+ * The request goes to the account's `sip.outbound_proxy` when it is set,
+ * otherwise to the routes DNS gives for the target's domain. The call
+ * returns at once: `*out_message` receives the message's handle, the sender
+ * of the one notification that reports the outcome:
+ * `SIPMessageDidSucceed` (a 2xx answer) or `SIPMessageDidFail` (a negative
+ * answer, 408 on a timeout, 503 when the transport failed, 0 when nothing
+ * could be sent), both with `code` (integer) and `reason` (string). The
+ * message handle needs no freeing.
+ *
+ * Errors: `SIPSIMPLE_RESULT_INVALID_HANDLE` for a stale or non-account
+ * handle, `SIPSIMPLE_RESULT_INVALID_ARGUMENT` for a malformed target or
+ * content type, `SIPSIMPLE_RESULT_INVALID_STATE` while the SIP engine is not
+ * running (before `SIPApplicationDidStart`, after a stop).
+ */
+sipsimple_result sipsimple_message_send(sipsimple_handle account,
+                                        const char *to,
+                                        const char *content_type,
+                                        const uint8_t *body,
+                                        size_t body_len,
+                                        sipsimple_handle *out_message);
+
+/**
  * Subscribes `callback` to notifications named `name` (`NULL` = any name)
  * posted by `sender` (0 = any sender; otherwise a live handle such as the
  * one from `sipsimple_application_handle` or an account's). `*out_observer`

@@ -163,6 +163,28 @@ impl Account {
         Ok(())
     }
 
+    /// Sends a paging-mode instant message (a SIP MESSAGE request) from this
+    /// account to `to` (a SIP URI such as `sip:bob@example.com`, or
+    /// `bob@example.com`) carrying `body` of type `content_type`
+    /// (`type/subtype`, e.g. `text/plain`). The request goes to the
+    /// account's `sip.outbound_proxy` when it is set, otherwise to the routes
+    /// DNS gives for the target's domain.
+    ///
+    /// Returns at once with the message's handle: the sender of the one
+    /// notification that reports the outcome, `SIPMessageDidSucceed` (a 2xx
+    /// answer) or `SIPMessageDidFail` (a negative answer, 408 on a timeout,
+    /// 503 when the transport failed, 0 when nothing could be sent), both
+    /// with `code` and `reason` in their data. The outcome may be delivered
+    /// before this returns: observe the names, not the handle, to catch it.
+    /// Errors: `InvalidHandle` for a stale account, `InvalidArgument` for a
+    /// malformed target or content type, `InvalidState` while the SIP engine
+    /// is not running.
+    pub fn send_message(&self, to: String, content_type: String, body: Vec<u8>) -> Result<u64> {
+        let account = self.resolve()?;
+        let message = sipsimple_core::paging::PagingMessage::send(&account, &to, &content_type, body)?;
+        Ok(message.handle().raw())
+    }
+
     /// Deletes the account: posts `CFGSettingsObjectWasDeleted` and
     /// `SIPAccountManagerDidRemoveAccount`. The `BonjourAccount` cannot be
     /// deleted.

@@ -38,6 +38,7 @@
 pub mod account;
 pub mod application;
 pub mod center;
+pub mod message;
 pub mod notification;
 mod objects;
 pub mod queue;

@@ -6,6 +6,7 @@ The public modules follow the original middleware:
 * :mod:`sipsimple.storage` -- :class:`FileStorage`, :class:`MemoryStorage`
 * :mod:`sipsimple.notification` -- :class:`NotificationCenter` and friends
 * :mod:`sipsimple.account` -- :class:`AccountManager`, :class:`Account`, :class:`BonjourAccount`
+* :mod:`sipsimple.messaging` -- :class:`PagingMessage` (SIP MESSAGE requests)
 * :mod:`sipsimple.configuration` (and ``.settings``, ``.datatypes``) -- settings
 * :mod:`sipsimple.core` -- :class:`SIPCoreError` and core value types
 

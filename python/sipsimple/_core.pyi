@@ -91,6 +91,12 @@ class CoreApplication:
     @staticmethod
     def configuration_manager_handle() -> Handle:
         """The `ConfigurationManager`'s handle (sender of `CFGManager*` notifications)."""
+    @staticmethod
+    def engine_addresses() -> list[tuple[str, str, int]]:
+        """The SIP engine's listening addresses as `(transport, ip, port)`
+        tuples (`transport` is `udp`, `tcp` or `tls`; `ip` may be `0.0.0.0`
+        or `::` when it listens on every interface); empty while the engine
+        is not running."""
 
 @final
 class CoreNotificationCenter:
@@ -213,6 +219,12 @@ class CoreAccount:
     @property
     def settings(self) -> CoreSettings:
         """The account's settings."""
+    def send_message(self, to: str, content_type: str, body: bytes) -> Handle:
+        """Sends a paging-mode MESSAGE (RFC 3428) from this account to `to` with
+        `body` of type `content_type`; returns at once with the message's
+        handle, the sender of `SIPMessageDidSucceed` / `SIPMessageDidFail`.
+        `ValueError` for a malformed target or content type, `RuntimeError`
+        while the SIP engine is not running."""
 
 @final
 class CoreAccountManager:

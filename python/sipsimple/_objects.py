@@ -2,8 +2,9 @@
 
 Core objects travel through the core as handles. This module turns them back
 into *the* Python object the application holds (``notification.sender is
-account``): accounts are cached by handle with weak references, singletons are
-looked up by kind. It also gives core maps their Python types
+account``, ``notification.sender is message``): accounts and sent paging
+messages are cached by handle with weak references, singletons are looked up
+by kind. It also gives core maps their Python types
 (:class:`~sipsimple.configuration.datatypes.PortRange`,
 :class:`~sipsimple.configuration.ModifiedValue`).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sipsimple import _core
@@ -19,7 +21,7 @@ from sipsimple import _core
 if TYPE_CHECKING:
     from sipsimple.account import Account, BonjourAccount
 
-__all__ = ["CoreObject", "to_core", "from_core_handle", "from_core_map", "wrap_account"]
+__all__ = ["CoreObject", "to_core", "from_core_handle", "from_core_map", "wrap_account", "send_message"]
 
 
 class CoreObject:
@@ -41,6 +43,7 @@ def to_core(value: Any) -> Any:
 
 _lock = threading.RLock()
 _accounts: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+_messages: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
 
 
 def wrap_account(core: _core.CoreAccount) -> Account | BonjourAccount:
@@ -59,12 +62,26 @@ def wrap_account(core: _core.CoreAccount) -> Account | BonjourAccount:
         return obj  # type: ignore[return-value]
 
 
+def send_message(send: Callable[[], _core.Handle], message: Any) -> _core.Handle:
+    """Calls ``send`` (which sends a paging message and returns its handle) and
+    makes ``message`` the Python object for that handle. Both happen under the
+    wrapper lock, so a notification about the message delivered before
+    ``send`` returns still converts its sender to ``message``."""
+    with _lock:
+        handle = send()
+        _messages[handle.raw] = message
+        return handle
+
+
 def from_core_handle(handle: _core.Handle) -> Any:
     """The Python object for a core handle (the handle itself if unknown or gone)."""
     kind = handle.kind
     if kind in ("Account", "BonjourAccount"):
         core = _core.CoreAccountManager.resolve(handle)
         return wrap_account(core) if core is not None else handle
+    if kind == "Message":
+        with _lock:
+            return _messages.get(handle.raw, handle)
     if kind == "SIPApplication":
         from sipsimple.application import SIPApplication
 

@@ -69,6 +69,15 @@ class SIPApplication(CoreObject, metaclass=Singleton):
             self._storage = previous
             raise
 
+    def engine_addresses(self) -> list[tuple[str, str, int]]:
+        """The addresses the SIP engine listens on, as ``(transport, ip,
+        port)`` tuples (``transport`` is ``udp``, ``tcp`` or ``tls``; ``ip`` is
+        ``0.0.0.0`` or ``::`` when it listens on every interface). The engine
+        runs from ``SIPApplicationDidStart`` to ``SIPApplicationWillEnd``;
+        the list is empty otherwise.
+        """
+        return _core.CoreApplication.engine_addresses()
+
     def stop(self) -> None:
         """Stops the middleware: returns at once, ``SIPApplicationDidEnd``
         follows. ``RuntimeError`` if it is not running.

@@ -19,6 +19,13 @@ class SIPApplication(CoreObject, metaclass=Singleton):
         already running, :class:`ConfigurationError` if the configuration
         cannot be loaded (then it may be retried).
         """
+    def engine_addresses(self) -> list[tuple[str, str, int]]:
+        """The addresses the SIP engine listens on, as ``(transport, ip,
+        port)`` tuples (``transport`` is ``udp``, ``tcp`` or ``tls``; ``ip`` is
+        ``0.0.0.0`` or ``::`` when it listens on every interface). The engine
+        runs from ``SIPApplicationDidStart`` to ``SIPApplicationWillEnd``;
+        the list is empty otherwise.
+        """
     def stop(self) -> None:
         """Stops the middleware: returns at once, ``SIPApplicationDidEnd``
         follows. ``RuntimeError`` if it is not running.

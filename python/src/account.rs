@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use sipsimple_core::handle::{self, ObjectKind};
+use sipsimple_core::paging::PagingMessage;
 use sipsimple_core::{Account, AccountManager};
 
 use crate::errors::CoreResultExt;
@@ -75,6 +76,17 @@ impl CoreAccount {
     #[getter]
     fn settings(&self) -> CoreSettings {
         CoreSettings::new(Target::Account(self.inner.clone()))
+    }
+    /// Sends a paging-mode MESSAGE (RFC 3428) from this account to `to` with
+    /// `body` of type `content_type`; returns at once with the message's
+    /// handle, the sender of `SIPMessageDidSucceed` / `SIPMessageDidFail`.
+    /// `ValueError` for a malformed target or content type, `RuntimeError`
+    /// while the SIP engine is not running.
+    fn send_message(&self, py: Python<'_>, to: String, content_type: String, body: Vec<u8>) -> PyResult<PyHandle> {
+        let inner = self.inner.clone();
+        py.detach(move || PagingMessage::send(&inner, &to, &content_type, body))
+            .py_err(py)
+            .map(|m| PyHandle::new(m.handle()))
     }
     fn __repr__(&self) -> String {
         format!("<CoreAccount {}>", self.inner.id())

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use sipsimple_core::config::ConfigurationManager;
+use sipsimple_core::sip::engine::Engine;
 use sipsimple_core::{FileStorage, MemoryStorage, SIPApplication, Storage};
 
 use crate::errors::CoreResultExt;
@@ -78,5 +79,22 @@ impl CoreApplication {
     #[staticmethod]
     fn configuration_manager_handle() -> PyHandle {
         PyHandle::new(ConfigurationManager::instance().handle())
+    }
+
+    /// The SIP engine's listening addresses as `(transport, ip, port)`
+    /// tuples (`transport` is `udp`, `tcp` or `tls`; `ip` may be `0.0.0.0`
+    /// or `::` when it listens on every interface); empty while the engine
+    /// is not running.
+    #[staticmethod]
+    fn engine_addresses() -> Vec<(String, String, u16)> {
+        Engine::current()
+            .map(|engine| {
+                engine
+                    .local_addresses()
+                    .iter()
+                    .map(|(kind, address)| (kind.name().to_owned(), address.ip().to_string(), address.port()))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }

@@ -2,7 +2,7 @@
  * End-to-end test of the C API: application lifecycle with a file storage,
  * notifications through a callback and through a pull queue (and its file
  * descriptor), accounts and settings, settings extensions, persistence
- * across a restart, and the error paths (invalid setting, corrupt configuration file, stale, garbage
+ * across a restart, a paging-mode MESSAGE whose transport fails, and the error paths (invalid setting, corrupt configuration file, stale, garbage
  * and NULL arguments, starting and stopping twice).
  *
  * Built by tests/c_abi.rs with -Wall -Wextra -Werror -std=c11 and the address
@@ -14,12 +14,15 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -524,6 +527,83 @@ static void check_custom_notification(sipsimple_handle account) {
     EXPECT(sipsimple_notification_queue_free(queue), SIPSIMPLE_RESULT_INVALID_HANDLE);
 }
 
+/* A paging-mode MESSAGE through an outbound proxy on a loopback TCP port
+ * nothing listens on: the connection is refused and SIPMessageDidFail comes
+ * at once with code 503, sent by the message. Also the argument errors. */
+static void check_paging_message(sipsimple_handle account, sipsimple_handle stale_account) {
+    /* A bound TCP socket that never listens: connecting to it is refused and
+     * no other process can take the port meanwhile. */
+    int sock = socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(sock >= 0);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    REQUIRE(bind(sock, (struct sockaddr *)&addr, sizeof addr) == 0);
+    socklen_t addr_len = sizeof addr;
+    REQUIRE(getsockname(sock, (struct sockaddr *)&addr, &addr_len) == 0);
+    char proxy[96];
+    snprintf(proxy, sizeof proxy, "\"127.0.0.1:%u;transport=tcp\"", (unsigned)ntohs(addr.sin_port));
+    OK(sipsimple_settings_set_json(account, "sip.outbound_proxy", proxy));
+
+    static const uint8_t body[] = {'h', 'i', 0, 0xff}; /* bytes, not a C string */
+    sipsimple_handle message = 0, queue = 0;
+    EXPECT(sipsimple_message_send(account, "sip:bob@127.0.0.1", "plain", body, sizeof body, &message),
+           SIPSIMPLE_RESULT_INVALID_ARGUMENT);
+    CHECK(strstr(last_error(), "content type") != NULL);
+    EXPECT(sipsimple_message_send(account, "sip:bob@127.0.0.1", "text/plain\r\nX: y", body, sizeof body, &message),
+           SIPSIMPLE_RESULT_INVALID_ARGUMENT);
+    EXPECT(sipsimple_message_send(stale_account, "sip:bob@127.0.0.1", "text/plain", body, sizeof body, &message),
+           SIPSIMPLE_RESULT_INVALID_HANDLE);
+    EXPECT(sipsimple_message_send(0, "sip:bob@127.0.0.1", "text/plain", body, sizeof body, &message),
+           SIPSIMPLE_RESULT_INVALID_HANDLE);
+    EXPECT(sipsimple_message_send(account, NULL, "text/plain", body, sizeof body, &message),
+           SIPSIMPLE_RESULT_NULL_ARGUMENT);
+    EXPECT(sipsimple_message_send(account, "sip:bob@127.0.0.1", "text/plain", NULL, 3, &message),
+           SIPSIMPLE_RESULT_NULL_ARGUMENT);
+    CHECK(message == 0);
+
+    /* Every notification: the outcome may be posted before send returns. */
+    OK(sipsimple_notification_queue_new(NULL, 0, &queue));
+    OK(sipsimple_message_send(account, "sip:bob@127.0.0.1", "text/plain", body, sizeof body, &message));
+    CHECK(message != 0 && message != account);
+    int64_t deadline = now_ms() + WAIT_MS;
+    sipsimple_notification *outcome = NULL;
+    char *name = NULL;
+    while (outcome == NULL && now_ms() < deadline) {
+        sipsimple_notification *n = NULL;
+        sipsimple_result r = sipsimple_notification_queue_next(queue, (int32_t)(deadline - now_ms()), &n);
+        if (r == SIPSIMPLE_RESULT_TIMEOUT) {
+            break;
+        }
+        OK(r);
+        sipsimple_handle sender = 0;
+        OK(sipsimple_notification_sender(n, &sender));
+        if (sender == message) {
+            outcome = n;
+        } else {
+            sipsimple_notification_free(n);
+        }
+    }
+    CHECK(outcome != NULL);
+    if (outcome != NULL) {
+        name = name_of(outcome);
+        CHECK(strcmp(name, "SIPMessageDidFail") == 0);
+        sipsimple_string_free(name);
+        int64_t code = 0;
+        OK(sipsimple_notification_get_int(outcome, "code", &code));
+        CHECK(code == 503);
+        char *reason = NULL;
+        OK(sipsimple_notification_get_string(outcome, "reason", &reason));
+        sipsimple_string_free(reason);
+        sipsimple_notification_free(outcome);
+    }
+    OK(sipsimple_notification_queue_free(queue));
+    OK(sipsimple_settings_set_json(account, "sip.outbound_proxy", "null"));
+    close(sock);
+}
+
 int main(void) {
     char dir[512], bad_dir[512], path[1100];
     make_temp_dir(dir, sizeof dir);
@@ -728,6 +808,7 @@ int main(void) {
     OK(sipsimple_account_enabled(account2, &flag));
     CHECK(flag);
     check_extensions_after_restart(account2);
+    check_paging_message(account2, account);
 
     /* ---- a removed observer is stale and no longer called ---- */
     OK(sipsimple_notification_center_remove_observer(observer));

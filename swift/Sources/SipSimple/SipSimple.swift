@@ -586,6 +586,24 @@ fileprivate struct FfiConverterString: FfiConverter {
     }
 }
 
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterData: FfiConverterRustBuffer {
+    typealias SwiftType = Data
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Data {
+        let len: Int32 = try readInt(&buf)
+        return Data(try readBytes(&buf, count: Int(len)))
+    }
+
+    public static func write(_ value: Data, into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        writeBytes(&buf, value)
+    }
+}
+
 
 
 
@@ -652,6 +670,26 @@ public protocol AccountProtocol: AnyObject, Sendable {
      * `CFGSettingsObjectDidChange` with the modified settings.
      */
     func save() throws 
+    
+    /**
+     * Sends a paging-mode instant message (a SIP MESSAGE request) from this
+     * account to `to` (a SIP URI such as `sip:bob@example.com`, or
+     * `bob@example.com`) carrying `body` of type `content_type`
+     * (`type/subtype`, e.g. `text/plain`). The request goes to the
+     * account's `sip.outbound_proxy` when it is set, otherwise to the routes
+     * DNS gives for the target's domain.
+     *
+     * Returns at once with the message's handle: the sender of the one
+     * notification that reports the outcome, `SIPMessageDidSucceed` (a 2xx
+     * answer) or `SIPMessageDidFail` (a negative answer, 408 on a timeout,
+     * 503 when the transport failed, 0 when nothing could be sent), both
+     * with `code` and `reason` in their data. The outcome may be delivered
+     * before this returns: observe the names, not the handle, to catch it.
+     * Errors: `InvalidHandle` for a stale account, `InvalidArgument` for a
+     * malformed target or content type, `InvalidState` while the SIP engine
+     * is not running.
+     */
+    func sendMessage(to: String, contentType: String, body: Data) throws  -> UInt64
     
     /**
      * Sets the account setting at `path` to the JSON value `value_json`
@@ -865,6 +903,36 @@ open func save()throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_l
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * Sends a paging-mode instant message (a SIP MESSAGE request) from this
+     * account to `to` (a SIP URI such as `sip:bob@example.com`, or
+     * `bob@example.com`) carrying `body` of type `content_type`
+     * (`type/subtype`, e.g. `text/plain`). The request goes to the
+     * account's `sip.outbound_proxy` when it is set, otherwise to the routes
+     * DNS gives for the target's domain.
+     *
+     * Returns at once with the message's handle: the sender of the one
+     * notification that reports the outcome, `SIPMessageDidSucceed` (a 2xx
+     * answer) or `SIPMessageDidFail` (a negative answer, 408 on a timeout,
+     * 503 when the transport failed, 0 when nothing could be sent), both
+     * with `code` and `reason` in their data. The outcome may be delivered
+     * before this returns: observe the names, not the handle, to catch it.
+     * Errors: `InvalidHandle` for a stale account, `InvalidArgument` for a
+     * malformed target or content type, `InvalidState` while the SIP engine
+     * is not running.
+     */
+open func sendMessage(to: String, contentType: String, body: Data)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_account_send_message(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(to),
+        FfiConverterString.lower(contentType),
+        FfiConverterData.lower(body),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -3023,6 +3091,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_method_account_save() != 11766) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_account_send_message() != 57287) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_method_account_set_setting() != 9347) {

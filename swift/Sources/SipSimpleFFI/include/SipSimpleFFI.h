@@ -319,6 +319,11 @@ void uniffi_sipsimple_uniffi_fn_method_account_register_extension(uint64_t ptr, 
 void uniffi_sipsimple_uniffi_fn_method_account_save(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_FN_METHOD_ACCOUNT_SEND_MESSAGE
+#define UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_FN_METHOD_ACCOUNT_SEND_MESSAGE
+uint64_t uniffi_sipsimple_uniffi_fn_method_account_send_message(uint64_t ptr, RustBuffer to, RustBuffer content_type, RustBuffer body, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_FN_METHOD_ACCOUNT_SET_SETTING
 #define UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_FN_METHOD_ACCOUNT_SET_SETTING
 void uniffi_sipsimple_uniffi_fn_method_account_set_setting(uint64_t ptr, RustBuffer path, RustBuffer value_json, RustCallStatus *_Nonnull out_status
@@ -891,6 +896,12 @@ uint16_t uniffi_sipsimple_uniffi_checksum_method_account_register_extension(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_CHECKSUM_METHOD_ACCOUNT_SAVE
 #define UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_CHECKSUM_METHOD_ACCOUNT_SAVE
 uint16_t uniffi_sipsimple_uniffi_checksum_method_account_save(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_CHECKSUM_METHOD_ACCOUNT_SEND_MESSAGE
+#define UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_CHECKSUM_METHOD_ACCOUNT_SEND_MESSAGE
+uint16_t uniffi_sipsimple_uniffi_checksum_method_account_send_message(void
     
 );
 #endif

@@ -717,6 +717,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_account_save(
     ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_account_send_message(
+    ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_account_set_setting(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_account_uri(
@@ -828,6 +830,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_sipsimple_uniffi_fn_method_account_save(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_account_send_message(`ptr`: Long,`to`: RustBuffer.ByValue,`contentType`: RustBuffer.ByValue,`body`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_sipsimple_uniffi_fn_method_account_set_setting(`ptr`: Long,`path`: RustBuffer.ByValue,`valueJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_sipsimple_uniffi_fn_method_account_uri(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1075,6 +1079,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_account_save() and 0xFFFF) != 11766) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_account_send_message() and 0xFFFF) != 57287) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_account_set_setting() and 0xFFFF) != 9347) {
@@ -1513,6 +1520,25 @@ public object FfiConverterString: FfiConverter<String, RustBuffer.ByValue> {
     }
 }
 
+/**
+ * @suppress
+ */
+public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
+    override fun read(buf: ByteBuffer): ByteArray {
+        val len = buf.getInt()
+        val byteArr = ByteArray(len)
+        buf.get(byteArr)
+        return byteArr
+    }
+    override fun allocationSize(value: ByteArray): ULong {
+        return 4UL + value.size.toULong()
+    }
+    override fun write(value: ByteArray, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        buf.put(value)
+    }
+}
+
 
 // This template implements a class for working with a Rust struct via a handle
 // to the live Rust struct on the other side of the FFI.
@@ -1672,6 +1698,26 @@ public interface AccountInterface {
      * `CFGSettingsObjectDidChange` with the modified settings.
      */
     fun `save`()
+    
+    /**
+     * Sends a paging-mode instant message (a SIP MESSAGE request) from this
+     * account to `to` (a SIP URI such as `sip:bob@example.com`, or
+     * `bob@example.com`) carrying `body` of type `content_type`
+     * (`type/subtype`, e.g. `text/plain`). The request goes to the
+     * account's `sip.outbound_proxy` when it is set, otherwise to the routes
+     * DNS gives for the target's domain.
+     *
+     * Returns at once with the message's handle: the sender of the one
+     * notification that reports the outcome, `SIPMessageDidSucceed` (a 2xx
+     * answer) or `SIPMessageDidFail` (a negative answer, 408 on a timeout,
+     * 503 when the transport failed, 0 when nothing could be sent), both
+     * with `code` and `reason` in their data. The outcome may be delivered
+     * before this returns: observe the names, not the handle, to catch it.
+     * Errors: `InvalidHandle` for a stale account, `InvalidArgument` for a
+     * malformed target or content type, `InvalidState` while the SIP engine
+     * is not running.
+     */
+    fun `sendMessage`(`to`: kotlin.String, `contentType`: kotlin.String, `body`: kotlin.ByteArray): kotlin.ULong
     
     /**
      * Sets the account setting at `path` to the JSON value `value_json`
@@ -1976,6 +2022,41 @@ open class Account: Disposable, AutoCloseable, AccountInterface
 }
     }
     
+    
+
+    
+    /**
+     * Sends a paging-mode instant message (a SIP MESSAGE request) from this
+     * account to `to` (a SIP URI such as `sip:bob@example.com`, or
+     * `bob@example.com`) carrying `body` of type `content_type`
+     * (`type/subtype`, e.g. `text/plain`). The request goes to the
+     * account's `sip.outbound_proxy` when it is set, otherwise to the routes
+     * DNS gives for the target's domain.
+     *
+     * Returns at once with the message's handle: the sender of the one
+     * notification that reports the outcome, `SIPMessageDidSucceed` (a 2xx
+     * answer) or `SIPMessageDidFail` (a negative answer, 408 on a timeout,
+     * 503 when the transport failed, 0 when nothing could be sent), both
+     * with `code` and `reason` in their data. The outcome may be delivered
+     * before this returns: observe the names, not the handle, to catch it.
+     * Errors: `InvalidHandle` for a stale account, `InvalidArgument` for a
+     * malformed target or content type, `InvalidState` while the SIP engine
+     * is not running.
+     */
+    @Throws(SipSimpleException::class)override fun `sendMessage`(`to`: kotlin.String, `contentType`: kotlin.String, `body`: kotlin.ByteArray): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_account_send_message(
+        it,
+        
+        FfiConverterString.lower(`to`),
+        FfiConverterString.lower(`contentType`),
+        FfiConverterByteArray.lower(`body`),_status)
+}
+    }
+    )
+    }
     
 
     

@@ -1,5 +1,8 @@
 package org.sipsimple
 
+import java.net.InetAddress
+import java.net.InetSocketAddress
+import java.net.Socket
 import java.nio.file.Files
 import java.nio.file.Path
 import java.util.concurrent.LinkedBlockingQueue
@@ -307,5 +310,38 @@ class SpineTest {
         assertThrows<SipSimpleException.InvalidArgument> { center.postNotification("X", null, "[1, 2]") }
         assertThrows<SipSimpleException.InvalidArgument> { center.postNotification("X", null, "{") }
         assertThrows<SipSimpleException.InvalidHandle> { center.postNotification("X", 12345uL, null) }
+    }
+
+    @Test
+    fun `a paging message through a refused TCP connection fails with 503`() {
+        startAndWait(Storage.memory())
+        val account = Account("dave@127.0.0.1")
+        // A bound TCP socket that never listens: connecting to it is refused.
+        Socket().use { closed ->
+            closed.bind(InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+            account.setSetting("sip.outbound_proxy", "\"127.0.0.1:${closed.localPort};transport=tcp\"")
+
+            assertThrows<SipSimpleException.InvalidArgument> {
+                account.sendMessage("sip:bob@127.0.0.1", "plain", "hi".toByteArray())
+            }
+
+            // Observed by name: the outcome may arrive before sendMessage returns.
+            val outcomes = record("SIPMessageDidFail")
+            val succeeded = record("SIPMessageDidSucceed")
+            val message = account.sendMessage("sip:bob@127.0.0.1", "text/plain", byteArrayOf(0x68, 0x69, 0, -1))
+            assertTrue(message != 0uL && message != account.handle())
+            val failed = outcomes.next("SIPMessageDidFail") { it.sender?.handle == message }
+            assertEquals("Message", failed.sender?.kind)
+            assertEquals(503, failed.data().getInt("code"))
+            assertTrue(failed.data().has("reason"))
+            assertTrue(center.flush(TIMEOUT_MS.toUInt()))
+            assertTrue(succeeded.pending().isEmpty())
+        }
+
+        stopAndWait()
+        // No SIP engine once the application stopped.
+        assertThrows<SipSimpleException.InvalidState> {
+            account.sendMessage("sip:bob@127.0.0.1", "text/plain", ByteArray(0))
+        }
     }
 }
