@@ -155,7 +155,9 @@ fn user_agent_answers_as_the_manifest_says() {
         }
         let outcome = check_request_with(&m, &policy).map_err(|r| r.code).err();
         match case.parser.as_str() {
-            "parse" => assert_eq!(outcome, expected_code(&case), "{} ({}): {}", case.file, case.section, case.behaviour),
+            "parse" => {
+                assert_eq!(outcome, expected_code(&case), "{} ({}): {}", case.file, case.section, case.behaviour)
+            }
             _ => assert!(outcome.is_none() || outcome == Some(400), "{}: {outcome:?}", case.file),
         }
         checked += 1;
@@ -179,7 +181,10 @@ fn rejections_carry_the_headers_the_rfc_asks_for() {
     let response = parse(&bytes).expect("our 501 parses");
     assert_eq!(response.status(), Some(501));
     assert_eq!(response.to_tag(), Some("uas-tag"));
-    assert_eq!(response.cseq().map(|c| c.method.clone()), Some(Method::Extension("!interesting-Method0123456789_*+`.%indeed'~".into())));
+    assert_eq!(
+        response.cseq().map(|c| c.method.clone()),
+        Some(Method::Extension("!interesting-Method0123456789_*+`.%indeed'~".into()))
+    );
     assert!(response.header("Allow").is_some());
 
     let (r, bytes) = rejection("bext01.dat");

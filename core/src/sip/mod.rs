@@ -1,5 +1,5 @@
-pub mod transaction;
 pub mod auth;
-pub mod message;
-pub mod transport;
 pub mod engine;
+pub mod message;
+pub mod transaction;
+pub mod transport;

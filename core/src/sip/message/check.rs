@@ -132,10 +132,8 @@ pub fn check_request_with(msg: &MessageRef<'_>, policy: &RequestPolicy) -> Resul
     }
 
     if !matches!(method, Method::Ack | Method::Cancel) {
-        let unsupported: Vec<&str> = msg
-            .require()
-            .filter(|tag| !policy.supported_extensions.iter().any(|s| scan::eq_ic(s, tag)))
-            .collect();
+        let unsupported: Vec<&str> =
+            msg.require().filter(|tag| !policy.supported_extensions.iter().any(|s| scan::eq_ic(s, tag))).collect();
         if !unsupported.is_empty() {
             let list = unsupported.join(", ");
             return Err(Rejection::new(420, format!("unsupported extensions: {list}")).with("Unsupported", list));
@@ -244,7 +242,8 @@ mod tests {
         assert_eq!(code(&req("Require: 100rel\r\n", ""), &p), Some(420));
         let with_100rel = RequestPolicy { supported_extensions: vec!["100rel".into()], ..RequestPolicy::default() };
         assert_eq!(code(&req("Require: 100rel\r\n", ""), &with_100rel), None);
-        let strict = RequestPolicy { accepted_content_types: Some(vec!["application/sdp".into()]), ..RequestPolicy::default() };
+        let strict =
+            RequestPolicy { accepted_content_types: Some(vec!["application/sdp".into()]), ..RequestPolicy::default() };
         assert_eq!(code(&req("Content-Type: text/plain\r\n", "hi"), &strict), Some(415));
         assert_eq!(code(&req("Content-Type: Application/SDP\r\n", "v=0"), &strict), None);
         assert_eq!(code(&req("Content-Type: application/sdp\r\nContent-Encoding: gzip\r\n", "v=0"), &p), Some(415));

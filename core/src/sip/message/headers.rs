@@ -393,77 +393,87 @@ pub(crate) const ALL: [HeaderKind; 67] = [
 impl HeaderKind {
     /// The kind of header `name` (any case, full or compact form).
     pub fn from_name(name: &str) -> HeaderKind {
+        if scan::all(name.as_bytes(), scan::TOKEN) { HeaderKind::from_token(name) } else { HeaderKind::Other }
+    }
+
+    /// [`HeaderKind::from_name`] for a name known to be a token.
+    pub(crate) fn from_token(name: &str) -> HeaderKind {
         let b = name.as_bytes();
         let Some(&first) = b.first() else {
             return HeaderKind::Other;
         };
-        // Lengths are equal here. Two token characters that differ only in
-        // bit 5 are the same letter in another case, so masking that bit
-        // compares names case-insensitively (names are tokens).
-        let eq = |canonical: &str| {
-            b.len() == canonical.len()
-                && b.iter().zip(canonical.as_bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) & !0x20 == 0
-        };
+        // Names from the parser are tokens; another name never matches a
+        // canonical name once its case is folded, so the bit-5 fold is exact.
+        let eq = |canonical: &str| scan::token_eq_ic(b, canonical.as_bytes());
         match (b.len(), first | 0x20) {
             (1, _) => HeaderKind::from_compact(first),
-            (2, b't') => { if eq("To") { HeaderKind::To } else { HeaderKind::Other } }
-            (3, b'v') => { if eq("Via") { HeaderKind::Via } else { HeaderKind::Other } }
-            (4, b'c') => { if eq("CSeq") { HeaderKind::CSeq } else { HeaderKind::Other } }
-            (4, b'd') => { if eq("Date") { HeaderKind::Date } else { HeaderKind::Other } }
-            (4, b'f') => { if eq("From") { HeaderKind::From } else { HeaderKind::Other } }
-            (4, b'p') => { if eq("Path") { HeaderKind::Path } else { HeaderKind::Other } }
-            (4, b'r') => { if eq("RAck") { HeaderKind::RAck } else if eq("RSeq") { HeaderKind::RSeq } else { HeaderKind::Other } }
-            (5, b'a') => { if eq("Allow") { HeaderKind::Allow } else { HeaderKind::Other } }
-            (5, b'e') => { if eq("Event") { HeaderKind::Event } else { HeaderKind::Other } }
-            (5, b'r') => { if eq("Route") { HeaderKind::Route } else { HeaderKind::Other } }
-            (6, b'a') => { if eq("Accept") { HeaderKind::Accept } else { HeaderKind::Other } }
-            (6, b'm') => { if eq("Min-SE") { HeaderKind::MinSe } else { HeaderKind::Other } }
-            (6, b'r') => { if eq("Reason") { HeaderKind::Reason } else { HeaderKind::Other } }
-            (6, b's') => { if eq("Server") { HeaderKind::Server } else { HeaderKind::Other } }
-            (7, b'c') => { if eq("Call-ID") { HeaderKind::CallId } else if eq("Contact") { HeaderKind::Contact } else { HeaderKind::Other } }
-            (7, b'e') => { if eq("Expires") { HeaderKind::Expires } else { HeaderKind::Other } }
-            (7, b'p') => { if eq("Privacy") { HeaderKind::Privacy } else { HeaderKind::Other } }
-            (7, b'r') => { if eq("Require") { HeaderKind::Require } else { HeaderKind::Other } }
-            (7, b's') => { if eq("Subject") { HeaderKind::Subject } else { HeaderKind::Other } }
-            (7, b'w') => { if eq("Warning") { HeaderKind::Warning } else { HeaderKind::Other } }
-            (8, b'i') => { if eq("Identity") { HeaderKind::Identity } else { HeaderKind::Other } }
-            (8, b'p') => { if eq("Priority") { HeaderKind::Priority } else { HeaderKind::Other } }
-            (8, b'r') => { if eq("Refer-To") { HeaderKind::ReferTo } else if eq("Replaces") { HeaderKind::Replaces } else if eq("Reply-To") { HeaderKind::ReplyTo } else { HeaderKind::Other } }
-            (8, b's') => { if eq("SIP-ETag") { HeaderKind::SipETag } else { HeaderKind::Other } }
-            (9, b'c') => { if eq("Call-Info") { HeaderKind::CallInfo } else { HeaderKind::Other } }
-            (9, b's') => { if eq("Supported") { HeaderKind::Supported } else { HeaderKind::Other } }
-            (9, b't') => { if eq("Timestamp") { HeaderKind::Timestamp } else { HeaderKind::Other } }
-            (10, b'a') => { if eq("Alert-Info") { HeaderKind::AlertInfo } else { HeaderKind::Other } }
-            (10, b'e') => { if eq("Error-Info") { HeaderKind::ErrorInfo } else { HeaderKind::Other } }
-            (10, b'u') => { if eq("User-Agent") { HeaderKind::UserAgent } else { HeaderKind::Other } }
-            (11, b'i') => { if eq("In-Reply-To") { HeaderKind::InReplyTo } else { HeaderKind::Other } }
-            (11, b'm') => { if eq("Min-Expires") { HeaderKind::MinExpires } else { HeaderKind::Other } }
-            (11, b'r') => { if eq("Referred-By") { HeaderKind::ReferredBy } else if eq("Retry-After") { HeaderKind::RetryAfter } else { HeaderKind::Other } }
-            (11, b'u') => { if eq("Unsupported") { HeaderKind::Unsupported } else { HeaderKind::Other } }
-            (12, b'a') => { if eq("Allow-Events") { HeaderKind::AllowEvents } else { HeaderKind::Other } }
-            (12, b'c') => { if eq("Content-Type") { HeaderKind::ContentType } else { HeaderKind::Other } }
-            (12, b'm') => { if eq("Max-Forwards") { HeaderKind::MaxForwards } else if eq("MIME-Version") { HeaderKind::MimeVersion } else { HeaderKind::Other } }
-            (12, b'o') => { if eq("Organization") { HeaderKind::Organization } else { HeaderKind::Other } }
-            (12, b'r') => { if eq("Record-Route") { HeaderKind::RecordRoute } else { HeaderKind::Other } }
-            (12, b's') => { if eq("SIP-If-Match") { HeaderKind::SipIfMatch } else { HeaderKind::Other } }
-            (13, b'a') => { if eq("Authorization") { HeaderKind::Authorization } else { HeaderKind::Other } }
-            (13, b'i') => { if eq("Identity-Info") { HeaderKind::IdentityInfo } else { HeaderKind::Other } }
-            (13, b'p') => { if eq("Proxy-Require") { HeaderKind::ProxyRequire } else { HeaderKind::Other } }
-            (13, b's') => { if eq("Service-Route") { HeaderKind::ServiceRoute } else { HeaderKind::Other } }
-            (14, b'a') => { if eq("Accept-Contact") { HeaderKind::AcceptContact } else { HeaderKind::Other } }
-            (14, b'c') => { if eq("Content-Length") { HeaderKind::ContentLength } else { HeaderKind::Other } }
-            (14, b'r') => { if eq("Reject-Contact") { HeaderKind::RejectContact } else { HeaderKind::Other } }
-            (15, b'a') => { if eq("Accept-Encoding") { HeaderKind::AcceptEncoding } else if eq("Accept-Language") { HeaderKind::AcceptLanguage } else { HeaderKind::Other } }
-            (15, b's') => { if eq("Session-Expires") { HeaderKind::SessionExpires } else { HeaderKind::Other } }
-            (16, b'c') => { if eq("Content-Encoding") { HeaderKind::ContentEncoding } else if eq("Content-Language") { HeaderKind::ContentLanguage } else { HeaderKind::Other } }
-            (16, b'w') => { if eq("WWW-Authenticate") { HeaderKind::WwwAuthenticate } else { HeaderKind::Other } }
-            (18, b'p') => { if eq("Proxy-Authenticate") { HeaderKind::ProxyAuthenticate } else { HeaderKind::Other } }
-            (18, b's') => { if eq("Subscription-State") { HeaderKind::SubscriptionState } else { HeaderKind::Other } }
-            (19, b'a') => { if eq("Authentication-Info") { HeaderKind::AuthenticationInfo } else { HeaderKind::Other } }
-            (19, b'c') => { if eq("Content-Disposition") { HeaderKind::ContentDisposition } else { HeaderKind::Other } }
-            (19, b'p') => { if eq("P-Asserted-Identity") { HeaderKind::PAssertedIdentity } else if eq("Proxy-Authorization") { HeaderKind::ProxyAuthorization } else { HeaderKind::Other } }
-            (19, b'r') => { if eq("Request-Disposition") { HeaderKind::RequestDisposition } else { HeaderKind::Other } }
-            (20, b'p') => { if eq("P-Preferred-Identity") { HeaderKind::PPreferredIdentity } else { HeaderKind::Other } }
+            (2, b't') if eq("To") => HeaderKind::To,
+            (3, b'v') if eq("Via") => HeaderKind::Via,
+            (4, b'c') if eq("CSeq") => HeaderKind::CSeq,
+            (4, b'd') if eq("Date") => HeaderKind::Date,
+            (4, b'f') if eq("From") => HeaderKind::From,
+            (4, b'p') if eq("Path") => HeaderKind::Path,
+            (4, b'r') if eq("RAck") => HeaderKind::RAck,
+            (4, b'r') if eq("RSeq") => HeaderKind::RSeq,
+            (5, b'a') if eq("Allow") => HeaderKind::Allow,
+            (5, b'e') if eq("Event") => HeaderKind::Event,
+            (5, b'r') if eq("Route") => HeaderKind::Route,
+            (6, b'a') if eq("Accept") => HeaderKind::Accept,
+            (6, b'm') if eq("Min-SE") => HeaderKind::MinSe,
+            (6, b'r') if eq("Reason") => HeaderKind::Reason,
+            (6, b's') if eq("Server") => HeaderKind::Server,
+            (7, b'c') if eq("Call-ID") => HeaderKind::CallId,
+            (7, b'c') if eq("Contact") => HeaderKind::Contact,
+            (7, b'e') if eq("Expires") => HeaderKind::Expires,
+            (7, b'p') if eq("Privacy") => HeaderKind::Privacy,
+            (7, b'r') if eq("Require") => HeaderKind::Require,
+            (7, b's') if eq("Subject") => HeaderKind::Subject,
+            (7, b'w') if eq("Warning") => HeaderKind::Warning,
+            (8, b'i') if eq("Identity") => HeaderKind::Identity,
+            (8, b'p') if eq("Priority") => HeaderKind::Priority,
+            (8, b'r') if eq("Refer-To") => HeaderKind::ReferTo,
+            (8, b'r') if eq("Replaces") => HeaderKind::Replaces,
+            (8, b'r') if eq("Reply-To") => HeaderKind::ReplyTo,
+            (8, b's') if eq("SIP-ETag") => HeaderKind::SipETag,
+            (9, b'c') if eq("Call-Info") => HeaderKind::CallInfo,
+            (9, b's') if eq("Supported") => HeaderKind::Supported,
+            (9, b't') if eq("Timestamp") => HeaderKind::Timestamp,
+            (10, b'a') if eq("Alert-Info") => HeaderKind::AlertInfo,
+            (10, b'e') if eq("Error-Info") => HeaderKind::ErrorInfo,
+            (10, b'u') if eq("User-Agent") => HeaderKind::UserAgent,
+            (11, b'i') if eq("In-Reply-To") => HeaderKind::InReplyTo,
+            (11, b'm') if eq("Min-Expires") => HeaderKind::MinExpires,
+            (11, b'r') if eq("Referred-By") => HeaderKind::ReferredBy,
+            (11, b'r') if eq("Retry-After") => HeaderKind::RetryAfter,
+            (11, b'u') if eq("Unsupported") => HeaderKind::Unsupported,
+            (12, b'a') if eq("Allow-Events") => HeaderKind::AllowEvents,
+            (12, b'c') if eq("Content-Type") => HeaderKind::ContentType,
+            (12, b'm') if eq("MIME-Version") => HeaderKind::MimeVersion,
+            (12, b'm') if eq("Max-Forwards") => HeaderKind::MaxForwards,
+            (12, b'o') if eq("Organization") => HeaderKind::Organization,
+            (12, b'r') if eq("Record-Route") => HeaderKind::RecordRoute,
+            (12, b's') if eq("SIP-If-Match") => HeaderKind::SipIfMatch,
+            (13, b'a') if eq("Authorization") => HeaderKind::Authorization,
+            (13, b'i') if eq("Identity-Info") => HeaderKind::IdentityInfo,
+            (13, b'p') if eq("Proxy-Require") => HeaderKind::ProxyRequire,
+            (13, b's') if eq("Service-Route") => HeaderKind::ServiceRoute,
+            (14, b'a') if eq("Accept-Contact") => HeaderKind::AcceptContact,
+            (14, b'c') if eq("Content-Length") => HeaderKind::ContentLength,
+            (14, b'r') if eq("Reject-Contact") => HeaderKind::RejectContact,
+            (15, b'a') if eq("Accept-Encoding") => HeaderKind::AcceptEncoding,
+            (15, b'a') if eq("Accept-Language") => HeaderKind::AcceptLanguage,
+            (15, b's') if eq("Session-Expires") => HeaderKind::SessionExpires,
+            (16, b'c') if eq("Content-Encoding") => HeaderKind::ContentEncoding,
+            (16, b'c') if eq("Content-Language") => HeaderKind::ContentLanguage,
+            (16, b'w') if eq("WWW-Authenticate") => HeaderKind::WwwAuthenticate,
+            (18, b'p') if eq("Proxy-Authenticate") => HeaderKind::ProxyAuthenticate,
+            (18, b's') if eq("Subscription-State") => HeaderKind::SubscriptionState,
+            (19, b'a') if eq("Authentication-Info") => HeaderKind::AuthenticationInfo,
+            (19, b'c') if eq("Content-Disposition") => HeaderKind::ContentDisposition,
+            (19, b'p') if eq("P-Asserted-Identity") => HeaderKind::PAssertedIdentity,
+            (19, b'p') if eq("Proxy-Authorization") => HeaderKind::ProxyAuthorization,
+            (19, b'r') if eq("Request-Disposition") => HeaderKind::RequestDisposition,
+            (20, b'p') if eq("P-Preferred-Identity") => HeaderKind::PPreferredIdentity,
             _ => HeaderKind::Other,
         }
     }
@@ -549,7 +559,8 @@ impl Header {
     /// header (`v` and `VIA` become `Via`), as written otherwise.
     pub fn canonical(name: &str, value: impl Into<String>) -> Header {
         let kind = HeaderKind::from_name(name);
-        let name = if kind == HeaderKind::Other { static_name(name, kind) } else { Cow::Borrowed(kind.canonical_name()) };
+        let name =
+            if kind == HeaderKind::Other { static_name(name, kind) } else { Cow::Borrowed(kind.canonical_name()) };
         Header { name, kind, value: sanitize_value(value.into()) }
     }
 
@@ -677,10 +688,7 @@ impl Headers {
     /// Every value of a known header kind, in order, list headers split
     /// at top-level commas (empty elements skipped).
     pub(crate) fn values_kind(&self, kind: HeaderKind) -> impl Iterator<Item = &str> + '_ {
-        self.list
-            .iter()
-            .filter(move |h| h.kind == kind)
-            .flat_map(move |h| split_values(kind, &h.value))
+        self.list.iter().filter(move |h| h.kind == kind).flat_map(move |h| split_values(kind, &h.value))
     }
 
     /// The values of headers named `name`: for list headers each
@@ -781,7 +789,10 @@ mod tests {
     #[test]
     fn unfolding() {
         assert_eq!(unfold("a"), "a");
-        assert_eq!(unfold("newfangled value\r\n continued newfangled value"), "newfangled value continued newfangled value");
+        assert_eq!(
+            unfold("newfangled value\r\n continued newfangled value"),
+            "newfangled value continued newfangled value"
+        );
         assert_eq!(unfold("SIP  /   2.0\r\n /UDP\r\n    192.0.2.2"), "SIP  /   2.0 /UDP 192.0.2.2");
     }
 
@@ -793,7 +804,10 @@ mod tests {
         h.push(Header::new("X-Custom", "1, 2"));
         h.push(Header::new("WWW-Authenticate", "Digest realm=\"a\", nonce=\"b\""));
         assert_eq!(h.get("VIA"), Some("SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b"));
-        assert_eq!(h.values("via").collect::<Vec<_>>(), vec!["SIP/2.0/UDP a;branch=z9hG4bK1", "SIP/2.0/UDP b", "SIP/2.0/UDP c"]);
+        assert_eq!(
+            h.values("via").collect::<Vec<_>>(),
+            vec!["SIP/2.0/UDP a;branch=z9hG4bK1", "SIP/2.0/UDP b", "SIP/2.0/UDP c"]
+        );
         assert_eq!(h.values("x-custom").count(), 1);
         assert_eq!(h.values("www-authenticate").count(), 1);
         assert_eq!(h.iter().next().map(Header::name), Some("v"));

@@ -308,7 +308,9 @@ impl Message {
 
     /// Writes the message as it goes on the wire into `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        out.reserve(self.body.len() + 64 + self.headers.iter().map(|h| h.name().len() + h.value().len() + 4).sum::<usize>());
+        out.reserve(
+            self.body.len() + 64 + self.headers.iter().map(|h| h.name().len() + h.value().len() + 4).sum::<usize>(),
+        );
         match &self.start {
             StartLine::Request { method, uri } => {
                 out.extend_from_slice(method.as_str().as_bytes());
@@ -472,7 +474,8 @@ mod tests {
     #[test]
     fn build_request() {
         let uri = Uri::sip("biloxi.example.com").with_user("bob");
-        let from = NameAddr::new(Uri::sip("atlanta.example.com").with_user("alice")).with_display_name("Alice").with_tag("88");
+        let from =
+            NameAddr::new(Uri::sip("atlanta.example.com").with_user("alice")).with_display_name("Alice").with_tag("88");
         let m = Message::request(Method::Message, uri)
             .header("v", Via::new(Transport::Udp, "192.0.2.1", Some(5060)).with_branch("z9hG4bKx").with_rport())
             .header("max-forwards", 70)
@@ -536,7 +539,8 @@ mod tests {
         assert_eq!(back.to_tag(), Some("t9"));
         assert_eq!(back.body(), b"v=0\r\n");
         // A response to an owned request works the same way.
-        let again = Message::response_to(&opts.to_owned(), 200, "OK").with_to_tag("t9").with_body("application/sdp", "v=0\r\n");
+        let again =
+            Message::response_to(&opts.to_owned(), 200, "OK").with_to_tag("t9").with_body("application/sdp", "v=0\r\n");
         assert_eq!(again, ok);
     }
 
@@ -555,7 +559,8 @@ mod tests {
 
     #[test]
     fn owned_copy_keeps_spelling_and_unfolds() {
-        let m = Message::parse(b"OPTIONS sip:a@b SIP/2.0\r\nv: SIP/2.0/UDP h\r\nX-Folded: a\r\n  b\r\ni: c\r\n\r\n").unwrap();
+        let m = Message::parse(b"OPTIONS sip:a@b SIP/2.0\r\nv: SIP/2.0/UDP h\r\nX-Folded: a\r\n  b\r\ni: c\r\n\r\n")
+            .unwrap();
         let names: Vec<_> = m.headers().iter().map(|h| (h.name(), h.value())).collect();
         assert_eq!(names, vec![("v", "SIP/2.0/UDP h"), ("X-Folded", "a b"), ("i", "c")]);
         assert_eq!(m.call_id(), Some("c"));

@@ -2,10 +2,11 @@
 //!
 //! - [`parse`] reads a datagram (or a framed stream message) into a
 //!   [`MessageRef`] that borrows the bytes: header lines are split without
-//!   copying, every known header is checked against its grammar, and typed
-//!   values ([`Via`], [`NameAddr`], [`CSeq`], [`MediaType`]...) are decoded
-//!   on demand ([`split`] stops after splitting). Compact names, folded
-//!   lines, any name case, extension
+//!   copying, every known header is checked against its grammar, and the
+//!   values every layer reads (top [`Via`], From/To [`NameAddr`], [`CSeq`],
+//!   Call-ID, Max-Forwards, Contact, Content-Type [`MediaType`]) are
+//!   decoded once; the others on demand. [`split`] stops after splitting
+//!   ([`RawMessage`]). Compact names, folded lines, any name case, extension
 //!   methods and unknown headers are accepted; unknown headers are kept
 //!   verbatim.
 //! - [`Message`] owns a message: a copy of a parsed one

@@ -60,7 +60,12 @@ impl<'a> NameAddr<'a> {
         if d.bytes().all(|b| b != b'\t' && b != b'\r' && b != b'\n') && !d.contains("  ") {
             return Some(Cow::Borrowed(d));
         }
-        Some(Cow::Owned(d.split(|c: char| c.is_ascii() && scan::is_lws(c as u8)).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")))
+        Some(Cow::Owned(
+            d.split(|c: char| c.is_ascii() && scan::is_lws(c as u8))
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ))
     }
 
     /// The display name as written (a quoted string keeps its quotes).
@@ -147,10 +152,7 @@ pub(crate) fn parse_name_addr(s: &str) -> Result<NameAddr<'_>, &'static str> {
 }
 
 /// Decodes every address of a list header value (Contact, Route...).
-pub(crate) fn parse_name_addr_list<'a>(
-    s: &'a str,
-    mut each: impl FnMut(NameAddr<'a>),
-) -> Result<(), &'static str> {
+pub(crate) fn parse_name_addr_list<'a>(s: &'a str, mut each: impl FnMut(NameAddr<'a>)) -> Result<(), &'static str> {
     let b = s.as_bytes();
     let mut p = 0;
     loop {
@@ -311,7 +313,8 @@ mod tests {
     #[test]
     fn lists() {
         let mut uris = Vec::new();
-        parse_name_addr_list("<sip:a,1@b>;q=1, \"x,y\" <sip:c@d> ,sip:e@f;expires=5", |a| uris.push(a.to_string())).unwrap();
+        parse_name_addr_list("<sip:a,1@b>;q=1, \"x,y\" <sip:c@d> ,sip:e@f;expires=5", |a| uris.push(a.to_string()))
+            .unwrap();
         assert_eq!(uris, vec!["<sip:a,1@b>;q=1", "\"x,y\" <sip:c@d>", "<sip:e@f>;expires=5"]);
         assert!(parse_name_addr_list("<sip:a@b>,", |_| {}).is_err());
         assert!(parse_name_addr_list("<sip:a@b>;;", |_| {}).is_err());

@@ -1,6 +1,7 @@
-//! The zero-copy parser: [`MessageRef`] borrows the received bytes, splits
-//! the header lines without copying them, and decodes typed values on
-//! demand (the ones every layer needs are decoded once by [`parse`]).
+//! The zero-copy parser: [`split`] cuts the received bytes into a start
+//! line, header lines and a body without copying them ([`RawMessage`]);
+//! [`parse`] also checks every known header and decodes the ones every layer
+//! reads ([`MessageRef`]).
 
 use std::borrow::Cow;
 
@@ -266,8 +267,9 @@ impl<'a> RawMessage<'a> {
     /// Checks every known header and decodes the common ones (what
     /// [`parse`] does after splitting).
     pub fn validate(self) -> Result<MessageRef<'a>, ParseError> {
-        let mut t = Typed::default();
-        for h in &self.headers {
+        let mut msg = MessageRef { raw: self, typed: Typed::default() };
+        let MessageRef { raw, typed: t } = &mut msg;
+        for h in &raw.headers {
             let v = h.value();
             let err = |reason| header_error(h, reason);
             match h.kind() {
@@ -287,15 +289,13 @@ impl<'a> RawMessage<'a> {
                     let a = name_addr::parse_name_addr(v).map_err(err)?;
                     t.to.get_or_insert(a);
                 }
-                HeaderKind::Contact => {
-                    if v != "*" {
-                        name_addr::parse_name_addr_list(v, |a| {
-                            if t.contact.is_none() {
-                                t.contact = Some(a);
-                            }
-                        })
-                        .map_err(err)?;
-                    }
+                HeaderKind::Contact if v != "*" => {
+                    name_addr::parse_name_addr_list(v, |a| {
+                        if t.contact.is_none() {
+                            t.contact = Some(a);
+                        }
+                    })
+                    .map_err(err)?;
                 }
                 HeaderKind::Route
                 | HeaderKind::RecordRoute
@@ -333,15 +333,12 @@ impl<'a> RawMessage<'a> {
                 _ => {}
             }
         }
-        if let (StartLine::Request { method, .. }, Some(cseq)) = (&self.start, &t.cseq)
+        if let (StartLine::Request { method, .. }, Some(cseq)) = (&raw.start, &t.cseq)
             && cseq.method != *method
         {
-            return Err(ParseError::MethodMismatch {
-                method: method.to_string(),
-                cseq: cseq.method.to_string(),
-            });
+            return Err(ParseError::MethodMismatch { method: method.to_string(), cseq: cseq.method.to_string() });
         }
-        Ok(MessageRef { raw: self, typed: t })
+        Ok(msg)
     }
 }
 
@@ -624,16 +621,22 @@ fn split_head<'a>(
         line: 2 + memchr::memchr_iter(b'\n', &buf[head_start..head_start + e.valid_up_to()]).count(),
     })?;
     let mut headers = Vec::with_capacity(count);
-    for h in inline[..count.min(MAX_INLINE)].iter().chain(spill.iter()) {
+    let (first, rest) = (&inline[..count.min(MAX_INLINE)], &spill[..]);
+    for h in first.iter().chain(rest) {
         let at = |o: u32| o as usize - head_start;
-        let name = &head[at(h.name_start)..at(h.name_end)];
-        let mut value = &head[at(h.value_start)..at(h.value_end)];
+        // Offsets lie on ASCII characters of UTF-8 text: `get` never fails.
+        let (Some(name), Some(mut value)) =
+            (head.get(at(h.name_start)..at(h.name_end)), head.get(at(h.value_start)..at(h.value_end)))
+        else {
+            return Err(ParseError::NotUtf8 { line: h.line as usize });
+        };
+        // Folded values may start or end with white space.
         if value.as_bytes().first().is_some_and(|&c| scan::is_lws(c))
             || value.as_bytes().last().is_some_and(|&c| scan::is_lws(c))
         {
             value = scan::trim_lws(value);
         }
-        headers.push(HeaderRef::new(name, HeaderKind::from_name(name), value, h.line));
+        headers.push(HeaderRef::new(name, HeaderKind::from_token(name), value, h.line));
     }
     Ok((start_line, headers, body_start))
 }
@@ -646,7 +649,10 @@ fn check_version(v: &str) -> Result<bool, ParseError> {
     };
     let well_formed = scan::eq_ic(proto, "SIP")
         && num.split_once('.').is_some_and(|(a, b)| {
-            !a.is_empty() && !b.is_empty() && a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit())
+            !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
         });
     if !well_formed {
         return Err(ParseError::StartLine { reason: "invalid SIP version" });
@@ -673,10 +679,9 @@ fn parse_start_line(line: &str) -> Result<StartLine<'_>, ParseError> {
         let reason = line.get(sp + 5..).unwrap_or("");
         return Ok(StartLine::Response { code, reason: Cow::Borrowed(reason) });
     }
-    let (Some(sp1), Some(sp2)) = (
-        scan::find_byte(b, 0, b' '),
-        b.iter().rposition(|&c| c == b' '),
-    ) else {
+    // The usual request line ends with " SIP/2.0": no need to search.
+    let last_space = if b.ends_with(b" SIP/2.0") { Some(b.len() - 8) } else { b.iter().rposition(|&c| c == b' ') };
+    let (Some(sp1), Some(sp2)) = (scan::find_byte(b, 0, b' '), last_space) else {
         return Err(ParseError::StartLine { reason: "expected METHOD SP Request-URI SP SIP-Version" });
     };
     if sp2 <= sp1 {
@@ -778,6 +783,8 @@ mod tests {
         assert_eq!(m.body(), b"body");
         assert_eq!(m.content_length(), None);
 
+        let folded_first = parse(b"OPTIONS sip:a@b SIP/2.0\r\nRoute:\r\n <sip:x;lr> \r\n\r\n").unwrap();
+        assert_eq!(folded_first.header("route"), Some("<sip:x;lr>"));
         let lf = parse(b"OPTIONS sip:a@b SIP/2.0\nX-A: 1\n\nbody").unwrap();
         assert_eq!(lf.header("x-a"), Some("1"));
         assert_eq!(lf.body(), b"body");
@@ -785,7 +792,10 @@ mod tests {
         assert_eq!(no_blank.body(), b"");
 
         let err = |s: &[u8]| parse(s).err();
-        assert!(matches!(err(b"OPTIONS sip:a@b SIP/2.0\r\n X: 1\r\n\r\n"), Some(ParseError::HeaderLine { line: 2, .. })));
+        assert!(matches!(
+            err(b"OPTIONS sip:a@b SIP/2.0\r\n X: 1\r\n\r\n"),
+            Some(ParseError::HeaderLine { line: 2, .. })
+        ));
         assert!(matches!(err(b"OPTIONS sip:a@b SIP/2.0\r\nX 1\r\n\r\n"), Some(ParseError::HeaderLine { line: 2, .. })));
         assert!(matches!(err(b"OPTIONS sip:a@b SIP/2.0\r\nX Y: 1\r\n\r\n"), Some(ParseError::HeaderLine { .. })));
         assert!(matches!(err(b"OPTIONS sip:a@b SIP/2.0\r\nX: 1\r2\r\n\r\n"), Some(ParseError::BareCr { line: 2 })));
@@ -795,10 +805,7 @@ mod tests {
             err(b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 5\r\n\r\nab"),
             Some(ParseError::BodyTooShort { declared: 5, available: 2 })
         ));
-        assert!(matches!(
-            err(b"OPTIONS sip:a@b SIP/2.0\r\nl: -1\r\n\r\n"),
-            Some(ParseError::Header { line: 2, .. })
-        ));
+        assert!(matches!(err(b"OPTIONS sip:a@b SIP/2.0\r\nl: -1\r\n\r\n"), Some(ParseError::Header { line: 2, .. })));
         assert!(matches!(
             err(b"OPTIONS sip:a@b SIP/2.0\r\nCSeq: 1 INVITE\r\n\r\n"),
             Some(ParseError::MethodMismatch { .. })
@@ -833,16 +840,5 @@ mod tests {
         assert_eq!(name_addr::tag_of("<sip:a@b;tag=3>"), None);
         assert_eq!(name_addr::tag_of("sip:a@b ;  tag = 5"), Some("5"));
         assert_eq!(name_addr::tag_of("\"a>b;tag=1\" <sip:a@b>;tag=6"), Some("6"));
-    }
-}
-#[cfg(test)]
-mod size_probe {
-    #[test]
-    fn sizes() {
-        use super::*;
-        eprintln!("MessageRef {} Typed {} Via {} NameAddr {} Uri {} MediaType {} StartLine {} HeaderRef {} CSeq {}",
-            std::mem::size_of::<MessageRef<'_>>(), std::mem::size_of::<Typed<'_>>(), std::mem::size_of::<Via<'_>>(),
-            std::mem::size_of::<NameAddr<'_>>(), std::mem::size_of::<Uri<'_>>(), std::mem::size_of::<MediaType<'_>>(),
-            std::mem::size_of::<StartLine<'_>>(), std::mem::size_of::<HeaderRef<'_>>(), std::mem::size_of::<CSeq>());
     }
 }

@@ -30,8 +30,11 @@ pub(crate) const TEL: u16 = 1 << 10;
 /// Characters of an unquoted header parameter value: a token or a host
 /// (IPv6 references included).
 pub(crate) const PVALUE: u16 = 1 << 11;
-/// Decimal digits.
-pub(crate) const DIGIT: u16 = 1 << 12;
+/// Characters of a Call-ID (`word` and `@`).
+pub(crate) const CALLID: u16 = 1 << 13;
+/// Characters that may appear before the `@` of a SIP URI: the user part,
+/// `:`, the password, and escapes.
+pub(crate) const USERINFO: u16 = 1 << 12;
 
 const fn build_classes() -> [u16; 256] {
     let mut table = [0u16; 256];
@@ -61,15 +64,11 @@ const fn build_classes() -> [u16; 256] {
             f |= HNV;
         }
         if token
-            || matches!(
-                c,
-                b'(' | b')' | b'<' | b'>' | b':' | b'\\' | b'"' | b'/' | b'[' | b']' | b'?' | b'{' | b'}'
-            )
+            || matches!(c, b'(' | b')' | b'<' | b'>' | b':' | b'\\' | b'"' | b'/' | b'[' | b']' | b'?' | b'{' | b'}')
         {
             f |= WORD;
         }
-        if unreserved
-            || matches!(c, b'%' | b';' | b'/' | b'?' | b':' | b'@' | b'&' | b'=' | b'+' | b'$' | b',' | b'#')
+        if unreserved || matches!(c, b'%' | b';' | b'/' | b'?' | b':' | b'@' | b'&' | b'=' | b'+' | b'$' | b',' | b'#')
         {
             f |= URIC;
         }
@@ -85,8 +84,11 @@ const fn build_classes() -> [u16; 256] {
         if token || matches!(c, b':' | b'[' | b']') {
             f |= PVALUE;
         }
-        if c.is_ascii_digit() {
-            f |= DIGIT;
+        if f & (USER | PASSWORD) != 0 || c == b':' {
+            f |= USERINFO;
+        }
+        if f & WORD != 0 || c == b'@' {
+            f |= CALLID;
         }
         table[i] = f;
         i += 1;
@@ -109,21 +111,69 @@ pub(crate) fn is(b: u8, class: u16) -> bool {
 pub(crate) fn find_control(b: &[u8], from: usize) -> usize {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
+    let Some(rest) = b.get(from..) else {
+        return b.len();
+    };
+    let mask = |x: u64| x.wrapping_sub(LO * 0x0E) & !x & HI;
     let mut i = from;
-    while i + 8 <= b.len() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&b[i..i + 8]);
-        let x = u64::from_le_bytes(word);
-        let m = x.wrapping_sub(LO * 0x0E) & !x & HI;
+    let mut pairs = rest.chunks_exact(16);
+    for pair in pairs.by_ref() {
+        let (Ok(a), Ok(b)) = (<[u8; 8]>::try_from(&pair[..8]), <[u8; 8]>::try_from(&pair[8..])) else {
+            break;
+        };
+        let (ma, mb) = (mask(u64::from_le_bytes(a)), mask(u64::from_le_bytes(b)));
+        if ma | mb != 0 {
+            return i + if ma != 0 {
+                (ma.trailing_zeros() / 8) as usize
+            } else {
+                8 + (mb.trailing_zeros() / 8) as usize
+            };
+        }
+        i += 16;
+    }
+    let mut words = pairs.remainder().chunks_exact(8);
+    for word in words.by_ref() {
+        let Ok(w) = <[u8; 8]>::try_from(word) else {
+            break;
+        };
+        let m = mask(u64::from_le_bytes(w));
         if m != 0 {
             return i + (m.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
-    while i < b.len() && b[i] >= 0x0E {
-        i += 1;
+    match words.remainder().iter().position(|&c| c < 0x0E) {
+        Some(o) => i + o,
+        None => b.len(),
     }
-    i
+}
+
+/// Whether `a` and `b` are equal ignoring ASCII case, for strings made of
+/// token characters: two token characters that differ only in bit 5 are
+/// the same letter in two cases. Compares eight bytes at a time.
+#[inline(always)]
+pub(crate) fn token_eq_ic(a: &[u8], b: &[u8]) -> bool {
+    const FOLD: u64 = !0x2020_2020_2020_2020;
+    if a.len() != b.len() {
+        return false;
+    }
+    let n = a.len();
+    let load = |s: &[u8], at: usize, len: usize| {
+        let mut word = [0u8; 8];
+        word[..len].copy_from_slice(&s[at..at + len]);
+        u64::from_le_bytes(word)
+    };
+    if n < 8 {
+        return (load(a, 0, n) ^ load(b, 0, n)) & FOLD == 0;
+    }
+    let mut i = 0;
+    while i + 8 < n {
+        if (load(a, i, 8) ^ load(b, i, 8)) & FOLD != 0 {
+            return false;
+        }
+        i += 8;
+    }
+    (load(a, n - 8, 8) ^ load(b, n - 8, 8)) & FOLD == 0
 }
 
 /// The index of the first `needle` in `b` at or after `from`: a plain
@@ -406,6 +456,32 @@ mod tests {
             assert_eq!(find_control(&v, 0), n);
             assert_eq!(class_end(&v, 0, v.len(), TOKEN), n);
         }
+        // Every length, position and start against a plain search.
+        for len in 0..50 {
+            for at in 0..=len {
+                let mut v = vec![0xC3u8; len];
+                if at < len {
+                    v[at] = [b'\r', b'\n', b'\t', 0][at % 4];
+                }
+                for from in 0..=len.min(20) {
+                    let plain = v[from..].iter().position(|&c| c < 0x0E).map_or(len, |o| from + o);
+                    assert_eq!(find_control(&v, from), plain, "len {len} at {at} from {from}");
+                }
+            }
+        }
+        assert_eq!(find_control(b"abc", 7), 3);
+    }
+
+    #[test]
+    fn token_case_folding() {
+        assert!(token_eq_ic(b"Content-Length", b"content-LENGTH"));
+        assert!(token_eq_ic(b"To", b"tO"));
+        assert!(token_eq_ic(b"", b""));
+        assert!(!token_eq_ic(b"Content-Lengtx", b"Content-Length"));
+        assert!(!token_eq_ic(b"Via", b"Vi"));
+        assert!(!token_eq_ic(b"P-Asserted-Identity", b"P-Asserted-Identitx"));
+        assert!(token_eq_ic(b"P-Preferred-Identity", b"p-preferred-identity"));
+        assert!(!token_eq_ic(b"abcdefgh", b"abcdefgi"));
     }
 
     #[test]

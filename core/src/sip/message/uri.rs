@@ -285,7 +285,11 @@ impl<'a> Uri<'a> {
 
     /// For schemes other than sip, sips and tel: the text after the colon.
     pub fn opaque(&self) -> &str {
-        if self.parts.kind == Kind::Other { self.text.get(self.parts.scheme_end as usize + 1..).unwrap_or("") } else { "" }
+        if self.parts.kind == Kind::Other {
+            self.text.get(self.parts.scheme_end as usize + 1..).unwrap_or("")
+        } else {
+            ""
+        }
     }
 
     /// `host[:port]` as written (the sent-by form).
@@ -423,6 +427,7 @@ pub(crate) fn host_ip(host: &str) -> Option<IpAddr> {
 /// Reads `host [":" port]` starting at `p`: a name or IPv4 address, or an
 /// IPv6 reference in brackets. Returns the host end, the port and the
 /// position after it.
+#[inline]
 pub(crate) fn scan_host_port(b: &[u8], mut p: usize) -> Result<(usize, Option<u16>, usize), &'static str> {
     let start = p;
     if b.get(p) == Some(&b'[') {
@@ -438,9 +443,7 @@ pub(crate) fn scan_host_port(b: &[u8], mut p: usize) -> Result<(usize, Option<u1
         }
         p += 1;
     } else {
-        while p < b.len() && scan::is(b[p], scan::HOST) {
-            p += 1;
-        }
+        p = scan::class_end(b, p, b.len(), scan::HOST);
         if p == start {
             return Err(if p < b.len() { "invalid character in host" } else { "missing host" });
         }
@@ -506,46 +509,39 @@ fn scan_uri_params(b: &[u8], mut p: usize) -> Result<usize, &'static str> {
 /// first character outside the user and password grammar is not `@`).
 #[inline(always)]
 fn scan_userinfo(b: &[u8], start: usize) -> Result<Option<(usize, usize)>, &'static str> {
-    let mut p = start;
-    let mut colon = None;
-    let mut bad: Option<&'static str> = None;
-    while p < b.len() {
-        let c = b[p];
-        match c {
-            b'@' => {
-                if let Some(reason) = bad {
-                    return Err(reason);
-                }
-                let user_end = colon.unwrap_or(p);
-                if user_end == start {
-                    return Err("empty user part");
-                }
-                return Ok(Some((user_end, p)));
-            }
-            b':' if colon.is_none() => colon = Some(p),
-            b'%' => {
-                if !escape_at(b, p) {
-                    bad.get_or_insert("invalid % escape in user part");
-                }
-            }
-            _ => {
-                let class = if colon.is_none() { scan::USER } else { scan::PASSWORD };
-                if !scan::is(c, class) {
-                    if !scan::is(c, scan::USER | scan::PASSWORD | scan::HNV) && c != b':' {
-                        // Cannot belong to a user part: the URI has none.
-                        return Ok(None);
-                    }
-                    bad.get_or_insert(if colon.is_none() {
-                        "invalid character in user part"
-                    } else {
-                        "invalid character in password"
-                    });
-                }
+    // Find `@` across the characters a user part, a password or a host
+    // part may hold; stop at anything else (`>`, white space, the end).
+    let at =
+        start + b[start..].iter().position(|&c| c == b'@' || !scan::is(c, scan::USERINFO)).unwrap_or(b.len() - start);
+    if b.get(at) != Some(&b'@') {
+        return Ok(None);
+    }
+    let colon = b[start..at].iter().position(|&c| c == b':').map(|o| start + o);
+    let user_end = colon.unwrap_or(at);
+    if user_end == start {
+        return Err("empty user part");
+    }
+    let valid = |from: usize, to: usize, class: u16| {
+        let mut p = from;
+        while p < to {
+            match b[p] {
+                b'%' if escape_at(b, p) && p + 2 < to => p += 3,
+                b'%' => return false,
+                c if scan::is(c, class) => p += 1,
+                _ => return false,
             }
         }
-        p += 1;
+        true
+    };
+    if !valid(start, user_end, scan::USER) {
+        return Err("invalid character in user part");
     }
-    Ok(None)
+    if let Some(c) = colon
+        && !valid(c + 1, at, scan::PASSWORD)
+    {
+        return Err("invalid character in password");
+    }
+    Ok(Some((user_end, at)))
 }
 
 fn parse_uri(s: &str) -> Result<Uri<'_>, &'static str> {
@@ -727,7 +723,10 @@ mod tests {
         assert_eq!(u, Uri::parse("sip:Bob@Example.COM").unwrap());
         assert_ne!(u, Uri::parse("sips:Bob@Example.COM").unwrap());
         let e = roundtrip("sip:user@example.com?Route=%3Csip:example.com%3E");
-        assert_eq!(e.header_pairs().next().map(|(n, v)| (n.into_owned(), v.into_owned())), Some(("Route".into(), "<sip:example.com>".into())));
+        assert_eq!(
+            e.header_pairs().next().map(|(n, v)| (n.into_owned(), v.into_owned())),
+            Some(("Route".into(), "<sip:example.com>".into()))
+        );
     }
 
     #[test]
@@ -767,7 +766,8 @@ mod tests {
 
     #[test]
     fn builder() {
-        let u = Uri::sip("example.com").with_user("al ice").with_port(5070).with_transport("tcp").with_param("lr", None);
+        let u =
+            Uri::sip("example.com").with_user("al ice").with_port(5070).with_transport("tcp").with_param("lr", None);
         assert_eq!(u.to_string(), "sip:al%20ice@example.com:5070;transport=tcp;lr");
         assert_eq!(u.user().as_deref(), Some("al ice"));
         assert_eq!(u.transport(), Some("tcp"));

@@ -189,7 +189,7 @@ pub(crate) fn check_call_id(s: &str) -> Result<&str, &'static str> {
     if s.is_empty() {
         return Err("empty Call-ID");
     }
-    if !s.bytes().all(|b| b == b'@' || scan::is(b, scan::WORD)) {
+    if !scan::all(s.as_bytes(), scan::CALLID) {
         return Err("invalid character in Call-ID");
     }
     Ok(s)
@@ -244,7 +244,10 @@ mod tests {
 
     #[test]
     fn scalars() {
-        assert_eq!(check_call_id(" intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{ "), Ok("intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{"));
+        assert_eq!(
+            check_call_id(" intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{ "),
+            Ok("intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{")
+        );
         assert!(check_call_id("a b").is_err());
         assert!(check_call_id("").is_err());
         assert_eq!(parse_max_forwards("0068"), Ok(68));

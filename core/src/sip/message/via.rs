@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use super::error::ParseError;
-use super::params::{self, Params};
+use super::params::{self, ParamIter, Params};
 use super::scan;
 use super::uri;
 
@@ -39,7 +39,7 @@ impl<'a> Transport<'a> {
     /// The transport named by token `s`.
     pub fn from_token(s: &'a str) -> Transport<'a> {
         let b = s.as_bytes();
-        let is = |name: &[u8]| b == name || b.eq_ignore_ascii_case(name);
+        let is = |name: &[u8]| scan::token_eq_ic(b, name) && scan::all(b, scan::TOKEN);
         match b.len() {
             2 if is(b"WS") => Transport::Ws,
             3 if is(b"UDP") => Transport::Udp,
@@ -97,28 +97,50 @@ impl fmt::Display for Transport<'_> {
     }
 }
 
-/// One Via value: `SIP/2.0/UDP host:port;branch=...;rport;received=...`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Via<'a> {
-    protocol: Cow<'a, str>,
-    version: Cow<'a, str>,
-    transport: Transport<'a>,
-    host: Cow<'a, str>,
+/// A byte range of a Via value's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    const NONE: Span = Span { start: u32::MAX, end: u32::MAX };
+
+    fn new(start: usize, end: usize) -> Span {
+        Span { start: start as u32, end: end as u32 }
+    }
+
+    fn get(self, text: &str) -> Option<&str> {
+        if self.start == u32::MAX { None } else { text.get(self.start as usize..self.end as usize) }
+    }
+}
+
+/// Where each part lies in the text.
+#[derive(Clone, Copy, Debug)]
+struct Parts {
+    protocol: Span,
+    version: Span,
+    transport: Span,
+    host: Span,
     port: Option<u16>,
-    params: Params<'a>,
+    params: Span,
+}
+
+/// One Via value: `SIP/2.0/UDP host:port;branch=...;rport;received=...`.
+/// Kept as its text plus the position of each part (cheap to clone and to
+/// copy into an owned value); printing normalizes the white space the
+/// sender may have put between the parts, and equality compares the parts.
+#[derive(Clone)]
+pub struct Via<'a> {
+    text: Cow<'a, str>,
+    parts: Parts,
 }
 
 impl<'a> Via<'a> {
     /// `SIP/2.0/<transport> host[:port]` with no parameters.
-    pub fn new(transport: Transport<'a>, host: impl Into<Cow<'a, str>>, port: Option<u16>) -> Via<'a> {
-        Via {
-            protocol: Cow::Borrowed("SIP"),
-            version: Cow::Borrowed("2.0"),
-            transport,
-            host: host.into(),
-            port,
-            params: Params::default(),
-        }
+    pub fn new(transport: Transport<'_>, host: &str, port: Option<u16>) -> Via<'static> {
+        assemble("SIP", "2.0", transport.as_str(), host, port, None)
     }
 
     /// Parses one Via value (one element of the list).
@@ -126,73 +148,103 @@ impl<'a> Via<'a> {
         parse_via(s).map_err(|reason| ParseError::value("Via", reason))
     }
 
-    /// Sets a parameter (`None` for a flag).
-    pub fn with_param(mut self, name: &str, value: Option<&str>) -> Via<'a> {
-        self.params.set(name, value);
-        self
+    fn part(&self, span: Span) -> &str {
+        span.get(&self.text).unwrap_or("")
+    }
+
+    fn params_raw(&self) -> Option<&str> {
+        self.parts.params.get(&self.text)
+    }
+
+    /// Sets a parameter (`None` for a flag), replacing one of the same
+    /// name. The caller gives a valid token (or host, or quoted string).
+    pub fn with_param(mut self, name: &str, value: Option<&str>) -> Via<'static> {
+        self.set_param(name, value);
+        self.into_owned()
+    }
+
+    /// Sets a parameter in place (see [`Via::with_param`]); used for
+    /// `received` and `rport` on requests received.
+    pub fn set_param(&mut self, name: &str, value: Option<&str>) {
+        let mut params = self.params().into_owned();
+        params.set(name, value);
+        *self = self.rebuild(params.as_raw());
+    }
+
+    /// Removes every parameter named `name`.
+    pub fn remove_param(&mut self, name: &str) {
+        let mut params = self.params().into_owned();
+        if params.remove(name) {
+            *self = self.rebuild(params.as_raw());
+        }
+    }
+
+    fn rebuild(&self, params: &str) -> Via<'static> {
+        let params = (!params.is_empty()).then_some(params);
+        assemble(self.protocol(), self.version(), self.part(self.parts.transport), self.host(), self.port(), params)
     }
 
     /// Sets the `branch` parameter.
-    pub fn with_branch(self, branch: &str) -> Via<'a> {
+    pub fn with_branch(self, branch: &str) -> Via<'static> {
         self.with_param("branch", Some(branch))
     }
 
     /// Adds the `rport` flag (RFC 3581).
-    pub fn with_rport(self) -> Via<'a> {
+    pub fn with_rport(self) -> Via<'static> {
         self.with_param("rport", None)
     }
 
     /// The protocol name (`SIP`).
     pub fn protocol(&self) -> &str {
-        &self.protocol
+        self.part(self.parts.protocol)
     }
 
     /// The protocol version (`2.0`).
     pub fn version(&self) -> &str {
-        &self.version
+        self.part(self.parts.version)
     }
 
     /// The transport.
-    pub fn transport(&self) -> &Transport<'a> {
-        &self.transport
+    pub fn transport(&self) -> Transport<'_> {
+        Transport::from_token(self.part(self.parts.transport))
     }
 
     /// The sent-by host as written (IPv6 in brackets).
     pub fn host(&self) -> &str {
-        &self.host
+        self.part(self.parts.host)
     }
 
     /// The sent-by host as an IP address, when it is one.
     pub fn ip(&self) -> Option<IpAddr> {
-        uri::host_ip(&self.host)
+        uri::host_ip(self.host())
     }
 
     /// The sent-by port, when given.
     pub fn port(&self) -> Option<u16> {
-        self.port
+        self.parts.port
     }
 
     /// The sent-by as `host[:port]`.
     pub fn sent_by(&self) -> Cow<'_, str> {
-        match self.port {
-            Some(p) => Cow::Owned(format!("{}:{p}", self.host)),
-            None => Cow::Borrowed(&self.host),
+        match self.parts.port {
+            Some(p) => Cow::Owned(format!("{}:{p}", self.host())),
+            None => Cow::Borrowed(self.host()),
         }
     }
 
     /// The parameters.
-    pub fn params(&self) -> &Params<'a> {
-        &self.params
-    }
-
-    /// The parameters, to change them (`received`, `rport`...).
-    pub fn params_mut(&mut self) -> &mut Params<'a> {
-        &mut self.params
+    pub fn params(&self) -> Params<'_> {
+        Params::from_raw(self.params_raw().unwrap_or(""))
     }
 
     /// The value of parameter `name` as written.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params.value(name)
+        ParamIter::new(self.params_raw()?).find(|p| scan::eq_ic(p.name, name)).and_then(|p| p.value)
+    }
+
+    /// Whether parameter `name` is present (with or without a value).
+    pub fn has_param(&self, name: &str) -> bool {
+        self.params_raw().is_some_and(|raw| ParamIter::new(raw).any(|p| scan::eq_ic(p.name, name)))
     }
 
     /// The `branch` parameter.
@@ -215,7 +267,7 @@ impl<'a> Via<'a> {
     /// The `rport` parameter (RFC 3581): `None` when absent, `Some(None)`
     /// for the bare flag a client sends, `Some(Some(port))` once filled in.
     pub fn rport(&self) -> Option<Option<u16>> {
-        let p = self.params.get("rport")?;
+        let p = ParamIter::new(self.params_raw()?).find(|p| scan::eq_ic(p.name, "rport"))?;
         Some(p.value.and_then(|v| scan::parse_u32(v.as_bytes())).and_then(|v| u16::try_from(v).ok()))
     }
 
@@ -231,25 +283,73 @@ impl<'a> Via<'a> {
 
     /// A copy that owns its text.
     pub fn into_owned(self) -> Via<'static> {
-        Via {
-            protocol: Cow::Owned(self.protocol.into_owned()),
-            version: Cow::Owned(self.version.into_owned()),
-            transport: self.transport.into_owned(),
-            host: Cow::Owned(self.host.into_owned()),
-            port: self.port,
-            params: self.params.into_owned(),
-        }
+        Via { text: Cow::Owned(self.text.into_owned()), parts: self.parts }
+    }
+}
+
+impl PartialEq for Via<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.protocol() == other.protocol()
+            && self.version() == other.version()
+            && self.transport() == other.transport()
+            && self.host() == other.host()
+            && self.port() == other.port()
+            && self.params() == other.params()
+    }
+}
+
+impl Eq for Via<'_> {}
+
+impl fmt::Debug for Via<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Via({self})")
     }
 }
 
 impl fmt::Display for Via<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}/{} {}", self.protocol, self.version, self.transport, self.host)?;
-        if let Some(p) = self.port {
+        write!(f, "{}/{}/{} {}", self.protocol(), self.version(), self.transport(), self.host())?;
+        if let Some(p) = self.port() {
             write!(f, ":{p}")?;
         }
-        write!(f, "{}", self.params)
+        write!(f, "{}", self.params())
     }
+}
+
+/// Writes the parts of a Via and records where each lands.
+fn assemble(
+    protocol: &str,
+    version: &str,
+    transport: &str,
+    host: &str,
+    port: Option<u16>,
+    params: Option<&str>,
+) -> Via<'static> {
+    let mut text = String::with_capacity(protocol.len() + host.len() + 24 + params.map_or(0, str::len));
+    let push = |text: &mut String, s: &str| {
+        let start = text.len();
+        text.push_str(s);
+        Span::new(start, text.len())
+    };
+    let protocol = push(&mut text, protocol);
+    text.push('/');
+    let version = push(&mut text, version);
+    text.push('/');
+    let transport = push(&mut text, transport);
+    text.push(' ');
+    let host = push(&mut text, host);
+    if let Some(p) = port {
+        text.push(':');
+        text.push_str(&p.to_string());
+    }
+    let params = match params {
+        Some(raw) => {
+            text.push(';');
+            push(&mut text, raw)
+        }
+        None => Span::NONE,
+    };
+    Via { text: Cow::Owned(text), parts: Parts { protocol, version, transport, host, port, params } }
 }
 
 fn skip_lws(b: &[u8], mut p: usize) -> usize {
@@ -270,10 +370,11 @@ fn token_end(b: &[u8], mut p: usize) -> usize {
 #[inline]
 fn check_via_param(name: &[u8], value: Option<&[u8]>) -> Result<(), &'static str> {
     let number = |v: Option<&[u8]>, max: u32| v.and_then(scan::parse_u32).is_some_and(|n| n <= max);
-    let ok = match (name.len(), name.first().map(|c| c | 0x20)) {
-        (6, Some(b'b')) if name.eq_ignore_ascii_case(b"branch") => value.is_some(),
-        (3, Some(b't')) if name.eq_ignore_ascii_case(b"ttl") => number(value, 255),
-        (5, Some(b'r')) if name.eq_ignore_ascii_case(b"rport") => value.is_none() || number(value, 65535),
+    // Parameter names are tokens (checked by the caller).
+    let ok = match name.len() {
+        6 if scan::token_eq_ic(name, b"branch") => value.is_some(),
+        3 if scan::token_eq_ic(name, b"ttl") => number(value, 255),
+        5 if scan::token_eq_ic(name, b"rport") => value.is_none() || number(value, 65535),
         _ => true,
     };
     if ok { Ok(()) } else { Err("invalid branch, rport or ttl parameter") }
@@ -308,12 +409,7 @@ pub(crate) fn parse_via_at(s: &str, start: usize) -> Result<(Via<'_>, usize), &'
     }
     let transport_start = skip_lws(b, p + 1);
     let transport_end = token_end(b, transport_start);
-    parse_sent_by(
-        s,
-        (proto_start, proto_end),
-        (version_start, version_end),
-        (transport_start, transport_end),
-    )
+    parse_sent_by(s, (proto_start, proto_end), (version_start, version_end), (transport_start, transport_end))
 }
 
 /// The rest of a via-parm once sent-protocol is read: sent-by and
@@ -349,23 +445,30 @@ fn parse_sent_by(
             p = de;
         }
     }
+    let sent_by_end = p;
     p = skip_lws(b, p);
-    let mut params = Params::default();
+    let mut params = Span::NONE;
+    let mut end = sent_by_end;
     if b.get(p) == Some(&b';') {
         let (raw_end, stop) = params::scan_header_params(b, p + 1, true, check_via_param)?;
-        params = Params::from_raw(&s[p + 1..raw_end]);
+        params = Span::new(p + 1 - proto_start, raw_end - proto_start);
+        end = raw_end;
         p = stop;
     }
     if p < b.len() && b[p] != b',' {
         return Err("unexpected text after sent-by");
     }
+    let rel = |a: usize, z: usize| Span::new(a - proto_start, z - proto_start);
     let via = Via {
-        protocol: Cow::Borrowed(&s[proto_start..proto_end]),
-        version: Cow::Borrowed(&s[version_start..version_end]),
-        transport: Transport::from_token(&s[transport_start..transport_end]),
-        host: Cow::Borrowed(&s[host_start..host_end]),
-        port,
-        params,
+        text: Cow::Borrowed(&s[proto_start..end]),
+        parts: Parts {
+            protocol: rel(proto_start, proto_end),
+            version: rel(version_start, version_end),
+            transport: rel(transport_start, transport_end),
+            host: rel(host_start, host_end),
+            port,
+            params,
+        },
     };
     Ok((via, p))
 }
@@ -408,7 +511,7 @@ mod tests {
     fn parts() {
         let v = via("SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds;rport");
         assert_eq!((v.protocol(), v.version()), ("SIP", "2.0"));
-        assert_eq!(v.transport(), &Transport::Udp);
+        assert_eq!(v.transport(), Transport::Udp);
         assert_eq!((v.host(), v.port()), ("192.0.2.10", Some(5060)));
         assert_eq!(v.branch(), Some("z9hG4bK776asdhds"));
         assert_eq!(v.rfc3261_branch(), Some("z9hG4bK776asdhds"));
@@ -430,14 +533,14 @@ mod tests {
     #[test]
     fn torture_spacing() {
         let v = via("SIP  /   2.0\r\n /UDP\r\n    192.0.2.2;branch=390skdjuw");
-        assert_eq!(v.transport(), &Transport::Udp);
+        assert_eq!(v.transport(), Transport::Udp);
         assert_eq!(v.host(), "192.0.2.2");
         assert_eq!(v.branch(), Some("390skdjuw"));
         let v = via("SIP  / 2.0  / TCP     spindle.example.com   ;\r\n  branch  =   z9hG4bK9ikj8");
         assert_eq!(v.branch(), Some("z9hG4bK9ikj8"));
         assert_eq!(v.to_string(), "SIP/2.0/TCP spindle.example.com;branch=z9hG4bK9ikj8");
         let v = via("SIP/2.0/UNKNOWN t4.example.com;branch=z9hG4bKasd0f3en");
-        assert_eq!(v.transport(), &Transport::Other("UNKNOWN".into()));
+        assert_eq!(v.transport(), Transport::Other("UNKNOWN".into()));
         let v = via("SIP/2.0/UDP host : 5060");
         assert_eq!(v.port(), Some(5060));
         let mut hosts = Vec::new();
@@ -477,6 +580,16 @@ mod tests {
     #[test]
     fn builder() {
         let v = Via::new(Transport::Tcp, "client.example.com", Some(5060)).with_branch("z9hG4bKabc").with_rport();
+        let mut w = v.clone();
+        w.set_param("received", Some("192.0.2.7"));
+        w.set_param("rport", Some("5070"));
+        assert_eq!(
+            w.to_string(),
+            "SIP/2.0/TCP client.example.com:5060;branch=z9hG4bKabc;received=192.0.2.7;rport=5070"
+        );
+        assert_eq!(w.rport(), Some(Some(5070)));
+        w.remove_param("received");
+        assert!(!w.has_param("received"));
         assert_eq!(v.to_string(), "SIP/2.0/TCP client.example.com:5060;branch=z9hG4bKabc;rport");
         let text = v.to_string();
         assert_eq!(Via::parse(&text).unwrap(), v);
