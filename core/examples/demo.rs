@@ -1,6 +1,7 @@
 //! The main demo: starts the middleware with a file storage, prints every
 //! notification as it arrives, creates and saves an account, changes a
-//! setting, stops, restarts and finds the account again.
+//! setting, sends a SIP MESSAGE over loopback to its own engine,
+//! stops, restarts and finds the account again.
 //!
 //! Run: `cargo run -p sipsimple-core --example demo [-- <storage directory>]`.
 
@@ -8,7 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sipsimple_core::notification::{Notification, NotificationRecorder};
-use sipsimple_core::{Account, AccountManager, FileStorage, NotificationCenter, SIPApplication, Value};
+use sipsimple_core::paging::PagingMessage;
+use sipsimple_core::sip::engine::Engine;
+use sipsimple_core::sip::transport::TransportKind;
+use sipsimple_core::{
+    Account, AccountManager, FileStorage, NotificationCenter, SIPApplication, SIPSimpleSettings, Value,
+};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -46,6 +52,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Err(e) = account.settings().set("sip.register_interval", Value::Int(-5)) {
         println!("refused as expected: {e}");
     }
+
+    // Real SIP on loopback: a paging-mode MESSAGE from alice to the
+    // application's own engine, which answers 200 and posts SIPEngineGotMessage.
+    let engine = Engine::current().ok_or("the SIP engine is not running")?;
+    let port = engine.local_address(TransportKind::Udp).ok_or("no UDP transport")?.port();
+    account.settings().set("sip.outbound_proxy", Value::from(format!("127.0.0.1:{port};transport=udp")))?;
+    account.save()?;
+    PagingMessage::send(
+        &account,
+        &format!("sip:alice@127.0.0.1:{port}"),
+        "text/plain",
+        b"Hello from the demo".to_vec(),
+    )?;
+    events.wait_for("SIPEngineGotMessage", WAIT).ok_or("the MESSAGE did not arrive")?;
+    events.wait_for("SIPMessageDidSucceed", WAIT).ok_or("the MESSAGE was not accepted")?;
 
     events.clear();
     app.stop()?;
