@@ -12,9 +12,7 @@ use sipsimple_core::notification::{Notification, NotificationRecorder};
 use sipsimple_core::paging::PagingMessage;
 use sipsimple_core::sip::engine::Engine;
 use sipsimple_core::sip::transport::TransportKind;
-use sipsimple_core::{
-    Account, AccountManager, FileStorage, NotificationCenter, SIPApplication, SIPSimpleSettings, Value,
-};
+use sipsimple_core::{Account, AccountManager, FileStorage, NotificationCenter, SIPApplication, Value};
 
 const WAIT: Duration = Duration::from_secs(10);
 
