@@ -41,6 +41,8 @@ pub struct ClientInvite<M> {
     out: Output<M>,
 }
 
+super::types::machine_common!(ClientInvite);
+
 impl<M: TransactionMessage> ClientInvite<M> {
     /// Starts the transaction at `now`: queues the INVITE for sending and arms
     /// Timers A (unreliable transports only) and B. `reliable` is the
@@ -72,21 +74,6 @@ impl<M: TransactionMessage> ClientInvite<M> {
             interval_a: config.t1,
             out,
         })
-    }
-
-    /// The current state: Calling, Proceeding, Completed, Accepted or Terminated.
-    pub fn state(&self) -> State {
-        self.state
-    }
-
-    /// The INVITE this transaction sends.
-    pub fn request(&self) -> &M {
-        &self.request
-    }
-
-    /// Whether the transport is reliable (no retransmissions).
-    pub fn is_reliable(&self) -> bool {
-        self.reliable
     }
 
     /// A response matched to this transaction (by the layer, RFC 3261
@@ -164,27 +151,6 @@ impl<M: TransactionMessage> ClientInvite<M> {
             self.out.event(Event::TransportError);
             self.terminate();
         }
-    }
-
-    /// The next bytes to send to the request's destination.
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.out.poll_transmit()
-    }
-
-    /// The next event for the TU.
-    pub fn poll_event(&mut self) -> Option<Event<M>> {
-        self.out.poll_event()
-    }
-
-    /// When [`handle_timeout`](Self::handle_timeout) must be called next;
-    /// `None` when no timer is armed.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.out.poll_timeout()
-    }
-
-    fn terminate(&mut self) {
-        self.state = State::Terminated;
-        self.out.terminate();
     }
 }
 

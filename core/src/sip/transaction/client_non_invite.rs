@@ -32,6 +32,8 @@ pub struct ClientNonInvite<M> {
     out: Output<M>,
 }
 
+super::types::machine_common!(ClientNonInvite);
+
 impl<M: TransactionMessage> ClientNonInvite<M> {
     /// Starts the transaction at `now`: queues the request for sending and
     /// arms Timers E (unreliable transports only) and F. INVITE and ACK are
@@ -62,21 +64,6 @@ impl<M: TransactionMessage> ClientNonInvite<M> {
             interval_e: config.t1,
             out,
         })
-    }
-
-    /// The current state: Trying, Proceeding, Completed or Terminated.
-    pub fn state(&self) -> State {
-        self.state
-    }
-
-    /// The request this transaction sends.
-    pub fn request(&self) -> &M {
-        &self.request
-    }
-
-    /// Whether the transport is reliable (no retransmissions).
-    pub fn is_reliable(&self) -> bool {
-        self.reliable
     }
 
     /// A response matched to this transaction. Requests and responses with
@@ -139,27 +126,6 @@ impl<M: TransactionMessage> ClientNonInvite<M> {
             self.out.event(Event::TransportError);
             self.terminate();
         }
-    }
-
-    /// The next bytes to send to the request's destination.
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.out.poll_transmit()
-    }
-
-    /// The next event for the TU.
-    pub fn poll_event(&mut self) -> Option<Event<M>> {
-        self.out.poll_event()
-    }
-
-    /// When [`handle_timeout`](Self::handle_timeout) must be called next;
-    /// `None` when no timer is armed.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.out.poll_timeout()
-    }
-
-    fn terminate(&mut self) {
-        self.state = State::Terminated;
-        self.out.terminate();
     }
 }
 

@@ -49,6 +49,8 @@ pub struct ServerInvite<M> {
     out: Output<M>,
 }
 
+super::types::machine_common!(ServerInvite);
+
 impl<M: TransactionMessage> ServerInvite<M> {
     /// Creates the transaction for an INVITE received at `now` from a
     /// transport of the given kind. The TU learns of the INVITE from its
@@ -82,24 +84,9 @@ impl<M: TransactionMessage> ServerInvite<M> {
         Ok(tx)
     }
 
-    /// The current state: Proceeding, Completed, Confirmed, Accepted or Terminated.
-    pub fn state(&self) -> State {
-        self.state
-    }
-
-    /// The INVITE that created this transaction.
-    pub fn request(&self) -> &M {
-        &self.request
-    }
-
     /// The last response sent (provisional or final), if any.
     pub fn last_response(&self) -> Option<&M> {
         self.last_response.as_ref()
-    }
-
-    /// Whether the transport is reliable (no retransmissions).
-    pub fn is_reliable(&self) -> bool {
-        self.reliable
     }
 
     /// A request matched to this transaction: a retransmitted INVITE (answered
@@ -209,22 +196,6 @@ impl<M: TransactionMessage> ServerInvite<M> {
         }
     }
 
-    /// The next bytes to send to the request's source.
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.out.poll_transmit()
-    }
-
-    /// The next event for the TU.
-    pub fn poll_event(&mut self) -> Option<Event<M>> {
-        self.out.poll_event()
-    }
-
-    /// When [`handle_timeout`](Self::handle_timeout) must be called next;
-    /// `None` when no timer is armed.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.out.poll_timeout()
-    }
-
     fn send_trying(&mut self) {
         match self.request.build_response(100, "Trying") {
             Some(trying) => {
@@ -235,11 +206,6 @@ impl<M: TransactionMessage> ServerInvite<M> {
             }
             None => tracing::warn!("could not build 100 Trying"),
         }
-    }
-
-    fn terminate(&mut self) {
-        self.state = State::Terminated;
-        self.out.terminate();
     }
 }
 

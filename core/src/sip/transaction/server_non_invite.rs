@@ -28,6 +28,8 @@ pub struct ServerNonInvite<M> {
     out: Output<M>,
 }
 
+super::types::machine_common!(ServerNonInvite);
+
 impl<M: TransactionMessage> ServerNonInvite<M> {
     /// Creates the transaction for a request received at `now`. INVITE and
     /// ACK are refused.
@@ -51,24 +53,9 @@ impl<M: TransactionMessage> ServerNonInvite<M> {
         })
     }
 
-    /// The current state: Trying, Proceeding, Completed or Terminated.
-    pub fn state(&self) -> State {
-        self.state
-    }
-
-    /// The request that created this transaction.
-    pub fn request(&self) -> &M {
-        &self.request
-    }
-
     /// The last response sent, if any.
     pub fn last_response(&self) -> Option<&M> {
         self.last_response.as_ref()
-    }
-
-    /// Whether the transport is reliable (no retransmissions).
-    pub fn is_reliable(&self) -> bool {
-        self.reliable
     }
 
     /// A retransmission of the request: answered with the last response (in
@@ -131,27 +118,6 @@ impl<M: TransactionMessage> ServerNonInvite<M> {
             self.out.event(Event::TransportError);
             self.terminate();
         }
-    }
-
-    /// The next bytes to send to the request's source.
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.out.poll_transmit()
-    }
-
-    /// The next event for the TU.
-    pub fn poll_event(&mut self) -> Option<Event<M>> {
-        self.out.poll_event()
-    }
-
-    /// When [`handle_timeout`](Self::handle_timeout) must be called next;
-    /// `None` when no timer is armed.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.out.poll_timeout()
-    }
-
-    fn terminate(&mut self) {
-        self.state = State::Terminated;
-        self.out.terminate();
     }
 }
 

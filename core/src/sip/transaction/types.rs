@@ -196,3 +196,48 @@ impl<M> Output<M> {
 pub(crate) fn is_final(code: u16) -> bool {
     (200..700).contains(&code)
 }
+
+/// The accessors and drain methods every transaction state machine has in
+/// common (its `state`, `request`, `reliable` and `out` fields).
+macro_rules! machine_common {
+    ($machine:ident) => {
+        impl<M: $crate::sip::transaction::TransactionMessage> $machine<M> {
+            /// The current state.
+            pub fn state(&self) -> State {
+                self.state
+            }
+
+            /// The request that started the transaction.
+            pub fn request(&self) -> &M {
+                &self.request
+            }
+
+            /// True when the transport is reliable (no retransmissions).
+            pub fn is_reliable(&self) -> bool {
+                self.reliable
+            }
+
+            /// The next bytes to send.
+            pub fn poll_transmit(&mut self) -> Option<Transmit> {
+                self.out.poll_transmit()
+            }
+
+            /// The next event for the TU.
+            pub fn poll_event(&mut self) -> Option<Event<M>> {
+                self.out.poll_event()
+            }
+
+            /// When `handle_timeout` must be called next; `None` when no
+            /// timer is armed.
+            pub fn poll_timeout(&self) -> Option<std::time::Instant> {
+                self.out.poll_timeout()
+            }
+
+            fn terminate(&mut self) {
+                self.state = State::Terminated;
+                self.out.terminate();
+            }
+        }
+    };
+}
+pub(crate) use machine_common;
