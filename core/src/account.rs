@@ -20,7 +20,11 @@ use crate::error::{Error, Result};
 use crate::handle::{self, Handle, ObjectKind};
 use crate::notification::NotificationCenter;
 use crate::notifications::{self as n, TypedNotification};
+use crate::registration::Registrar;
 use crate::settings::SIPSimpleSettings;
+use crate::sip::engine::{Destination, Engine};
+use crate::sip::message::Uri;
+use crate::sip::transport::TransportKind;
 use crate::value::Value;
 
 /// The id of the Bonjour account.
@@ -94,13 +98,42 @@ impl ContactUriFactory {
         ContactUriFactory { username: (0..8).map(|_| rng.random_range(b'a'..=b'z') as char).collect() }
     }
 
-    /// The Contact URI for `transport` (`udp`, `tcp`, `tls`). It needs a
-    /// running SIP engine with that transport; until then this is an error.
+    /// `contact[transport]`: the Contact URI for `transport` (`udp`, `tcp`,
+    /// `tls`) on the running SIP engine, `sip:<username>@<ip>:<port>` with
+    /// `;transport=` for TCP and TLS. When the engine listens on every
+    /// interface the IP is the one the system routes outwards from. An error
+    /// when the engine is not running or does not run that transport.
     pub fn uri(&self, transport: &str) -> Result<String> {
-        if !["udp", "tcp", "tls"].contains(&transport) {
-            return Err(Error::InvalidArgument(format!("unknown transport {transport:?}")));
+        let kind = TransportKind::parse(transport)
+            .ok_or_else(|| Error::InvalidArgument(format!("unknown transport {transport:?}")))?;
+        let engine =
+            Engine::current().ok_or_else(|| Error::InvalidState("the SIP engine is not running".to_owned()))?;
+        let local = engine
+            .local_address(kind)
+            .ok_or_else(|| Error::NotFound(format!("the SIP engine runs no {transport} transport")))?;
+        let ip = if local.ip().is_unspecified() { local_address().parse().unwrap_or(local.ip()) } else { local.ip() };
+        Ok(self.uri_at(kind, std::net::SocketAddr::new(ip, local.port())).to_string())
+    }
+
+    /// The Contact URI to use for requests to `destination` (its transport,
+    /// and the local address the engine reaches it from).
+    pub fn uri_for(&self, engine: &Engine, destination: &Destination) -> Result<Uri<'static>> {
+        let address = engine.contact_address(destination).ok_or_else(|| {
+            Error::NotFound(format!("the SIP engine runs no {} transport", destination.transport.name()))
+        })?;
+        Ok(self.uri_at(destination.transport, address))
+    }
+
+    fn uri_at(&self, kind: TransportKind, address: std::net::SocketAddr) -> Uri<'static> {
+        let host = match address.ip() {
+            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+            ip => ip.to_string(),
+        };
+        let uri = Uri::sip(&host).with_user(&self.username).with_port(address.port());
+        match kind {
+            TransportKind::Udp => uri,
+            other => uri.with_transport(other.name()),
         }
-        Err(Error::InvalidState(format!("no {transport} transport: the SIP engine is not running")))
     }
 }
 
@@ -111,6 +144,14 @@ pub struct Account {
     settings: SettingsObject,
     contact: ContactUriFactory,
     handle: OnceLock<Handle>,
+    activity: Mutex<Activity>,
+}
+
+/// Whether an account is active, and its registration while it is.
+#[derive(Default)]
+struct Activity {
+    active: bool,
+    registrar: Option<Registrar>,
 }
 
 static ACCOUNT_CLASS: LazyLock<Arc<SettingsClass>> =
@@ -137,7 +178,13 @@ impl Account {
     fn new(id: SipAddress, bonjour: bool) -> Arc<Account> {
         let class = if bonjour { BONJOUR_CLASS.clone() } else { ACCOUNT_CLASS.clone() };
         let settings = SettingsObject::load(class, &id.to_string());
-        let account = Arc::new(Account { id, settings, contact: ContactUriFactory::random(), handle: OnceLock::new() });
+        let account = Arc::new(Account {
+            id,
+            settings,
+            contact: ContactUriFactory::random(),
+            handle: OnceLock::new(),
+            activity: Mutex::new(Activity::default()),
+        });
         let kind = if bonjour { ObjectKind::BonjourAccount } else { ObjectKind::Account };
         let h = handle::register(kind, account.clone(), Some(account.id.to_string()));
         let _ = account.handle.set(h);
@@ -193,9 +240,103 @@ impl Account {
     pub fn contact(&self) -> &ContactUriFactory {
         &self.contact
     }
-    /// `registered`: true while a registration is active (needs the engine).
+    /// `registered`: true while the registrar holds the account's binding.
     pub fn registered(&self) -> bool {
-        false
+        self.activity().registrar.as_ref().is_some_and(Registrar::registered)
+    }
+
+    /// True while the account is active (enabled and the engine running).
+    pub fn active(&self) -> bool {
+        self.activity().active
+    }
+
+    fn activity(&self) -> MutexGuard<'_, Activity> {
+        self.activity.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn post<N: TypedNotification>(&self, notification: N) {
+        NotificationCenter::default_center().post(self.handle(), notification);
+    }
+
+    fn register_enabled(&self) -> bool {
+        !self.is_bonjour() && self.settings.get("sip.register").ok().and_then(|v| v.as_bool()).unwrap_or(true)
+    }
+
+    /// Activates the account: posts `SIPAccountWillActivate`, starts the
+    /// registration (when `sip.register` is on), posts `SIPAccountDidActivate`.
+    fn activate(self: &Arc<Self>) {
+        if self.activity().active {
+            return;
+        }
+        self.post(n::SIPAccountWillActivate {});
+        let registrar = if self.register_enabled() { self.start_registrar() } else { None };
+        {
+            let mut activity = self.activity();
+            activity.active = true;
+            activity.registrar = registrar;
+        }
+        self.post(n::SIPAccountDidActivate {});
+    }
+
+    fn start_registrar(self: &Arc<Self>) -> Option<Registrar> {
+        let engine = Engine::current()?;
+        let runtime = crate::application::SIPApplication::instance().runtime()?;
+        let registrar = Registrar::spawn(runtime.handle(), self.clone(), engine);
+        registrar.activate();
+        Some(registrar)
+    }
+
+    /// Deactivates the account: posts `SIPAccountWillDeactivate`, starts
+    /// the unregistration, posts `SIPAccountDidDeactivate`. Returns what
+    /// reports the end of the unregistration.
+    fn deactivate(&self) -> Option<std::sync::mpsc::Receiver<()>> {
+        if !self.activity().active {
+            return None;
+        }
+        self.post(n::SIPAccountWillDeactivate {});
+        let registrar = {
+            let mut activity = self.activity();
+            activity.active = false;
+            activity.registrar.take()
+        };
+        let done = registrar.map(|r| r.stop());
+        self.post(n::SIPAccountDidDeactivate {});
+        done
+    }
+
+    /// Applies saved changes to an active account: `sip.register` starts or
+    /// stops the registration; credentials, proxy or interval changes make
+    /// it register again.
+    fn apply_changes(self: &Arc<Self>, modified: &BTreeMap<String, crate::config::ModifiedValue>) {
+        if !self.active() {
+            return;
+        }
+        if modified.contains_key("sip.register") {
+            let registering = self.activity().registrar.is_some();
+            if self.register_enabled() && !registering {
+                let registrar = self.start_registrar();
+                self.activity().registrar = registrar;
+            } else if !self.register_enabled()
+                && registering
+                && let Some(r) = self.activity().registrar.take()
+            {
+                let _ = r.stop();
+            }
+            return;
+        }
+        const REREGISTER: [&str; 6] = [
+            "auth.password",
+            "auth.username",
+            "sip.outbound_proxy",
+            "sip.register_interval",
+            "sip.tls_name",
+            "display_name",
+        ];
+        if REREGISTER.iter().any(|k| modified.contains_key(*k))
+            && let Some(r) = self.activity().registrar.as_ref()
+        {
+            r.reconfigure();
+        }
     }
 
     /// Stores the settings and applies them: posts `CFGSettingsObjectWasCreated`
@@ -214,6 +355,14 @@ impl Account {
         if outcome.created || outcome.modified.contains_key("enabled") {
             manager.fix_default_account();
         }
+        if manager.lock().started {
+            if self.enabled() {
+                self.activate();
+                self.apply_changes(&outcome.modified);
+            } else {
+                let _ = self.deactivate();
+            }
+        }
         Ok(outcome)
     }
 
@@ -227,6 +376,7 @@ impl Account {
         manager.check_loaded()?;
         let was_new = self.settings.is_new();
         self.settings.delete()?;
+        let _ = self.deactivate();
         let removed = {
             let mut s = manager.lock();
             let key = self.id.to_string();
@@ -246,6 +396,9 @@ fn local_address() -> String {
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|_| "127.0.0.1".into())
 }
+
+/// How long `AccountManager.stop` waits for the accounts to unregister.
+pub const UNREGISTER_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The `AccountManager` singleton.
 pub struct AccountManager {
@@ -326,16 +479,32 @@ impl AccountManager {
         Ok(())
     }
 
-    /// Starts the accounts (activation needs the SIP engine).
+    /// Starts the accounts: activates every enabled one (which registers
+    /// those with `sip.register` on, when the SIP engine runs).
     pub fn start(&self) -> Result<()> {
         self.check_loaded()?;
         self.lock().started = true;
+        for account in self.saved_accounts().into_iter().filter(|a| a.enabled()) {
+            account.activate();
+        }
         Ok(())
     }
 
-    /// Stops (deactivates) every account.
+    /// Deactivates every account and waits (up to [`UNREGISTER_GRACE`]) for
+    /// their unregistrations. Called by `SIPApplication.stop` before the
+    /// engine stops; it may block, so never call it on the runtime thread.
     pub fn stop(&self) {
-        self.lock().started = false;
+        let accounts: Vec<Arc<Account>> = {
+            let mut s = self.lock();
+            s.started = false;
+            s.accounts.values().cloned().collect()
+        };
+        let pending: Vec<_> = accounts.iter().filter_map(|a| a.deactivate()).collect();
+        let deadline = std::time::Instant::now() + UNREGISTER_GRACE;
+        for done in pending {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let _ = done.recv_timeout(left);
+        }
     }
 
     fn get_or_create(&self, id: &str) -> Result<Arc<Account>> {

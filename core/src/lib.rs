@@ -19,6 +19,7 @@ pub mod lookup;
 pub mod notification;
 pub mod notifications;
 pub mod paging;
+pub mod registration;
 pub mod runtime;
 pub mod settings;
 /// SIP signalling: messages, transactions and the layers above them.

@@ -108,6 +108,54 @@ notifications! {
         /// The new default, if any.
         account: Option<Handle>,
     }
+    /// The account is about to activate. Sender: the account.
+    SIPAccountWillActivate {}
+    /// The account is active (enabled and the SIP engine running). Sender: the account.
+    SIPAccountDidActivate {}
+    /// The account is about to deactivate. Sender: the account.
+    SIPAccountWillDeactivate {}
+    /// The account is inactive (disabled, deleted or the application stopping). Sender: the account.
+    SIPAccountDidDeactivate {}
+    /// The account is about to register for the first time. Sender: the account.
+    SIPAccountWillRegister {}
+    /// The account is about to refresh its registration. Sender: the account.
+    SIPAccountRegistrationWillRefresh {}
+    /// A registrar answered a REGISTER. Sender: the account.
+    SIPAccountRegistrationGotAnswer {
+        /// The status code (408 when it did not answer in time).
+        code: i64,
+        /// The reason phrase.
+        reason: String,
+        /// The route used (a map with `address`, `port`, `transport`, `tls_name`, `uri`).
+        registrar: Value,
+    }
+    /// The account is registered (posted after every refresh too). Sender: the account.
+    SIPAccountRegistrationDidSucceed {
+        /// The Contact registered, as the registrar returned it.
+        contact_header: String,
+        /// Every Contact registered for the address of record.
+        contact_header_list: Vec<String>,
+        /// Seconds the registration lasts.
+        expires: i64,
+        /// The route used (a map with `address`, `port`, `transport`, `tls_name`, `uri`).
+        registrar: Value,
+    }
+    /// Registering failed; it is tried again after `retry_after`. Sender: the account.
+    SIPAccountRegistrationDidFail {
+        /// What went wrong.
+        error: String,
+        /// Seconds until the next attempt.
+        retry_after: f64,
+    }
+    /// The account unregistered. Sender: the account.
+    SIPAccountRegistrationDidEnd {}
+    /// Unregistering failed. Sender: the account.
+    SIPAccountRegistrationDidNotEnd {
+        /// The status code (408 when the registrar did not answer in time).
+        code: i64,
+        /// The reason phrase.
+        reason: String,
+    }
     /// A DNS lookup found its result. Sender: the DNSLookup.
     DNSLookupDidSucceed {
         /// In the form of the method called: a list of routes (maps with

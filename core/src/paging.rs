@@ -68,12 +68,12 @@ impl PagingMessage {
 }
 
 /// The routes for a request from `account` to `target`: the outbound proxy,
-/// or DNS on the target's domain.
-async fn routes(
+/// or DNS on the target's domain, each with where to send.
+pub(crate) async fn routes(
     engine: &Engine,
     account: &Account,
     target: &Uri<'static>,
-) -> std::result::Result<Vec<Destination>, String> {
+) -> std::result::Result<Vec<(Route, Destination)>, String> {
     let settings = account.settings();
     let supported: Vec<&str> = engine.local_addresses().iter().map(|(k, _)| k.name()).collect();
     let proxy = settings.get("sip.outbound_proxy").ok().and_then(|v| v.as_str().map(str::to_owned));
@@ -86,7 +86,7 @@ async fn routes(
     let result = lookup.lookup_sip_proxy(&lookup_uri, &supported, tls_name.as_deref(), LookupOptions::default()).await;
     let _ = lookup.release();
     let routes: Vec<Route> = result.map_err(|e| e.to_string())?;
-    Ok(routes.into_iter().filter_map(|r| destination(&r)).collect())
+    Ok(routes.into_iter().filter_map(|r| destination(&r).map(|d| (r, d))).collect())
 }
 
 fn destination(route: &Route) -> Option<Destination> {
@@ -108,7 +108,7 @@ async fn deliver(
     body: Vec<u8>,
 ) -> (u16, String) {
     let destinations = match routes(engine, account, &target).await {
-        Ok(d) if !d.is_empty() => d,
+        Ok(d) if !d.is_empty() => d.into_iter().map(|(_, d)| d).collect::<Vec<_>>(),
         Ok(_) => return (0, "no route to the destination".into()),
         Err(e) => return (0, format!("DNS lookup failed: {e}")),
     };
