@@ -1,13 +1,12 @@
 //! `DNSLookup`: runs lookups on the DNSManager's runtime and posts their
 //! results.
 
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::task::{Context, Poll};
-use std::time::Duration;
-
-use tokio::sync::oneshot;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use crate::error::Result;
 use crate::handle::{self, Handle, ObjectKind};
@@ -48,12 +47,82 @@ impl LookupOptions {
     }
 }
 
+/// Where a lookup's outcome is left for its [`PendingLookup`].
+enum Outcome<T> {
+    /// Still running; the waker of the task awaiting it, if any.
+    Running(Option<Waker>),
+    /// Ended; the result was not taken yet.
+    Done(Result<T, LookupError>),
+    /// The result was taken (by `wait`, `try_result` or `.await`).
+    Taken,
+}
+
+/// The outcome shared by a lookup task and its [`PendingLookup`].
+struct Slot<T> {
+    outcome: Mutex<Outcome<T>>,
+    ended: Condvar,
+}
+
+impl<T> Slot<T> {
+    fn lock(&self) -> MutexGuard<'_, Outcome<T>> {
+        self.outcome.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Stores the result (the first one wins) and wakes every waiter.
+    fn fill(&self, result: Result<T, LookupError>) {
+        let mut outcome = self.lock();
+        if let Outcome::Running(waker) = &mut *outcome {
+            let waker = waker.take();
+            *outcome = Outcome::Done(result);
+            drop(outcome);
+            self.ended.notify_all();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+
+    /// Takes the result if the lookup ended (`Cancelled` once taken).
+    fn take(outcome: &mut Outcome<T>) -> Option<Result<T, LookupError>> {
+        match std::mem::replace(outcome, Outcome::Taken) {
+            Outcome::Done(result) => Some(result),
+            Outcome::Taken => Some(Err(LookupError::Cancelled)),
+            running @ Outcome::Running(_) => {
+                *outcome = running;
+                None
+            }
+        }
+    }
+}
+
+/// The error `wait` and `wait_timeout` give inside an async runtime.
+fn called_in_runtime() -> Option<LookupError> {
+    tokio::runtime::Handle::try_current().is_ok().then(|| {
+        LookupError::InvalidArgument("wait() called from inside an async runtime; await the lookup instead".into())
+    })
+}
+
 /// The result of a lookup that is under way. `.await` it from async code,
-/// or call [`PendingLookup::wait`] from a thread that may block. Dropping it
-/// does not cancel the lookup (its notification is still posted).
-#[derive(Debug)]
+/// or call [`PendingLookup::wait`] (or [`PendingLookup::wait_timeout`])
+/// from a thread that may block. Dropping it does not cancel the lookup
+/// (its notification is still posted).
+///
+/// `wait`, `try_result` and `.await` take the result out; `result` and
+/// `wait_timeout` leave it in place (they need `T: Clone`), so several
+/// threads may wait on one `PendingLookup` shared behind an `Arc`.
 pub struct PendingLookup<T> {
-    rx: oneshot::Receiver<Result<T, LookupError>>,
+    slot: Arc<Slot<T>>,
+}
+
+impl<T> fmt::Debug for PendingLookup<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &*self.slot.lock() {
+            Outcome::Running(_) => "running",
+            Outcome::Done(_) => "done",
+            Outcome::Taken => "taken",
+        };
+        f.debug_struct("PendingLookup").field("state", &state).finish()
+    }
 }
 
 impl<T> PendingLookup<T> {
@@ -61,28 +130,80 @@ impl<T> PendingLookup<T> {
     /// called from inside a tokio runtime: that is reported as an error
     /// instead of blocking the runtime.
     pub fn wait(self) -> Result<T, LookupError> {
-        if tokio::runtime::Handle::try_current().is_ok() {
-            return Err(LookupError::InvalidArgument(
-                "wait() called from inside an async runtime; await the lookup instead".into(),
-            ));
+        if let Some(error) = called_in_runtime() {
+            return Err(error);
         }
-        self.rx.blocking_recv().unwrap_or(Err(LookupError::Cancelled))
+        let mut outcome = self.slot.lock();
+        loop {
+            if let Some(result) = Slot::take(&mut outcome) {
+                return result;
+            }
+            outcome = self.slot.ended.wait(outcome).unwrap_or_else(PoisonError::into_inner);
+        }
     }
 
-    /// The result if the lookup has ended, without blocking.
+    /// The result if the lookup has ended, without blocking. Takes it out:
+    /// asking again afterwards gives `Cancelled`.
     pub fn try_result(&mut self) -> Option<Result<T, LookupError>> {
-        match self.rx.try_recv() {
-            Ok(r) => Some(r),
-            Err(oneshot::error::TryRecvError::Empty) => None,
-            Err(oneshot::error::TryRecvError::Closed) => Some(Err(LookupError::Cancelled)),
+        Slot::take(&mut self.slot.lock())
+    }
+
+    /// True once the lookup has ended (its result may have been taken).
+    pub fn is_done(&self) -> bool {
+        !matches!(&*self.slot.lock(), Outcome::Running(_))
+    }
+}
+
+impl<T: Clone> PendingLookup<T> {
+    /// A copy of the result if the lookup has ended, without blocking
+    /// (`Cancelled` if it was taken out).
+    pub fn result(&self) -> Option<Result<T, LookupError>> {
+        match &*self.slot.lock() {
+            Outcome::Running(_) => None,
+            Outcome::Done(result) => Some(result.clone()),
+            Outcome::Taken => Some(Err(LookupError::Cancelled)),
+        }
+    }
+
+    /// Blocks until the lookup ends or `timeout` passes, whichever comes
+    /// first: a copy of the result, or `None` on timeout (the lookup goes
+    /// on; wait again or await its notification). Any number of threads
+    /// may wait at once. Inside a tokio runtime it does not block and
+    /// gives an error, as [`PendingLookup::wait`].
+    pub fn wait_timeout(&self, timeout: Duration) -> Option<Result<T, LookupError>> {
+        if let Some(error) = called_in_runtime() {
+            return Some(Err(error));
+        }
+        let deadline = Instant::now().checked_add(timeout);
+        let mut outcome = self.slot.lock();
+        loop {
+            if !matches!(&*outcome, Outcome::Running(_)) {
+                drop(outcome);
+                return self.result();
+            }
+            let left = match deadline {
+                Some(deadline) => deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())?,
+                None => Duration::from_secs(3600),
+            };
+            outcome = self.slot.ended.wait_timeout(outcome, left).unwrap_or_else(PoisonError::into_inner).0;
         }
     }
 }
 
 impl<T> Future for PendingLookup<T> {
     type Output = Result<T, LookupError>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.rx).poll(cx).map(|r| r.unwrap_or(Err(LookupError::Cancelled)))
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut outcome = self.slot.lock();
+        if let Some(result) = Slot::take(&mut outcome) {
+            return Poll::Ready(result);
+        }
+        if let Outcome::Running(waker) = &mut *outcome {
+            match waker {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                _ => *waker = Some(cx.waker().clone()),
+            }
+        }
+        Poll::Pending
     }
 }
 
@@ -90,7 +211,7 @@ impl<T> Future for PendingLookup<T> {
 /// ("cancelled") if the task is dropped before it ends (runtime stopped).
 struct Completion<T> {
     sender: Handle,
-    tx: Option<oneshot::Sender<Result<T, LookupError>>>,
+    slot: Option<Arc<Slot<T>>>,
     to_value: fn(&T) -> Value,
 }
 
@@ -101,18 +222,18 @@ impl<T> Completion<T> {
             Ok(value) => center.post(self.sender, n::DNSLookupDidSucceed { result: (self.to_value)(value) }),
             Err(e) => center.post(self.sender, n::DNSLookupDidFail { error: e.to_string() }),
         }
-        if let Some(tx) = self.tx.take() {
-            let _ = tx.send(result);
+        if let Some(slot) = self.slot.take() {
+            slot.fill(result);
         }
     }
 }
 
 impl<T> Drop for Completion<T> {
     fn drop(&mut self) {
-        if let Some(tx) = self.tx.take() {
+        if let Some(slot) = self.slot.take() {
             let error = LookupError::Cancelled;
             NotificationCenter::default_center().post(self.sender, n::DNSLookupDidFail { error: error.to_string() });
-            let _ = tx.send(Err(error));
+            slot.fill(Err(error));
         }
     }
 }
@@ -211,12 +332,12 @@ impl DNSLookup {
         F: FnOnce(Job) -> Fut + Send + 'static,
         Fut: Future<Output = Result<T, LookupError>> + Send + 'static,
     {
-        let (tx, rx) = oneshot::channel();
-        let completion = Completion { sender: self.handle(), tx: Some(tx), to_value };
+        let slot = Arc::new(Slot { outcome: Mutex::new(Outcome::Running(None)), ended: Condvar::new() });
+        let completion = Completion { sender: self.handle(), slot: Some(slot.clone()), to_value };
         let manager = DNSManager::instance();
         let Some(runtime) = manager.runtime() else {
             completion.finish(Err(LookupError::NotRunning));
-            return PendingLookup { rx };
+            return PendingLookup { slot };
         };
         let sender = self.handle();
         let tracer: Option<Tracer> = manager.tracing().then(|| {
@@ -266,7 +387,7 @@ impl DNSLookup {
             };
             completion.finish(result);
         });
-        PendingLookup { rx }
+        PendingLookup { slot }
     }
 
     /// `lookup_sip_proxy(uri, supported_transports, tls_name=None, timeout,
@@ -334,4 +455,63 @@ fn pairs_value(pairs: &Vec<(String, u16)>) -> Value {
 #[allow(clippy::ptr_arg)] // the signature is `fn(&T)` with `T` a Vec
 fn strings_value(urls: &Vec<String>) -> Value {
     Value::from(urls.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_pending() -> (Arc<Slot<u32>>, PendingLookup<u32>) {
+        let slot = Arc::new(Slot { outcome: Mutex::new(Outcome::Running(None)), ended: Condvar::new() });
+        (slot.clone(), PendingLookup { slot })
+    }
+
+    #[test]
+    fn wait_timeout_gives_up_then_sees_the_result_from_any_thread() {
+        let (slot, pending) = new_pending();
+        assert!(!pending.is_done());
+        assert_eq!(pending.result(), None);
+        let started = Instant::now();
+        assert_eq!(pending.wait_timeout(Duration::from_millis(30)), None);
+        assert!(started.elapsed() >= Duration::from_millis(30));
+
+        let pending = Arc::new(pending);
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let p = pending.clone();
+                std::thread::spawn(move || p.wait_timeout(Duration::from_secs(30)))
+            })
+            .collect();
+        slot.fill(Ok(7));
+        slot.fill(Err(LookupError::Cancelled)); // the first result wins
+        for w in waiters {
+            assert_eq!(w.join().unwrap(), Some(Ok(7)));
+        }
+        assert!(pending.is_done());
+        assert_eq!(pending.wait_timeout(Duration::ZERO), Some(Ok(7)), "left in place");
+        let pending = Arc::into_inner(pending).unwrap();
+        assert_eq!(pending.wait(), Ok(7));
+    }
+
+    #[test]
+    fn taking_the_result_leaves_cancelled() {
+        let (slot, mut pending) = new_pending();
+        assert_eq!(pending.try_result(), None);
+        slot.fill(Err(LookupError::NotFound("none".into())));
+        assert_eq!(pending.try_result(), Some(Err(LookupError::NotFound("none".into()))));
+        assert_eq!(pending.try_result(), Some(Err(LookupError::Cancelled)));
+        assert_eq!(pending.result(), Some(Err(LookupError::Cancelled)));
+    }
+
+    #[test]
+    fn a_dropped_completion_cancels_and_awaiting_works() {
+        let (slot, pending) = new_pending();
+        drop(Completion { sender: Handle::from_raw(0), slot: Some(slot), to_value: |v: &u32| Value::from(*v) });
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        assert_eq!(runtime.block_on(pending), Err(LookupError::Cancelled));
+        // Inside a runtime, waiting is refused instead of blocking it.
+        let (_slot, pending) = new_pending();
+        let refused = runtime.block_on(async { pending.wait_timeout(Duration::from_secs(5)) });
+        assert!(matches!(refused, Some(Err(LookupError::InvalidArgument(_)))));
+    }
 }
