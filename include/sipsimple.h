@@ -117,6 +117,11 @@ enum sipsimple_result
    * The caller's buffer is too small; the needed size was reported.
    */
   SIPSIMPLE_RESULT_BUFFER_TOO_SMALL = 13,
+  /**
+   * A DNS lookup failed (`DNSLookupError` in the original); the last error
+   * message ends with the text `DNSLookupDidFail` carries as `error`.
+   */
+  SIPSIMPLE_RESULT_LOOKUP_FAILED = 14,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -280,6 +285,121 @@ sipsimple_result sipsimple_application_start(sipsimple_handle storage);
  * when the application is started again.
  */
 sipsimple_result sipsimple_application_stop(void);
+
+/**
+ * Releases a lookup object: its handle becomes stale and the results not
+ * taken by `sipsimple_dns_lookup_wait` are dropped. Lookups under way still
+ * end and post their notification (with the old handle as sender).
+ */
+sipsimple_result sipsimple_dns_lookup_free(sipsimple_handle lookup);
+
+/**
+ * Creates a `DNSLookup` object. `*out_lookup` receives its handle, the
+ * sender of the notifications of every lookup started on it; release it
+ * with `sipsimple_dns_lookup_free`. Lookups need the running application
+ * (its DNS manager): before `SIPApplicationDidStart` and after a stop they
+ * fail with `DNSLookupDidFail` ("DNSManager is not running"). The result
+ * of each lookup started on it is kept for `sipsimple_dns_lookup_wait`
+ * until a wait takes it or the object is freed: an application that only
+ * observes the notifications frees the object when it is done with it.
+ */
+sipsimple_result sipsimple_dns_lookup_new(sipsimple_handle *out_lookup);
+
+/**
+ * `lookup_service`: starts a lookup of the servers of `service` (`stun`
+ * or `msrprelay`) for the domain of `uri`: SRV records (`_stun._udp`,
+ * `_msrps._tcp`), else the domain's addresses with `port`, or with the
+ * service's default port (3478, 2855) when `port` is 0. An IP address host
+ * is returned as is. `timeout` and `lifetime` as for
+ * `sipsimple_dns_lookup_sip_proxy`.
+ *
+ * Returns at once. The outcome is posted by `lookup`:
+ * `DNSLookupDidSucceed` with `result`, a list of `[address, port]` pairs,
+ * or `DNSLookupDidFail` with `error` (an unknown service, no servers...).
+ * Errors as for `sipsimple_dns_lookup_sip_proxy`.
+ */
+sipsimple_result sipsimple_dns_lookup_service(sipsimple_handle lookup,
+                                              const char *uri,
+                                              const char *service,
+                                              uint16_t port,
+                                              double timeout,
+                                              double lifetime);
+
+/**
+ * `lookup_sip_proxy`: starts an RFC 3263 lookup of the routes to the SIP
+ * proxy of `uri` (a SIP URI: `sip:example.com`,
+ * `sips:alice@example.com`, `sip:10.0.0.1:5070;transport=tcp`...).
+ *
+ * `supported_transports` is an array of `supported_transports_len`
+ * strings, `udp`, `tcp` and `tls` in the application's order of preference
+ * (it may be `NULL` when the length is 0). `tls_name` (optional, `NULL`
+ * for none) is the name a TLS server certificate must match; by default
+ * the URI's host for routes found through DNS. `timeout` is how long to
+ * wait for one nameserver and `lifetime` how long the whole lookup may
+ * take, in seconds; `0` selects the defaults (3 and 15 seconds).
+ *
+ * Returns at once. The outcome is posted by `lookup`:
+ * `DNSLookupDidSucceed` with `result`, a list of routes, each an object
+ * with `address`, `port`, `transport` (`udp`, `tcp`, `tls`), `tls_name`
+ * (string or null) and `uri` (`sip:address:port;transport=...`), in order
+ * of preference; or `DNSLookupDidFail` with `error` (an unsupported or
+ * unknown transport, a malformed URI, no records, a DNS timeout...). An IP
+ * address host needs no DNS: `sip:127.0.0.1:5070;transport=tcp` gives one
+ * TCP route to 127.0.0.1:5070, and a `sips` URI a TLS route.
+ *
+ * Errors (nothing is started): `SIPSIMPLE_RESULT_INVALID_HANDLE` for a
+ * stale or non-lookup handle, `SIPSIMPLE_RESULT_NULL_ARGUMENT`,
+ * `SIPSIMPLE_RESULT_INVALID_UTF8`, and `SIPSIMPLE_RESULT_INVALID_ARGUMENT`
+ * for a negative, infinite or NaN `timeout` or `lifetime`.
+ */
+sipsimple_result sipsimple_dns_lookup_sip_proxy(sipsimple_handle lookup,
+                                                const char *uri,
+                                                const char *const *supported_transports,
+                                                size_t supported_transports_len,
+                                                const char *tls_name,
+                                                double timeout,
+                                                double lifetime);
+
+/**
+ * Waits for the oldest lookup started on `lookup` whose result has not
+ * been taken yet (the `.wait()` of the original's lookup methods).
+ * `timeout_ms` < 0 waits until the lookup ends (at most its `lifetime`), 0
+ * only looks, > 0 waits at most that many milliseconds.
+ *
+ * On success `*out_result_json` receives the result as JSON, in the form of
+ * `DNSLookupDidSucceed.result` (release it with `sipsimple_string_free`),
+ * and the lookup is forgotten. `SIPSIMPLE_RESULT_LOOKUP_FAILED`: the lookup
+ * failed (`DNSLookupError` in the original); the last error message ends
+ * with the text of `DNSLookupDidFail.error`, and the lookup is forgotten.
+ * `SIPSIMPLE_RESULT_TIMEOUT`: it has not ended yet; wait again later.
+ * `SIPSIMPLE_RESULT_INVALID_STATE`: no lookup started on `lookup` is left
+ * to wait for. `SIPSIMPLE_RESULT_INVALID_HANDLE` for a stale or non-lookup
+ * handle (freeing the lookup does not end a wait already under way).
+ *
+ * The notification of a lookup is posted before its result can be taken
+ * here. Waiting on the notification delivery thread (in a callback) holds
+ * up every notification meanwhile: use `timeout_ms` 0 there. When two
+ * threads wait on one lookup object at once, both may get the same result.
+ */
+sipsimple_result sipsimple_dns_lookup_wait(sipsimple_handle lookup,
+                                           int32_t timeout_ms,
+                                           char **out_result_json);
+
+/**
+ * `lookup_xcap_server`: starts a lookup of the XCAP roots of the domain of
+ * `uri`: the `http`/`https` URLs among the TXT records of
+ * `xcap.<domain>`. An IP address host fails. `timeout` and `lifetime` as
+ * for `sipsimple_dns_lookup_sip_proxy`.
+ *
+ * Returns at once. The outcome is posted by `lookup`:
+ * `DNSLookupDidSucceed` with `result`, a list of URL strings, or
+ * `DNSLookupDidFail` with `error`. Errors as for
+ * `sipsimple_dns_lookup_sip_proxy`.
+ */
+sipsimple_result sipsimple_dns_lookup_xcap_server(sipsimple_handle lookup,
+                                                  const char *uri,
+                                                  double timeout,
+                                                  double lifetime);
 
 /**
  * The message of the last failed call made on this thread (empty if the last

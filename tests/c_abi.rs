@@ -1,8 +1,9 @@
-//! Builds the C test program `tests/c/test_spine.c` against
-//! `include/sipsimple.h` and the `libsipsimple` shared library built by this
-//! package, runs it (with the address and undefined-behaviour sanitizers
-//! when the C compiler has them) and checks that it succeeds. Also checks
-//! that the header compiles cleanly as C and as C++.
+//! Builds the C test programs `tests/c/test_spine.c` (the core API) and
+//! `tests/c/test_lookup.c` (DNS lookups) against `include/sipsimple.h` and
+//! the `libsipsimple` shared library built by this package, runs each
+//! (with the address and undefined-behaviour sanitizers when the C compiler
+//! has them) and checks that it succeeds. Also checks that the header
+//! compiles cleanly as C and as C++.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -72,13 +73,14 @@ fn sanitizers_work(cc: &str, dir: &Path) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-#[test]
-fn c_test_program_passes() {
+/// Builds `tests/c/<name>.c`, runs it and checks that it succeeds and
+/// reports its checks as passed.
+fn build_and_run(name: &str) {
     let root = manifest_dir();
     let lib_dir = library_dir();
-    let work = scratch_dir("c_abi");
+    let work = scratch_dir(&format!("c_abi_{name}"));
     let cc = compiler("CC", "cc");
-    let exe = work.join("test_spine");
+    let exe = work.join(name);
 
     let mut build = Command::new(&cc);
     build.args(["-Wall", "-Wextra", "-Werror", "-std=c11", "-g"]);
@@ -90,7 +92,7 @@ fn c_test_program_passes() {
     build
         .arg("-I")
         .arg(root.join("include"))
-        .arg(root.join("tests/c/test_spine.c"))
+        .arg(root.join(format!("tests/c/{name}.c")))
         .arg("-o")
         .arg(&exe)
         .arg("-L")
@@ -99,7 +101,7 @@ fn c_test_program_passes() {
         .args(["-lsipsimple", "-lpthread"]);
     run(&mut build, "the C compiler");
 
-    let temp = scratch_dir("c_abi_tmp");
+    let temp = scratch_dir(&format!("c_abi_{name}_tmp"));
     let child = Command::new(&exe)
         .env("LD_LIBRARY_PATH", &lib_dir)
         // Rust statics (the handle table, the notification center) live for
@@ -111,27 +113,33 @@ fn c_test_program_passes() {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("starting the C test program");
+        .unwrap_or_else(|e| panic!("starting {name}: {e}"));
     let pid = child.id();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
     });
     let output = match rx.recv_timeout(RUN_LIMIT) {
-        Ok(output) => output.expect("collecting the C test program's output"),
+        Ok(output) => output.unwrap_or_else(|e| panic!("collecting the output of {name}: {e}")),
         Err(_) => {
             let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
-            panic!("the C test program did not finish within {RUN_LIMIT:?}");
+            panic!("{name} did not finish within {RUN_LIMIT:?}");
         }
     };
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "the C test program failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-        output.status
-    );
+    assert!(output.status.success(), "{name} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}", output.status);
     assert!(stdout.contains("checks passed"), "unexpected output:\n{stdout}{stderr}");
+}
+
+#[test]
+fn c_test_program_passes() {
+    build_and_run("test_spine");
+}
+
+#[test]
+fn c_dns_lookup_program_passes() {
+    build_and_run("test_lookup");
 }
 
 #[test]

@@ -89,6 +89,7 @@ mod tests {
 
     #[test]
     fn lifecycle_states_and_handles() {
+        let _app = crate::tests::APPLICATION.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut app = 0;
         assert_eq!(unsafe { sipsimple_application_handle(&mut app) }, sipsimple_result::Ok);
         let mut queue = 0;

@@ -38,6 +38,7 @@
 pub mod account;
 pub mod application;
 pub mod center;
+pub mod lookup;
 pub mod message;
 pub mod notification;
 mod objects;
@@ -53,3 +54,10 @@ pub mod strings;
 pub type sipsimple_handle = u64;
 
 pub use result::sipsimple_result;
+
+#[cfg(test)]
+pub(crate) mod tests {
+    /// Held by the unit tests that start the application: it is a process
+    /// singleton, so they run one at a time.
+    pub(crate) static APPLICATION: std::sync::Mutex<()> = std::sync::Mutex::new(());
+}

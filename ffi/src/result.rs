@@ -42,6 +42,9 @@ pub enum sipsimple_result {
     Timeout = 12,
     /// The caller's buffer is too small; the needed size was reported.
     BufferTooSmall = 13,
+    /// A DNS lookup failed (`DNSLookupError` in the original); the last error
+    /// message ends with the text `DNSLookupDidFail` carries as `error`.
+    LookupFailed = 14,
 }
 
 impl sipsimple_result {
@@ -63,6 +66,7 @@ impl sipsimple_result {
             11 => Panic,
             12 => Timeout,
             13 => BufferTooSmall,
+            14 => LookupFailed,
             _ => return None,
         })
     }
@@ -81,6 +85,8 @@ pub(crate) enum FfiError {
     Timeout(String),
     /// A caller buffer is too small.
     BufferTooSmall(String),
+    /// A DNS lookup failed (the lookup's error text).
+    LookupFailed(String),
 }
 
 impl From<Error> for FfiError {
@@ -109,6 +115,7 @@ impl FfiError {
             FfiError::InvalidUtf8(_) => sipsimple_result::InvalidUtf8,
             FfiError::Timeout(_) => sipsimple_result::Timeout,
             FfiError::BufferTooSmall(_) => sipsimple_result::BufferTooSmall,
+            FfiError::LookupFailed(_) => sipsimple_result::LookupFailed,
         }
     }
 
@@ -118,6 +125,7 @@ impl FfiError {
             FfiError::NullArgument(name) => format!("{name} is NULL"),
             FfiError::InvalidUtf8(name) => format!("{name} is not valid UTF-8"),
             FfiError::Timeout(m) | FfiError::BufferTooSmall(m) => m.clone(),
+            FfiError::LookupFailed(m) => format!("DNS lookup failed: {m}"),
         }
     }
 }
@@ -192,6 +200,7 @@ pub extern "C" fn sipsimple_result_text(result: u32) -> *const c_char {
         Some(sipsimple_result::Panic) => c"internal panic",
         Some(sipsimple_result::Timeout) => c"timed out",
         Some(sipsimple_result::BufferTooSmall) => c"buffer too small",
+        Some(sipsimple_result::LookupFailed) => c"DNS lookup failed",
         None => c"unknown result",
     };
     text.as_ptr()
@@ -265,10 +274,10 @@ mod tests {
             assert_eq!(error.code() as u32, result as u32);
             assert_eq!(FfiError::Core(error).result(), result);
         }
-        for code in 0..=13 {
+        for code in 0..=14 {
             assert_eq!(sipsimple_result::from_code(code).map(|r| r as u32), Some(code));
         }
-        assert_eq!(sipsimple_result::from_code(14), None);
+        assert_eq!(sipsimple_result::from_code(15), None);
     }
 
     #[test]
