@@ -4,8 +4,12 @@
 //! 918-byte INVITE of `fixtures/invite-918.sip` and read the top Via, From,
 //! To, CSeq, Contact, Call-ID and Max-Forwards. `invite/split` only splits
 //! the start line and header lines (no header value checked); `invite/serialize` writes an owned
-//! message into a reused buffer. The REGISTER 200 OK figures cover a
-//! typical response.
+//! message into a reused buffer. The `register_200` group does the same for
+//! the 764-byte REGISTER 200 OK of `fixtures/register-200.sip` (two Contact
+//! bindings with `expires` and `+sip.instance`, Expires, Date, Server), plus
+//! `register_200/bindings`: parse it and read what a registration client
+//! reads (every Contact's URI, `expires` and `+sip.instance`, the Expires
+//! header).
 //!
 //! Run: `cargo bench -p sipsimple-core --bench sip_parse`.
 
@@ -16,18 +20,9 @@ use sipsimple_core::sip::message::{Limits, Message, MessageRef, parse, split};
 
 const INVITE: &[u8] = include_bytes!("fixtures/invite-918.sip");
 
-const REGISTER_OK: &[u8] = b"SIP/2.0 200 OK\r\n\
-Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKnashds7;rport=5060;received=192.0.2.10\r\n\
-From: <sip:alice@atlanta.example.com>;tag=a73kszlfl\r\n\
-To: <sip:alice@atlanta.example.com>;tag=37GkEhwl6\r\n\
-Call-ID: 1j9FpLxk3uxtm8tn@192.0.2.10\r\n\
-CSeq: 2 REGISTER\r\n\
-Contact: <sip:alice@192.0.2.10:5060;transport=udp>;expires=3600\r\n\
-Contact: <sip:alice@198.51.100.7:5060>;expires=1200\r\n\
-Date: Sat, 13 Nov 2010 23:29:00 GMT\r\n\
-Server: ExampleRegistrar/2.1\r\n\
-Content-Length: 0\r\n\
-\r\n";
+/// A registrar's 200 OK to a REGISTER: two bindings with `expires` and
+/// `+sip.instance` (RFC 5626), Expires, Date, Server.
+const REGISTER_OK: &[u8] = include_bytes!("fixtures/register-200.sip");
 
 fn typed_access(m: &MessageRef<'_>) {
     black_box(m.top_via());
@@ -67,9 +62,31 @@ fn bench_message(c: &mut Criterion, name: &str, bytes: &'static [u8]) {
     group.finish();
 }
 
+/// What a registration client reads from a REGISTER 200 OK.
+fn binding_access(m: &MessageRef<'_>) {
+    black_box(m.call_id());
+    black_box(m.cseq());
+    for contact in m.contacts() {
+        black_box(contact.uri());
+        black_box(contact.expires());
+        black_box(contact.param("+sip.instance"));
+    }
+    black_box(m.expires());
+}
+
 fn benches(c: &mut Criterion) {
     bench_message(c, "invite", INVITE);
     bench_message(c, "register_200", REGISTER_OK);
+    let mut group = c.benchmark_group("register_200");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("bindings", |b| {
+        b.iter(|| {
+            if let Ok(m) = parse(black_box(REGISTER_OK)) {
+                binding_access(&m);
+            }
+        })
+    });
+    group.finish();
 }
 
 criterion_group!(sip_parse, benches);
