@@ -16,10 +16,14 @@ __all__ = [
     "CoreStorage",
     "CoreNotificationCenter",
     "CoreSettings",
+    "CoreDNSLookup",
+    "CorePendingLookup",
+    "CoreDNSManager",
     "Handle",
     "set_conversion_hooks",
     "SIPCoreError",
     "ConfigurationError",
+    "DNSLookupError",
     "__version__",
 ]
 
@@ -34,6 +38,9 @@ class ConfigurationError(SIPCoreError):
     filename: str
     line: int
     reason: str
+
+class DNSLookupError(Exception):
+    """The error raised by DNSLookup when a lookup cannot be performed."""
 
 @final
 class Handle:
@@ -259,6 +266,57 @@ class CoreAccountManager:
     def set_default_account(account: Optional[CoreAccount]) -> None:
         """Sets (or clears, with `None`) the default account (GIL released).
         `ValueError` unless the account is saved and enabled."""
+
+@final
+class CoreDNSLookup:
+    """One core `DNSLookup` object. Its handle is released when this object
+    goes away; lookups under way still end and post their notification."""
+
+    def __new__(cls) -> CoreDNSLookup:
+        """A new lookup object (registered in the core's handle table)."""
+    @property
+    def handle(self) -> Handle:
+        """The object's handle (sender of its notifications)."""
+    def lookup_sip_proxy(
+        self, uri: str, supported_transports: list[str], tls_name: Optional[str], timeout: float, lifetime: float
+    ) -> CorePendingLookup:
+        """Starts `lookup_sip_proxy`; the result is a list of route dicts
+        (converted by the map hook)."""
+    def lookup_service(
+        self, uri: str, service: str, port: Optional[int], timeout: float, lifetime: float
+    ) -> CorePendingLookup:
+        """Starts `lookup_service`; the result is a list of `(address, port)`."""
+    def lookup_xcap_server(self, uri: str, timeout: float, lifetime: float) -> CorePendingLookup:
+        """Starts `lookup_xcap_server`; the result is a list of URLs."""
+
+@final
+class CorePendingLookup:
+    """The waitable a lookup method returns."""
+
+    @property
+    def ready(self) -> bool:
+        """True once the lookup has ended."""
+    def wait(self, timeout: Optional[float] = None) -> Any:
+        """Waits (without the GIL) until the lookup ends, at most `timeout`
+        seconds when given: its result, `DNSLookupError` if it failed,
+        `TimeoutError` if it has not ended in time (it goes on)."""
+
+@final
+class CoreDNSManager:
+    """Access to the core's `DNSManager` singleton."""
+
+    @staticmethod
+    def handle() -> Handle:
+        """The manager's handle (sender of `DNSResolverDidInitialize` and
+        `DNSNameserversDidChange`)."""
+    @staticmethod
+    def nameservers() -> list[str]:
+        """The nameservers lookups use (or will use once started), as text."""
+    @staticmethod
+    def set_nameservers(nameservers: Optional[list[str]]) -> None:
+        """Sets the nameservers (`1.2.3.4`, `1.2.3.4:5353`, `[::1]:5353`), or
+        goes back to the system's with `None`. `ValueError` for an entry that
+        is not an address (nothing changes then)."""
 
 def set_conversion_hooks(
     handle_hook: Callable[[Handle], Any], map_hook: Callable[[dict[str, Any]], Any]

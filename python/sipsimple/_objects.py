@@ -2,11 +2,12 @@
 
 Core objects travel through the core as handles. This module turns them back
 into *the* Python object the application holds (``notification.sender is
-account``, ``notification.sender is message``): accounts and sent paging
-messages are cached by handle with weak references, singletons are looked up
-by kind. It also gives core maps their Python types
+account``, ``notification.sender is message``): accounts, sent paging
+messages and DNS lookup objects are cached by handle with weak references,
+singletons are looked up by kind. It also gives core maps their Python types
 (:class:`~sipsimple.configuration.datatypes.PortRange`,
-:class:`~sipsimple.configuration.ModifiedValue`).
+:class:`~sipsimple.configuration.ModifiedValue`,
+:class:`~sipsimple.core.Route`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,15 @@ from sipsimple import _core
 if TYPE_CHECKING:
     from sipsimple.account import Account, BonjourAccount
 
-__all__ = ["CoreObject", "to_core", "from_core_handle", "from_core_map", "wrap_account", "send_message"]
+__all__ = [
+    "CoreObject",
+    "to_core",
+    "from_core_handle",
+    "from_core_map",
+    "wrap_account",
+    "send_message",
+    "register_lookup",
+]
 
 
 class CoreObject:
@@ -44,6 +53,7 @@ def to_core(value: Any) -> Any:
 _lock = threading.RLock()
 _accounts: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
 _messages: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+_lookups: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
 
 
 def wrap_account(core: _core.CoreAccount) -> Account | BonjourAccount:
@@ -73,6 +83,13 @@ def send_message(send: Callable[[], _core.Handle], message: Any) -> _core.Handle
         return handle
 
 
+def register_lookup(handle: _core.Handle, lookup: Any) -> None:
+    """Makes ``lookup`` (a :class:`~sipsimple.lookup.DNSLookup`) the Python
+    object for its core handle, the sender of its notifications."""
+    with _lock:
+        _lookups[handle.raw] = lookup
+
+
 def from_core_handle(handle: _core.Handle) -> Any:
     """The Python object for a core handle (the handle itself if unknown or gone)."""
     kind = handle.kind
@@ -82,6 +99,9 @@ def from_core_handle(handle: _core.Handle) -> Any:
     if kind == "Message":
         with _lock:
             return _messages.get(handle.raw, handle)
+    if kind == "DNSLookup":
+        with _lock:
+            return _lookups.get(handle.raw, handle)
     if kind == "SIPApplication":
         from sipsimple.application import SIPApplication
 
@@ -98,12 +118,27 @@ def from_core_handle(handle: _core.Handle) -> Any:
         from sipsimple.configuration import ConfigurationManager
 
         return ConfigurationManager()
+    if kind == "DNSManager":
+        from sipsimple.lookup import DNSManager
+
+        return DNSManager()
     return handle
 
 
+_ROUTE_KEYS = {"address", "port", "transport", "tls_name", "uri"}
+
+
 def from_core_map(value: dict[str, Any]) -> Any:
-    """Port ranges (``start``/``end``) and modified values (``old``/``new``)."""
+    """Port ranges (``start``/``end``), modified values (``old``/``new``)
+    and routes (``address``, ``port``, ``transport``, ``tls_name``, ``uri``)."""
     keys = value.keys()
+    if keys == _ROUTE_KEYS:
+        from sipsimple.core import Route
+
+        try:
+            return Route(value["address"], value["port"], value["transport"], value["tls_name"])
+        except (TypeError, ValueError):
+            return value
     if keys == {"start", "end"}:
         from sipsimple.configuration.datatypes import PortRange
 

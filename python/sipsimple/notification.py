@@ -90,8 +90,21 @@ class Notification:
         return f"{type(self).__name__}({self.name!r}, {self.sender!r}, {self.data!r})"
 
 
+def _pairs_as_tuples(value: Any) -> Any:
+    """``[address, port]`` lists (a ``lookup_service`` result) become
+    ``(address, port)`` tuples, as in the original."""
+    if isinstance(value, list) and all(
+        isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], int)
+        for item in value
+    ):
+        return [tuple(item) for item in value]
+    return value
+
+
 def _dispatch(observer: IObserver, name: str, sender: Any, data: dict[str, Any]) -> None:
     """Called by the core on the delivery thread for each delivery."""
+    if name == "DNSLookupDidSucceed" and "result" in data:
+        data = dict(data, result=_pairs_as_tuples(data["result"]))
     notification = Notification(name, sender, NotificationData(**data))
     try:
         observer.handle_notification(notification)

@@ -6,9 +6,11 @@
 //! handle wrappers: [`application::CoreApplication`],
 //! [`application::CoreStorage`], [`notification::CoreNotificationCenter`],
 //! [`account::CoreAccountManager`], [`account::CoreAccount`],
-//! [`settings::CoreSettings`] and [`values::PyHandle`], plus the exceptions
-//! in [`errors`]. Calls that may wait (start, stop, save, delete, post,
-//! flush...) release the GIL.
+//! [`settings::CoreSettings`], [`lookup::CoreDNSLookup`] (with
+//! [`lookup::CorePendingLookup`]), [`lookup::CoreDNSManager`] and
+//! [`values::PyHandle`], plus the exceptions in [`errors`] and
+//! [`lookup::DNSLookupError`]. Calls that may wait (start, stop, save,
+//! delete, post, flush, a lookup's wait...) release the GIL.
 
 #![deny(missing_docs)]
 
@@ -17,6 +19,7 @@ use pyo3::prelude::*;
 pub mod account;
 pub mod application;
 pub mod errors;
+pub mod lookup;
 pub mod notification;
 pub mod settings;
 pub mod values;
@@ -31,6 +34,8 @@ mod core_module {
     #[pymodule_export]
     use crate::application::{CoreApplication, CoreStorage};
     #[pymodule_export]
+    use crate::lookup::{CoreDNSLookup, CoreDNSManager, CorePendingLookup};
+    #[pymodule_export]
     use crate::notification::CoreNotificationCenter;
     #[pymodule_export]
     use crate::settings::CoreSettings;
@@ -42,6 +47,7 @@ mod core_module {
         let py = m.py();
         m.add("SIPCoreError", py.get_type::<crate::errors::SIPCoreError>())?;
         m.add("ConfigurationError", py.get_type::<crate::errors::ConfigurationError>())?;
+        m.add("DNSLookupError", py.get_type::<crate::lookup::DNSLookupError>())?;
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
         Ok(())
     }
