@@ -64,6 +64,18 @@ pub enum SipSimpleError {
         /// What failed.
         detail: String,
     },
+    /// Waiting timed out (the awaited operation goes on).
+    #[error("timed out: {detail}")]
+    Timeout {
+        /// What did not happen in time.
+        detail: String,
+    },
+    /// A DNS lookup failed (`DNSLookupError` in the original).
+    #[error("DNS lookup failed: {error}")]
+    DnsLookupFailed {
+        /// The error, as `DNSLookupDidFail` carries it.
+        error: String,
+    },
 }
 
 impl From<sipsimple_core::Error> for SipSimpleError {

@@ -15,6 +15,7 @@
 mod account;
 mod application;
 mod error;
+mod lookup;
 mod notification;
 mod settings;
 mod storage;
@@ -22,6 +23,7 @@ mod storage;
 pub use account::{Account, AccountClass, AccountManager, register_account_extension};
 pub use application::SipApplication;
 pub use error::SipSimpleError;
+pub use lookup::{DnsLookup, Route, ServiceAddress, ServiceLookup, SipProxyLookup, XcapServerLookup};
 pub use notification::{Notification, NotificationCenter, NotificationObserver, ObjectRef, ObserverToken};
 pub use settings::SipSimpleSettings;
 pub use storage::Storage;

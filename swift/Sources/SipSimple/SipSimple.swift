@@ -471,6 +471,22 @@ private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
+    typealias FfiType = UInt16
+    typealias SwiftType = UInt16
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt16 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
     typealias FfiType = UInt32
     typealias SwiftType = UInt32
@@ -1312,6 +1328,272 @@ public func FfiConverterTypeAccountManager_lower(_ value: AccountManager) -> UIn
 
 
 /**
+ * `DNSLookup`: finds SIP proxies (RFC 3263), STUN servers and MSRP relays,
+ * and XCAP roots.
+ *
+ * Every lookup method returns at once with the lookup under way; the
+ * lookup runs on the middleware's own thread and ends with a notification
+ * sent by this object (sender handle: `handle()`): `DNSLookupDidSucceed`
+ * (`result`: in JSON, routes as objects with `address`, `port`,
+ * `transport`, `tls_name`, `uri`; servers as `[address, port]`; URLs as
+ * strings) or `DNSLookupDidFail` (`error`), plus `DNSLookupTrace` for each
+ * DNS query (`query_type`, `query_name`, `nameservers`, `answer`, `error`,
+ * `context`, `service`, `uri`). Lookups need the running application:
+ * before it started they fail with "DNSManager is not running".
+ *
+ * `timeout` is how long to wait for one nameserver and `lifetime` how long
+ * the whole lookup may take, in seconds (3 and 15 by default); a negative,
+ * infinite or NaN value is `InvalidArgument`. Every other problem (a
+ * malformed URI, an unsupported transport, no records, a DNS timeout)
+ * fails the lookup: `DNSLookupDidFail`, and `DnsLookupFailed` from `wait`.
+ * A URI whose host is an IP address needs no DNS.
+ *
+ * The object's handle is released when the object is destroyed; lookups
+ * under way still end and post their notification.
+ */
+public protocol DnsLookupProtocol: AnyObject, Sendable {
+    
+    /**
+     * The object's handle: the sender of its notifications.
+     */
+    func handle()  -> UInt64
+    
+    /**
+     * `lookup_service`: the servers of `service` (`stun` or `msrprelay`)
+     * for the domain of `uri`: SRV records (`_stun._udp`, `_msrps._tcp`),
+     * else the domain's addresses with `port`, or with the service's
+     * default port (3478, 2855). An IP address host is returned as is.
+     */
+    func lookupService(uri: String, service: String, timeout: Double, lifetime: Double, port: UInt16?) throws  -> ServiceLookup
+    
+    /**
+     * `lookup_sip_proxy`: the routes to the SIP proxy of `uri` (`sip:` or
+     * `sips:` URI), in order of preference (RFC 3263).
+     * `supported_transports` lists `udp`, `tcp` and `tls` in the
+     * application's order of preference. `tls_name` is the name a TLS
+     * server certificate must match (by default the URI's host, for routes
+     * found through DNS). `sip:127.0.0.1:5070;transport=tcp` gives one TCP
+     * route to 127.0.0.1:5070 without DNS; a `sips` URI means TLS.
+     */
+    func lookupSipProxy(uri: String, supportedTransports: [String], timeout: Double, lifetime: Double, tlsName: String?) throws  -> SipProxyLookup
+    
+    /**
+     * `lookup_xcap_server`: the `http`/`https` URLs among the TXT records
+     * of `xcap.<domain>` for the domain of `uri`. An IP address host fails.
+     */
+    func lookupXcapServer(uri: String, timeout: Double, lifetime: Double) throws  -> XcapServerLookup
+    
+}
+/**
+ * `DNSLookup`: finds SIP proxies (RFC 3263), STUN servers and MSRP relays,
+ * and XCAP roots.
+ *
+ * Every lookup method returns at once with the lookup under way; the
+ * lookup runs on the middleware's own thread and ends with a notification
+ * sent by this object (sender handle: `handle()`): `DNSLookupDidSucceed`
+ * (`result`: in JSON, routes as objects with `address`, `port`,
+ * `transport`, `tls_name`, `uri`; servers as `[address, port]`; URLs as
+ * strings) or `DNSLookupDidFail` (`error`), plus `DNSLookupTrace` for each
+ * DNS query (`query_type`, `query_name`, `nameservers`, `answer`, `error`,
+ * `context`, `service`, `uri`). Lookups need the running application:
+ * before it started they fail with "DNSManager is not running".
+ *
+ * `timeout` is how long to wait for one nameserver and `lifetime` how long
+ * the whole lookup may take, in seconds (3 and 15 by default); a negative,
+ * infinite or NaN value is `InvalidArgument`. Every other problem (a
+ * malformed URI, an unsupported transport, no records, a DNS timeout)
+ * fails the lookup: `DNSLookupDidFail`, and `DnsLookupFailed` from `wait`.
+ * A URI whose host is an IP address needs no DNS.
+ *
+ * The object's handle is released when the object is destroyed; lookups
+ * under way still end and post their notification.
+ */
+open class DnsLookup: DnsLookupProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_sipsimple_uniffi_fn_clone_dnslookup(self.handle, $0) }
+    }
+    /**
+     * A new lookup object.
+     */
+public convenience init() {
+    let handle =
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_dnslookup_new(uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_sipsimple_uniffi_fn_free_dnslookup(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The object's handle: the sender of its notifications.
+     */
+open func handle() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_dnslookup_handle(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `lookup_service`: the servers of `service` (`stun` or `msrprelay`)
+     * for the domain of `uri`: SRV records (`_stun._udp`, `_msrps._tcp`),
+     * else the domain's addresses with `port`, or with the service's
+     * default port (3478, 2855). An IP address host is returned as is.
+     */
+open func lookupService(uri: String, service: String, timeout: Double = Double(3.0), lifetime: Double = Double(15.0), port: UInt16? = nil)throws  -> ServiceLookup  {
+    return try  FfiConverterTypeServiceLookup_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_dnslookup_lookup_service(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(uri),
+        FfiConverterString.lower(service),
+        FfiConverterDouble.lower(timeout),
+        FfiConverterDouble.lower(lifetime),
+        FfiConverterOptionUInt16.lower(port),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `lookup_sip_proxy`: the routes to the SIP proxy of `uri` (`sip:` or
+     * `sips:` URI), in order of preference (RFC 3263).
+     * `supported_transports` lists `udp`, `tcp` and `tls` in the
+     * application's order of preference. `tls_name` is the name a TLS
+     * server certificate must match (by default the URI's host, for routes
+     * found through DNS). `sip:127.0.0.1:5070;transport=tcp` gives one TCP
+     * route to 127.0.0.1:5070 without DNS; a `sips` URI means TLS.
+     */
+open func lookupSipProxy(uri: String, supportedTransports: [String], timeout: Double = Double(3.0), lifetime: Double = Double(15.0), tlsName: String? = nil)throws  -> SipProxyLookup  {
+    return try  FfiConverterTypeSipProxyLookup_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_dnslookup_lookup_sip_proxy(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(uri),
+        FfiConverterSequenceString.lower(supportedTransports),
+        FfiConverterDouble.lower(timeout),
+        FfiConverterDouble.lower(lifetime),
+        FfiConverterOptionString.lower(tlsName),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `lookup_xcap_server`: the `http`/`https` URLs among the TXT records
+     * of `xcap.<domain>` for the domain of `uri`. An IP address host fails.
+     */
+open func lookupXcapServer(uri: String, timeout: Double = Double(3.0), lifetime: Double = Double(15.0))throws  -> XcapServerLookup  {
+    return try  FfiConverterTypeXcapServerLookup_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_dnslookup_lookup_xcap_server(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(uri),
+        FfiConverterDouble.lower(timeout),
+        FfiConverterDouble.lower(lifetime),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDnsLookup: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = DnsLookup
+
+    public static func lift(_ handle: UInt64) throws -> DnsLookup {
+        return DnsLookup(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: DnsLookup) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DnsLookup {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: DnsLookup, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDnsLookup_lift(_ handle: UInt64) throws -> DnsLookup {
+    return try FfiConverterTypeDnsLookup.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDnsLookup_lower(_ value: DnsLookup) -> UInt64 {
+    return FfiConverterTypeDnsLookup.lower(value)
+}
+
+
+
+
+
+
+/**
  * The notification bus every component posts on. Every instance refers to
  * the same (default) center.
  */
@@ -1663,6 +1945,155 @@ public func FfiConverterTypeObserverToken_lower(_ value: ObserverToken) -> UInt6
 
 
 /**
+ * `lookupService` under way. `wait` gives its servers.
+ */
+public protocol ServiceLookupProtocol: AnyObject, Sendable {
+    
+    /**
+     * True once the lookup has ended.
+     */
+    func isDone()  -> Bool
+    
+    /**
+     * Blocks until the lookup ends, as `SipProxyLookup.wait`: the servers,
+     * in order of preference.
+     */
+    func wait(timeoutMs: UInt32?) throws  -> [ServiceAddress]
+    
+}
+/**
+ * `lookupService` under way. `wait` gives its servers.
+ */
+open class ServiceLookup: ServiceLookupProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_sipsimple_uniffi_fn_clone_servicelookup(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_sipsimple_uniffi_fn_free_servicelookup(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * True once the lookup has ended.
+     */
+open func isDone() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_servicelookup_is_done(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Blocks until the lookup ends, as `SipProxyLookup.wait`: the servers,
+     * in order of preference.
+     */
+open func wait(timeoutMs: UInt32? = nil)throws  -> [ServiceAddress]  {
+    return try  FfiConverterSequenceTypeServiceAddress.lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_servicelookup_wait(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionUInt32.lower(timeoutMs),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeServiceLookup: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = ServiceLookup
+
+    public static func lift(_ handle: UInt64) throws -> ServiceLookup {
+        return ServiceLookup(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: ServiceLookup) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ServiceLookup {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ServiceLookup, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServiceLookup_lift(_ handle: UInt64) throws -> ServiceLookup {
+    return try FfiConverterTypeServiceLookup.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServiceLookup_lower(_ value: ServiceLookup) -> UInt64 {
+    return FfiConverterTypeServiceLookup.lower(value)
+}
+
+
+
+
+
+
+/**
  * The application singleton (`SIPApplication`). Every instance refers to
  * the same application.
  */
@@ -1861,6 +2292,163 @@ public func FfiConverterTypeSipApplication_lift(_ handle: UInt64) throws -> SipA
 #endif
 public func FfiConverterTypeSipApplication_lower(_ value: SipApplication) -> UInt64 {
     return FfiConverterTypeSipApplication.lower(value)
+}
+
+
+
+
+
+
+/**
+ * `lookupSipProxy` under way. `wait` gives its routes.
+ */
+public protocol SipProxyLookupProtocol: AnyObject, Sendable {
+    
+    /**
+     * True once the lookup has ended.
+     */
+    func isDone()  -> Bool
+    
+    /**
+     * Blocks until the lookup ends, at most `timeout_ms` milliseconds when
+     * given (0 only looks; without a timeout the wait is bounded by the
+     * lookup's `lifetime`): the routes, in order of preference. Errors:
+     * `DnsLookupFailed` (the text of `DNSLookupDidFail.error`), `Timeout`
+     * if it has not ended in time (it goes on: wait again). May be called
+     * again, from any thread: it gives the same result.
+     */
+    func wait(timeoutMs: UInt32?) throws  -> [Route]
+    
+}
+/**
+ * `lookupSipProxy` under way. `wait` gives its routes.
+ */
+open class SipProxyLookup: SipProxyLookupProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_sipsimple_uniffi_fn_clone_sipproxylookup(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_sipsimple_uniffi_fn_free_sipproxylookup(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * True once the lookup has ended.
+     */
+open func isDone() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_sipproxylookup_is_done(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Blocks until the lookup ends, at most `timeout_ms` milliseconds when
+     * given (0 only looks; without a timeout the wait is bounded by the
+     * lookup's `lifetime`): the routes, in order of preference. Errors:
+     * `DnsLookupFailed` (the text of `DNSLookupDidFail.error`), `Timeout`
+     * if it has not ended in time (it goes on: wait again). May be called
+     * again, from any thread: it gives the same result.
+     */
+open func wait(timeoutMs: UInt32? = nil)throws  -> [Route]  {
+    return try  FfiConverterSequenceTypeRoute.lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_sipproxylookup_wait(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionUInt32.lower(timeoutMs),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSipProxyLookup: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = SipProxyLookup
+
+    public static func lift(_ handle: UInt64) throws -> SipProxyLookup {
+        return SipProxyLookup(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: SipProxyLookup) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SipProxyLookup {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SipProxyLookup, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSipProxyLookup_lift(_ handle: UInt64) throws -> SipProxyLookup {
+    return try FfiConverterTypeSipProxyLookup.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSipProxyLookup_lower(_ value: SipProxyLookup) -> UInt64 {
+    return FfiConverterTypeSipProxyLookup.lower(value)
 }
 
 
@@ -2293,6 +2881,153 @@ public func FfiConverterTypeStorage_lower(_ value: Storage) -> UInt64 {
 
 
 
+
+
+/**
+ * `lookupXcapServer` under way. `wait` gives the XCAP root URLs.
+ */
+public protocol XcapServerLookupProtocol: AnyObject, Sendable {
+    
+    /**
+     * True once the lookup has ended.
+     */
+    func isDone()  -> Bool
+    
+    /**
+     * Blocks until the lookup ends, as `SipProxyLookup.wait`: the URLs.
+     */
+    func wait(timeoutMs: UInt32?) throws  -> [String]
+    
+}
+/**
+ * `lookupXcapServer` under way. `wait` gives the XCAP root URLs.
+ */
+open class XcapServerLookup: XcapServerLookupProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_sipsimple_uniffi_fn_clone_xcapserverlookup(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_sipsimple_uniffi_fn_free_xcapserverlookup(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * True once the lookup has ended.
+     */
+open func isDone() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_xcapserverlookup_is_done(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Blocks until the lookup ends, as `SipProxyLookup.wait`: the URLs.
+     */
+open func wait(timeoutMs: UInt32? = nil)throws  -> [String]  {
+    return try  FfiConverterSequenceString.lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_xcapserverlookup_wait(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionUInt32.lower(timeoutMs),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeXcapServerLookup: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = XcapServerLookup
+
+    public static func lift(_ handle: UInt64) throws -> XcapServerLookup {
+        return XcapServerLookup(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: XcapServerLookup) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> XcapServerLookup {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: XcapServerLookup, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeXcapServerLookup_lift(_ handle: UInt64) throws -> XcapServerLookup {
+    return try FfiConverterTypeXcapServerLookup.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeXcapServerLookup_lower(_ value: XcapServerLookup) -> UInt64 {
+    return FfiConverterTypeXcapServerLookup.lower(value)
+}
+
+
+
+
 /**
  * One notification, as delivered to a `NotificationObserver`.
  */
@@ -2470,6 +3205,179 @@ public func FfiConverterTypeObjectRef_lower(_ value: ObjectRef) -> RustBuffer {
 
 
 /**
+ * A next hop towards a SIP proxy, as `DnsLookup.lookupSipProxy` finds it.
+ */
+public struct Route: Equatable, Hashable {
+    /**
+     * The IP address (IPv6 without brackets).
+     */
+    public var address: String
+    /**
+     * The port (the transport's default port when DNS gave none).
+     */
+    public var port: UInt16
+    /**
+     * `udp`, `tcp` or `tls`.
+     */
+    public var transport: String
+    /**
+     * The name a TLS server certificate must match; `None` for a route
+     * taken from an IP address without an explicit name.
+     */
+    public var tlsName: String?
+    /**
+     * The route as a SIP URI (`get_uri()` of the original):
+     * `sip:<address>:<port>;transport=<transport>`, IPv6 in brackets.
+     */
+    public var uri: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The IP address (IPv6 without brackets).
+         */address: String, 
+        /**
+         * The port (the transport's default port when DNS gave none).
+         */port: UInt16, 
+        /**
+         * `udp`, `tcp` or `tls`.
+         */transport: String, 
+        /**
+         * The name a TLS server certificate must match; `None` for a route
+         * taken from an IP address without an explicit name.
+         */tlsName: String?, 
+        /**
+         * The route as a SIP URI (`get_uri()` of the original):
+         * `sip:<address>:<port>;transport=<transport>`, IPv6 in brackets.
+         */uri: String) {
+        self.address = address
+        self.port = port
+        self.transport = transport
+        self.tlsName = tlsName
+        self.uri = uri
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Route: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRoute: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Route {
+        return
+            try Route(
+                address: FfiConverterString.read(from: &buf), 
+                port: FfiConverterUInt16.read(from: &buf), 
+                transport: FfiConverterString.read(from: &buf), 
+                tlsName: FfiConverterOptionString.read(from: &buf), 
+                uri: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Route, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.address, into: &buf)
+        FfiConverterUInt16.write(value.port, into: &buf)
+        FfiConverterString.write(value.transport, into: &buf)
+        FfiConverterOptionString.write(value.tlsName, into: &buf)
+        FfiConverterString.write(value.uri, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRoute_lift(_ buf: RustBuffer) throws -> Route {
+    return try FfiConverterTypeRoute.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRoute_lower(_ value: Route) -> RustBuffer {
+    return FfiConverterTypeRoute.lower(value)
+}
+
+
+/**
+ * A server of a service (STUN server, MSRP relay), as
+ * `DnsLookup.lookupService` finds it.
+ */
+public struct ServiceAddress: Equatable, Hashable {
+    /**
+     * The IP address.
+     */
+    public var address: String
+    /**
+     * The port.
+     */
+    public var port: UInt16
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The IP address.
+         */address: String, 
+        /**
+         * The port.
+         */port: UInt16) {
+        self.address = address
+        self.port = port
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ServiceAddress: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeServiceAddress: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ServiceAddress {
+        return
+            try ServiceAddress(
+                address: FfiConverterString.read(from: &buf), 
+                port: FfiConverterUInt16.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ServiceAddress, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.address, into: &buf)
+        FfiConverterUInt16.write(value.port, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServiceAddress_lift(_ buf: RustBuffer) throws -> ServiceAddress {
+    return try FfiConverterTypeServiceAddress.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServiceAddress_lower(_ value: ServiceAddress) -> RustBuffer {
+    return FfiConverterTypeServiceAddress.lower(value)
+}
+
+
+/**
  * A settings class of accounts, for [`register_account_extension`].
  */
 
@@ -2632,6 +3540,22 @@ enum SipSimpleError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError
          * What failed.
          */detail: String
     )
+    /**
+     * Waiting timed out (the awaited operation goes on).
+     */
+    case Timeout(
+        /**
+         * What did not happen in time.
+         */detail: String
+    )
+    /**
+     * A DNS lookup failed (`DNSLookupError` in the original).
+     */
+    case DnsLookupFailed(
+        /**
+         * The error, as `DNSLookupDidFail` carries it.
+         */error: String
+    )
 
     
 
@@ -2689,6 +3613,12 @@ public struct FfiConverterTypeSipSimpleError: FfiConverterRustBuffer {
         case 8: return .Internal(
             detail: try FfiConverterString.read(from: &buf)
             )
+        case 9: return .Timeout(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 10: return .DnsLookupFailed(
+            error: try FfiConverterString.read(from: &buf)
+            )
 
          default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -2743,6 +3673,16 @@ public struct FfiConverterTypeSipSimpleError: FfiConverterRustBuffer {
         case let .Internal(detail):
             writeInt(&buf, Int32(8))
             FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Timeout(detail):
+            writeInt(&buf, Int32(9))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .DnsLookupFailed(error):
+            writeInt(&buf, Int32(10))
+            FfiConverterString.write(error, into: &buf)
             
         }
     }
@@ -2912,6 +3852,54 @@ public func FfiConverterCallbackInterfaceNotificationObserver_lower(_ v: Notific
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt16: FfiConverterRustBuffer {
+    typealias SwiftType = UInt16?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt16.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt16.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = UInt32?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt32.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
     typealias SwiftType = UInt64?
 
@@ -3008,6 +3996,31 @@ fileprivate struct FfiConverterOptionTypeObjectRef: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
+    typealias SwiftType = [String]
+
+    public static func write(_ value: [String], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterString.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [String]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeAccount: FfiConverterRustBuffer {
     typealias SwiftType = [Account]
 
@@ -3025,6 +4038,56 @@ fileprivate struct FfiConverterSequenceTypeAccount: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeAccount.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeRoute: FfiConverterRustBuffer {
+    typealias SwiftType = [Route]
+
+    public static func write(_ value: [Route], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeRoute.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Route] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Route]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeRoute.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeServiceAddress: FfiConverterRustBuffer {
+    typealias SwiftType = [ServiceAddress]
+
+    public static func write(_ value: [ServiceAddress], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeServiceAddress.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ServiceAddress] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ServiceAddress]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeServiceAddress.read(from: &buf))
         }
         return seq
     }
@@ -3138,6 +4201,36 @@ private let initializationResult: InitializationResult = {
     if (uniffi_sipsimple_uniffi_checksum_method_sipapplication_stop() != 33823) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_sipsimple_uniffi_checksum_method_dnslookup_handle() != 31366) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_dnslookup_lookup_service() != 34716) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_dnslookup_lookup_sip_proxy() != 41529) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_dnslookup_lookup_xcap_server() != 47326) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_servicelookup_is_done() != 22719) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_servicelookup_wait() != 39055) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_sipproxylookup_is_done() != 52785) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_sipproxylookup_wait() != 48527) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_xcapserverlookup_is_done() != 24706) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_xcapserverlookup_wait() != 54703) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_sipsimple_uniffi_checksum_method_notificationcenter_add_observer() != 6968) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3178,6 +4271,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_constructor_sipapplication_new() != 10870) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_dnslookup_new() != 3695) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_constructor_notificationcenter_new() != 36010) {

@@ -747,6 +747,26 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_sipapplication_stop(
     ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_dnslookup_handle(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_dnslookup_lookup_service(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_dnslookup_lookup_sip_proxy(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_dnslookup_lookup_xcap_server(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_servicelookup_is_done(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_servicelookup_wait(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_sipproxylookup_is_done(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_sipproxylookup_wait(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_xcapserverlookup_is_done(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_xcapserverlookup_wait(
+    ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_notificationcenter_add_observer(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_notificationcenter_flush(
@@ -774,6 +794,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_sipsimple_uniffi_checksum_constructor_accountmanager_new(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_constructor_sipapplication_new(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_dnslookup_new(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_constructor_notificationcenter_new(
     ): Int
@@ -880,6 +902,44 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_sipsimple_uniffi_fn_method_sipapplication_stop(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_clone_dnslookup(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_free_dnslookup(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_constructor_dnslookup_new(uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_dnslookup_handle(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_dnslookup_lookup_service(`ptr`: Long,`uri`: RustBuffer.ByValue,`service`: RustBuffer.ByValue,`timeout`: Double,`lifetime`: Double,`port`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_dnslookup_lookup_sip_proxy(`ptr`: Long,`uri`: RustBuffer.ByValue,`supportedTransports`: RustBuffer.ByValue,`timeout`: Double,`lifetime`: Double,`tlsName`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_dnslookup_lookup_xcap_server(`ptr`: Long,`uri`: RustBuffer.ByValue,`timeout`: Double,`lifetime`: Double,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_clone_servicelookup(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_free_servicelookup(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_servicelookup_is_done(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_servicelookup_wait(`ptr`: Long,`timeoutMs`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_clone_sipproxylookup(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_free_sipproxylookup(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_sipproxylookup_is_done(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_sipproxylookup_wait(`ptr`: Long,`timeoutMs`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_clone_xcapserverlookup(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_free_xcapserverlookup(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_xcapserverlookup_is_done(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_xcapserverlookup_wait(`ptr`: Long,`timeoutMs`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_sipsimple_uniffi_fn_clone_notificationcenter(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_sipsimple_uniffi_fn_free_notificationcenter(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1126,6 +1186,36 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_sipapplication_stop() and 0xFFFF) != 33823) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_dnslookup_handle() and 0xFFFF) != 31366) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_dnslookup_lookup_service() and 0xFFFF) != 34716) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_dnslookup_lookup_sip_proxy() and 0xFFFF) != 41529) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_dnslookup_lookup_xcap_server() and 0xFFFF) != 47326) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_servicelookup_is_done() and 0xFFFF) != 22719) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_servicelookup_wait() and 0xFFFF) != 39055) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_sipproxylookup_is_done() and 0xFFFF) != 52785) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_sipproxylookup_wait() and 0xFFFF) != 48527) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_xcapserverlookup_is_done() and 0xFFFF) != 24706) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_xcapserverlookup_wait() and 0xFFFF) != 54703) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_notificationcenter_add_observer() and 0xFFFF) != 6968) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1166,6 +1256,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_sipapplication_new() and 0xFFFF) != 10870) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_dnslookup_new() and 0xFFFF) != 3695) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_notificationcenter_new() and 0xFFFF) != 36010) {
@@ -1369,6 +1462,33 @@ private class JavaLangRefCleanable(
     val cleanable: java.lang.ref.Cleaner.Cleanable
 ) : UniffiCleaner.Cleanable {
     override fun clean() = cleanable.clean()
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterUShort: FfiConverter<UShort, Short> {
+    override fun lift(value: Short): UShort {
+        return value.toUShort()
+    }
+
+    fun lift(value: Int): UShort {
+        return value.toUShort()
+    }
+
+    override fun read(buf: ByteBuffer): UShort {
+        return lift(buf.getShort())
+    }
+
+    override fun lower(value: UShort): Short {
+        return value.toShort()
+    }
+
+    override fun allocationSize(value: UShort) = 2UL
+
+    override fun write(value: UShort, buf: ByteBuffer) {
+        buf.putShort(value.toShort())
+    }
 }
 
 /**
@@ -2701,6 +2821,425 @@ public object FfiConverterTypeAccountManager: FfiConverter<AccountManager, Long>
 
 
 /**
+ * `DNSLookup`: finds SIP proxies (RFC 3263), STUN servers and MSRP relays,
+ * and XCAP roots.
+ *
+ * Every lookup method returns at once with the lookup under way; the
+ * lookup runs on the middleware's own thread and ends with a notification
+ * sent by this object (sender handle: `handle()`): `DNSLookupDidSucceed`
+ * (`result`: in JSON, routes as objects with `address`, `port`,
+ * `transport`, `tls_name`, `uri`; servers as `[address, port]`; URLs as
+ * strings) or `DNSLookupDidFail` (`error`), plus `DNSLookupTrace` for each
+ * DNS query (`query_type`, `query_name`, `nameservers`, `answer`, `error`,
+ * `context`, `service`, `uri`). Lookups need the running application:
+ * before it started they fail with "DNSManager is not running".
+ *
+ * `timeout` is how long to wait for one nameserver and `lifetime` how long
+ * the whole lookup may take, in seconds (3 and 15 by default); a negative,
+ * infinite or NaN value is `InvalidArgument`. Every other problem (a
+ * malformed URI, an unsupported transport, no records, a DNS timeout)
+ * fails the lookup: `DNSLookupDidFail`, and `DnsLookupFailed` from `wait`.
+ * A URI whose host is an IP address needs no DNS.
+ *
+ * The object's handle is released when the object is destroyed; lookups
+ * under way still end and post their notification.
+ */
+public interface DnsLookupInterface {
+    
+    /**
+     * The object's handle: the sender of its notifications.
+     */
+    fun `handle`(): kotlin.ULong
+    
+    /**
+     * `lookup_service`: the servers of `service` (`stun` or `msrprelay`)
+     * for the domain of `uri`: SRV records (`_stun._udp`, `_msrps._tcp`),
+     * else the domain's addresses with `port`, or with the service's
+     * default port (3478, 2855). An IP address host is returned as is.
+     */
+    fun `lookupService`(`uri`: kotlin.String, `service`: kotlin.String, `timeout`: kotlin.Double = 3.0, `lifetime`: kotlin.Double = 15.0, `port`: kotlin.UShort? = null): ServiceLookup
+    
+    /**
+     * `lookup_sip_proxy`: the routes to the SIP proxy of `uri` (`sip:` or
+     * `sips:` URI), in order of preference (RFC 3263).
+     * `supported_transports` lists `udp`, `tcp` and `tls` in the
+     * application's order of preference. `tls_name` is the name a TLS
+     * server certificate must match (by default the URI's host, for routes
+     * found through DNS). `sip:127.0.0.1:5070;transport=tcp` gives one TCP
+     * route to 127.0.0.1:5070 without DNS; a `sips` URI means TLS.
+     */
+    fun `lookupSipProxy`(`uri`: kotlin.String, `supportedTransports`: List<kotlin.String>, `timeout`: kotlin.Double = 3.0, `lifetime`: kotlin.Double = 15.0, `tlsName`: kotlin.String? = null): SipProxyLookup
+    
+    /**
+     * `lookup_xcap_server`: the `http`/`https` URLs among the TXT records
+     * of `xcap.<domain>` for the domain of `uri`. An IP address host fails.
+     */
+    fun `lookupXcapServer`(`uri`: kotlin.String, `timeout`: kotlin.Double = 3.0, `lifetime`: kotlin.Double = 15.0): XcapServerLookup
+    
+    companion object
+}
+
+/**
+ * `DNSLookup`: finds SIP proxies (RFC 3263), STUN servers and MSRP relays,
+ * and XCAP roots.
+ *
+ * Every lookup method returns at once with the lookup under way; the
+ * lookup runs on the middleware's own thread and ends with a notification
+ * sent by this object (sender handle: `handle()`): `DNSLookupDidSucceed`
+ * (`result`: in JSON, routes as objects with `address`, `port`,
+ * `transport`, `tls_name`, `uri`; servers as `[address, port]`; URLs as
+ * strings) or `DNSLookupDidFail` (`error`), plus `DNSLookupTrace` for each
+ * DNS query (`query_type`, `query_name`, `nameservers`, `answer`, `error`,
+ * `context`, `service`, `uri`). Lookups need the running application:
+ * before it started they fail with "DNSManager is not running".
+ *
+ * `timeout` is how long to wait for one nameserver and `lifetime` how long
+ * the whole lookup may take, in seconds (3 and 15 by default); a negative,
+ * infinite or NaN value is `InvalidArgument`. Every other problem (a
+ * malformed URI, an unsupported transport, no records, a DNS timeout)
+ * fails the lookup: `DNSLookupDidFail`, and `DnsLookupFailed` from `wait`.
+ * A URI whose host is an IP address needs no DNS.
+ *
+ * The object's handle is released when the object is destroyed; lookups
+ * under way still end and post their notification.
+ */
+open class DnsLookup: Disposable, AutoCloseable, DnsLookupInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * A new lookup object.
+     */
+    constructor() :
+        this(UniffiWithHandle, 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_dnslookup_new(
+    
+        _status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_sipsimple_uniffi_fn_free_dnslookup(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_sipsimple_uniffi_fn_clone_dnslookup(handle, status)
+        }
+    }
+
+    
+    /**
+     * The object's handle: the sender of its notifications.
+     */override fun `handle`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_dnslookup_handle(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `lookup_service`: the servers of `service` (`stun` or `msrprelay`)
+     * for the domain of `uri`: SRV records (`_stun._udp`, `_msrps._tcp`),
+     * else the domain's addresses with `port`, or with the service's
+     * default port (3478, 2855). An IP address host is returned as is.
+     */
+    @Throws(SipSimpleException::class)override fun `lookupService`(`uri`: kotlin.String, `service`: kotlin.String, `timeout`: kotlin.Double, `lifetime`: kotlin.Double, `port`: kotlin.UShort?): ServiceLookup {
+            return FfiConverterTypeServiceLookup.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_dnslookup_lookup_service(
+        it,
+        
+        FfiConverterString.lower(`uri`),
+        FfiConverterString.lower(`service`),
+        FfiConverterDouble.lower(`timeout`),
+        FfiConverterDouble.lower(`lifetime`),
+        FfiConverterOptionalUShort.lower(`port`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `lookup_sip_proxy`: the routes to the SIP proxy of `uri` (`sip:` or
+     * `sips:` URI), in order of preference (RFC 3263).
+     * `supported_transports` lists `udp`, `tcp` and `tls` in the
+     * application's order of preference. `tls_name` is the name a TLS
+     * server certificate must match (by default the URI's host, for routes
+     * found through DNS). `sip:127.0.0.1:5070;transport=tcp` gives one TCP
+     * route to 127.0.0.1:5070 without DNS; a `sips` URI means TLS.
+     */
+    @Throws(SipSimpleException::class)override fun `lookupSipProxy`(`uri`: kotlin.String, `supportedTransports`: List<kotlin.String>, `timeout`: kotlin.Double, `lifetime`: kotlin.Double, `tlsName`: kotlin.String?): SipProxyLookup {
+            return FfiConverterTypeSipProxyLookup.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_dnslookup_lookup_sip_proxy(
+        it,
+        
+        FfiConverterString.lower(`uri`),
+        FfiConverterSequenceString.lower(`supportedTransports`),
+        FfiConverterDouble.lower(`timeout`),
+        FfiConverterDouble.lower(`lifetime`),
+        FfiConverterOptionalString.lower(`tlsName`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `lookup_xcap_server`: the `http`/`https` URLs among the TXT records
+     * of `xcap.<domain>` for the domain of `uri`. An IP address host fails.
+     */
+    @Throws(SipSimpleException::class)override fun `lookupXcapServer`(`uri`: kotlin.String, `timeout`: kotlin.Double, `lifetime`: kotlin.Double): XcapServerLookup {
+            return FfiConverterTypeXcapServerLookup.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_dnslookup_lookup_xcap_server(
+        it,
+        
+        FfiConverterString.lower(`uri`),
+        FfiConverterDouble.lower(`timeout`),
+        FfiConverterDouble.lower(`lifetime`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDnsLookup: FfiConverter<DnsLookup, Long> {
+    override fun lower(value: DnsLookup): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): DnsLookup {
+        return DnsLookup(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): DnsLookup {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: DnsLookup) = 8UL
+
+    override fun write(value: DnsLookup, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * The notification bus every component posts on. Every instance refers to
  * the same (default) center.
  */
@@ -3341,6 +3880,298 @@ public object FfiConverterTypeObserverToken: FfiConverter<ObserverToken, Long> {
 
 
 /**
+ * `lookupService` under way. `wait` gives its servers.
+ */
+public interface ServiceLookupInterface {
+    
+    /**
+     * True once the lookup has ended.
+     */
+    fun `isDone`(): kotlin.Boolean
+    
+    /**
+     * Blocks until the lookup ends, as `SipProxyLookup.wait`: the servers,
+     * in order of preference.
+     */
+    fun `wait`(`timeoutMs`: kotlin.UInt? = null): List<ServiceAddress>
+    
+    companion object
+}
+
+/**
+ * `lookupService` under way. `wait` gives its servers.
+ */
+open class ServiceLookup: Disposable, AutoCloseable, ServiceLookupInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_sipsimple_uniffi_fn_free_servicelookup(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_sipsimple_uniffi_fn_clone_servicelookup(handle, status)
+        }
+    }
+
+    
+    /**
+     * True once the lookup has ended.
+     */override fun `isDone`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_servicelookup_is_done(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Blocks until the lookup ends, as `SipProxyLookup.wait`: the servers,
+     * in order of preference.
+     */
+    @Throws(SipSimpleException::class)override fun `wait`(`timeoutMs`: kotlin.UInt?): List<ServiceAddress> {
+            return FfiConverterSequenceTypeServiceAddress.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_servicelookup_wait(
+        it,
+        
+        FfiConverterOptionalUInt.lower(`timeoutMs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeServiceLookup: FfiConverter<ServiceLookup, Long> {
+    override fun lower(value: ServiceLookup): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): ServiceLookup {
+        return ServiceLookup(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): ServiceLookup {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: ServiceLookup) = 8UL
+
+    override fun write(value: ServiceLookup, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * The application singleton (`SIPApplication`). Every instance refers to
  * the same application.
  */
@@ -3598,6 +4429,306 @@ public object FfiConverterTypeSipApplication: FfiConverter<SipApplication, Long>
     override fun allocationSize(value: SipApplication) = 8UL
 
     override fun write(value: SipApplication, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * `lookupSipProxy` under way. `wait` gives its routes.
+ */
+public interface SipProxyLookupInterface {
+    
+    /**
+     * True once the lookup has ended.
+     */
+    fun `isDone`(): kotlin.Boolean
+    
+    /**
+     * Blocks until the lookup ends, at most `timeout_ms` milliseconds when
+     * given (0 only looks; without a timeout the wait is bounded by the
+     * lookup's `lifetime`): the routes, in order of preference. Errors:
+     * `DnsLookupFailed` (the text of `DNSLookupDidFail.error`), `Timeout`
+     * if it has not ended in time (it goes on: wait again). May be called
+     * again, from any thread: it gives the same result.
+     */
+    fun `wait`(`timeoutMs`: kotlin.UInt? = null): List<Route>
+    
+    companion object
+}
+
+/**
+ * `lookupSipProxy` under way. `wait` gives its routes.
+ */
+open class SipProxyLookup: Disposable, AutoCloseable, SipProxyLookupInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_sipsimple_uniffi_fn_free_sipproxylookup(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_sipsimple_uniffi_fn_clone_sipproxylookup(handle, status)
+        }
+    }
+
+    
+    /**
+     * True once the lookup has ended.
+     */override fun `isDone`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_sipproxylookup_is_done(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Blocks until the lookup ends, at most `timeout_ms` milliseconds when
+     * given (0 only looks; without a timeout the wait is bounded by the
+     * lookup's `lifetime`): the routes, in order of preference. Errors:
+     * `DnsLookupFailed` (the text of `DNSLookupDidFail.error`), `Timeout`
+     * if it has not ended in time (it goes on: wait again). May be called
+     * again, from any thread: it gives the same result.
+     */
+    @Throws(SipSimpleException::class)override fun `wait`(`timeoutMs`: kotlin.UInt?): List<Route> {
+            return FfiConverterSequenceTypeRoute.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_sipproxylookup_wait(
+        it,
+        
+        FfiConverterOptionalUInt.lower(`timeoutMs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSipProxyLookup: FfiConverter<SipProxyLookup, Long> {
+    override fun lower(value: SipProxyLookup): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): SipProxyLookup {
+        return SipProxyLookup(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): SipProxyLookup {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: SipProxyLookup) = 8UL
+
+    override fun write(value: SipProxyLookup, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -4331,6 +5462,296 @@ public object FfiConverterTypeStorage: FfiConverter<Storage, Long> {
 }
 
 
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * `lookupXcapServer` under way. `wait` gives the XCAP root URLs.
+ */
+public interface XcapServerLookupInterface {
+    
+    /**
+     * True once the lookup has ended.
+     */
+    fun `isDone`(): kotlin.Boolean
+    
+    /**
+     * Blocks until the lookup ends, as `SipProxyLookup.wait`: the URLs.
+     */
+    fun `wait`(`timeoutMs`: kotlin.UInt? = null): List<kotlin.String>
+    
+    companion object
+}
+
+/**
+ * `lookupXcapServer` under way. `wait` gives the XCAP root URLs.
+ */
+open class XcapServerLookup: Disposable, AutoCloseable, XcapServerLookupInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_sipsimple_uniffi_fn_free_xcapserverlookup(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_sipsimple_uniffi_fn_clone_xcapserverlookup(handle, status)
+        }
+    }
+
+    
+    /**
+     * True once the lookup has ended.
+     */override fun `isDone`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_xcapserverlookup_is_done(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Blocks until the lookup ends, as `SipProxyLookup.wait`: the URLs.
+     */
+    @Throws(SipSimpleException::class)override fun `wait`(`timeoutMs`: kotlin.UInt?): List<kotlin.String> {
+            return FfiConverterSequenceString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_xcapserverlookup_wait(
+        it,
+        
+        FfiConverterOptionalUInt.lower(`timeoutMs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeXcapServerLookup: FfiConverter<XcapServerLookup, Long> {
+    override fun lower(value: XcapServerLookup): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): XcapServerLookup {
+        return XcapServerLookup(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): XcapServerLookup {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: XcapServerLookup) = 8UL
+
+    override fun write(value: XcapServerLookup, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
 
 /**
  * One notification, as delivered to a `NotificationObserver`.
@@ -4449,6 +5870,127 @@ public object FfiConverterTypeObjectRef: FfiConverterRustBuffer<ObjectRef> {
             FfiConverterULong.write(value.`handle`, buf)
             FfiConverterString.write(value.`kind`, buf)
             FfiConverterOptionalString.write(value.`id`, buf)
+    }
+}
+
+
+
+/**
+ * A next hop towards a SIP proxy, as `DnsLookup.lookupSipProxy` finds it.
+ */
+data class Route (
+    /**
+     * The IP address (IPv6 without brackets).
+     */
+    var `address`: kotlin.String
+    , 
+    /**
+     * The port (the transport's default port when DNS gave none).
+     */
+    var `port`: kotlin.UShort
+    , 
+    /**
+     * `udp`, `tcp` or `tls`.
+     */
+    var `transport`: kotlin.String
+    , 
+    /**
+     * The name a TLS server certificate must match; `None` for a route
+     * taken from an IP address without an explicit name.
+     */
+    var `tlsName`: kotlin.String?
+    , 
+    /**
+     * The route as a SIP URI (`get_uri()` of the original):
+     * `sip:<address>:<port>;transport=<transport>`, IPv6 in brackets.
+     */
+    var `uri`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRoute: FfiConverterRustBuffer<Route> {
+    override fun read(buf: ByteBuffer): Route {
+        return Route(
+            FfiConverterString.read(buf),
+            FfiConverterUShort.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Route) = (
+            FfiConverterString.allocationSize(value.`address`) +
+            FfiConverterUShort.allocationSize(value.`port`) +
+            FfiConverterString.allocationSize(value.`transport`) +
+            FfiConverterOptionalString.allocationSize(value.`tlsName`) +
+            FfiConverterString.allocationSize(value.`uri`)
+    )
+
+    override fun write(value: Route, buf: ByteBuffer) {
+            FfiConverterString.write(value.`address`, buf)
+            FfiConverterUShort.write(value.`port`, buf)
+            FfiConverterString.write(value.`transport`, buf)
+            FfiConverterOptionalString.write(value.`tlsName`, buf)
+            FfiConverterString.write(value.`uri`, buf)
+    }
+}
+
+
+
+/**
+ * A server of a service (STUN server, MSRP relay), as
+ * `DnsLookup.lookupService` finds it.
+ */
+data class ServiceAddress (
+    /**
+     * The IP address.
+     */
+    var `address`: kotlin.String
+    , 
+    /**
+     * The port.
+     */
+    var `port`: kotlin.UShort
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeServiceAddress: FfiConverterRustBuffer<ServiceAddress> {
+    override fun read(buf: ByteBuffer): ServiceAddress {
+        return ServiceAddress(
+            FfiConverterString.read(buf),
+            FfiConverterUShort.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ServiceAddress) = (
+            FfiConverterString.allocationSize(value.`address`) +
+            FfiConverterUShort.allocationSize(value.`port`)
+    )
+
+    override fun write(value: ServiceAddress, buf: ByteBuffer) {
+            FfiConverterString.write(value.`address`, buf)
+            FfiConverterUShort.write(value.`port`, buf)
     }
 }
 
@@ -4640,6 +6182,34 @@ sealed class SipSimpleException: kotlin.Exception() {
             get() = "detail=${ `detail` }"
     }
     
+    /**
+     * Waiting timed out (the awaited operation goes on).
+     */
+    class Timeout(
+        
+        /**
+         * What did not happen in time.
+         */
+        val `detail`: kotlin.String
+        ) : SipSimpleException() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
+    /**
+     * A DNS lookup failed (`DNSLookupError` in the original).
+     */
+    class DnsLookupFailed(
+        
+        /**
+         * The error, as `DNSLookupDidFail` carries it.
+         */
+        val `error`: kotlin.String
+        ) : SipSimpleException() {
+        override val message
+            get() = "error=${ `error` }"
+    }
+    
 
     
 
@@ -4685,6 +6255,12 @@ public object FfiConverterTypeSipSimpleError : FfiConverterRustBuffer<SipSimpleE
                 FfiConverterString.read(buf),
                 )
             8 -> SipSimpleException.Internal(
+                FfiConverterString.read(buf),
+                )
+            9 -> SipSimpleException.Timeout(
+                FfiConverterString.read(buf),
+                )
+            10 -> SipSimpleException.DnsLookupFailed(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -4737,6 +6313,16 @@ public object FfiConverterTypeSipSimpleError : FfiConverterRustBuffer<SipSimpleE
                 4UL
                 + FfiConverterString.allocationSize(value.`detail`)
             )
+            is SipSimpleException.Timeout -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is SipSimpleException.DnsLookupFailed -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`error`)
+            )
         }
     }
 
@@ -4784,6 +6370,16 @@ public object FfiConverterTypeSipSimpleError : FfiConverterRustBuffer<SipSimpleE
             is SipSimpleException.Internal -> {
                 buf.putInt(8)
                 FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is SipSimpleException.Timeout -> {
+                buf.putInt(9)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is SipSimpleException.DnsLookupFailed -> {
+                buf.putInt(10)
+                FfiConverterString.write(value.`error`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -4865,6 +6461,70 @@ internal object uniffiCallbackInterfaceNotificationObserver {
  * @suppress
  */
 public object FfiConverterTypeNotificationObserver: FfiConverterCallbackInterface<NotificationObserver>()
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalUShort: FfiConverterRustBuffer<kotlin.UShort?> {
+    override fun read(buf: ByteBuffer): kotlin.UShort? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterUShort.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.UShort?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterUShort.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.UShort?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterUShort.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
+    override fun read(buf: ByteBuffer): kotlin.UInt? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterUInt.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.UInt?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterUInt.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.UInt?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterUInt.write(value, buf)
+        }
+    }
+}
 
 
 
@@ -5000,6 +6660,34 @@ public object FfiConverterOptionalTypeObjectRef: FfiConverterRustBuffer<ObjectRe
 /**
  * @suppress
  */
+public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.String>> {
+    override fun read(buf: ByteBuffer): List<kotlin.String> {
+        val len = buf.getInt()
+        return List<kotlin.String>(len) {
+            FfiConverterString.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<kotlin.String>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterString.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<kotlin.String>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterString.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeAccount: FfiConverterRustBuffer<List<Account>> {
     override fun read(buf: ByteBuffer): List<Account> {
         val len = buf.getInt()
@@ -5018,6 +6706,62 @@ public object FfiConverterSequenceTypeAccount: FfiConverterRustBuffer<List<Accou
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeAccount.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeRoute: FfiConverterRustBuffer<List<Route>> {
+    override fun read(buf: ByteBuffer): List<Route> {
+        val len = buf.getInt()
+        return List<Route>(len) {
+            FfiConverterTypeRoute.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Route>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeRoute.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Route>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeRoute.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeServiceAddress: FfiConverterRustBuffer<List<ServiceAddress>> {
+    override fun read(buf: ByteBuffer): List<ServiceAddress> {
+        val len = buf.getInt()
+        return List<ServiceAddress>(len) {
+            FfiConverterTypeServiceAddress.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ServiceAddress>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeServiceAddress.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ServiceAddress>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeServiceAddress.write(it, buf)
         }
     }
 }
