@@ -303,6 +303,19 @@ impl NotificationRecorder {
             seen = self.arrived.wait_timeout(seen, left).unwrap_or_else(PoisonError::into_inner).0;
         }
     }
+    /// Waits until `found` picks something out of everything recorded so
+    /// far (it is called again after each arrival), or the timeout passes.
+    pub fn wait_until<T>(&self, timeout: Duration, mut found: impl FnMut(&[Notification]) -> Option<T>) -> Option<T> {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(t) = found(&seen) {
+                return Some(t);
+            }
+            let left = deadline.checked_duration_since(std::time::Instant::now())?;
+            seen = self.arrived.wait_timeout(seen, left).unwrap_or_else(PoisonError::into_inner).0;
+        }
+    }
     /// Forgets what was recorded.
     pub fn clear(&self) {
         self.seen.lock().unwrap_or_else(PoisonError::into_inner).clear();

@@ -115,6 +115,14 @@ impl Value {
             _ => None,
         }
     }
+    /// The number as a float, if this is a float or an integer.
+    pub fn as_float(&self) -> Option<f64> {
+        match self {
+            Value::Float(x) => Some(*x),
+            Value::Int(i) => Some(*i as f64),
+            _ => None,
+        }
+    }
     /// The handle, if this is an object reference.
     pub fn as_object(&self) -> Option<Handle> {
         match self {

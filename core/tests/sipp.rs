@@ -136,11 +136,6 @@ fn sipp_sends_message_over_tcp() {
 // ---------------------------------------------------------------------------
 // REGISTER against sipp registrars.
 //
-// LEAD: the registration tests go here. The two below are written against
-// the registration API (SIPAccountRegistrationDidSucceed {contact_header,
-// contact_header_list, expires, registrar}, SIPAccountRegistrationDidEnd,
-// unregistration on SIPApplication.stop()) and are ignored until
-// core/src/registration.rs lands: remove the `#[ignore]`s then.
 // Both registrar scenarios handle all their REGISTERs in one sipp call, so
 // the client must keep one Call-ID for the register/refresh/unregister
 // sequence (RFC 3261 §10.2).
@@ -191,7 +186,6 @@ fn registration_success(app: &RunningApp, account: &Arc<Account>, registrar: &Si
 }
 
 #[test]
-#[ignore = "needs registration"]
 fn registration_with_a_registrar_answering_in_compact_form_with_two_contacts() {
     let mut app = RunningApp::start("udp");
     let registrar = Sipp::uas(&scenario("uas_register_unusual.xml"), &[]);
@@ -215,7 +209,6 @@ fn registration_with_a_registrar_answering_in_compact_form_with_two_contacts() {
 }
 
 #[test]
-#[ignore = "needs registration"]
 fn registration_retries_with_min_expires_after_423() {
     let mut app = RunningApp::start("udp");
     let registrar = Sipp::uas(&scenario("uas_register_423.xml"), &[]);

@@ -208,13 +208,12 @@ impl Transports {
                     transports.spawn(udp_receive_loop(socket, local, shared));
                 }
                 TransportKind::Tcp | TransportKind::Tls => {
-                    if *kind == TransportKind::Tls && transports.shared.tls.as_ref().is_none_or(|t| !t.can_accept()) {
-                        // Without a certificate we can still connect out over TLS.
-                        if transports.shared.tls.is_some() {
-                            transports.locals.push((TransportKind::Tls, SocketAddr::new(config.bind_ip, 0)));
-                        }
+                    if *kind == TransportKind::Tls && transports.shared.tls.is_none() {
                         continue;
                     }
+                    // Without a certificate the TLS listener still holds its
+                    // port (the one Via and Contact name, as connections are
+                    // reused), but refuses the handshakes it cannot serve.
                     let port = if *kind == TransportKind::Tcp { config.tcp_port } else { config.tls_port };
                     let address = SocketAddr::new(config.bind_ip, port);
                     let listener = TcpListener::bind(address).await.map_err(|source| TransportError::Bind {

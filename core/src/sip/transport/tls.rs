@@ -115,10 +115,6 @@ impl Tls {
         Ok(Tls { connector: TlsConnector::from(Arc::new(client)), acceptor })
     }
 
-    pub(super) fn can_accept(&self) -> bool {
-        self.acceptor.is_some()
-    }
-
     pub(super) async fn connect(
         &self,
         name: &str,
