@@ -160,6 +160,18 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * `*out` receives the account's Contact URI for `transport` (`udp`, `tcp`
+ * or `tls`) on the running SIP engine, e.g.
+ * `sip:qwertyui@192.0.2.4:5060;transport=tcp` (owned: free it with
+ * `sipsimple_string_free`). `SIPSIMPLE_RESULT_INVALID_STATE` while the
+ * engine is not running, `SIPSIMPLE_RESULT_NOT_FOUND` when it runs no such
+ * transport.
+ */
+sipsimple_result sipsimple_account_contact_uri(sipsimple_handle account,
+                                               const char *transport,
+                                               char **out);
+
+/**
  * Deletes the account from the configuration: posts
  * `CFGSettingsObjectWasDeleted` and `SIPAccountManagerDidRemoveAccount`.
  * The BonjourAccount cannot be deleted (`SIPSIMPLE_RESULT_INVALID_STATE`).
@@ -240,6 +252,13 @@ sipsimple_result sipsimple_account_manager_set_default_account(sipsimple_handle 
  * `SIPSIMPLE_RESULT_INVALID_ARGUMENT`.
  */
 sipsimple_result sipsimple_account_new(const char *id, sipsimple_handle *out);
+
+/**
+ * `*out` receives whether the account is registered: its registrar holds
+ * the account's binding (`SIPAccountRegistrationDidSucceed` was posted and
+ * no failure or unregistration since).
+ */
+sipsimple_result sipsimple_account_registered(sipsimple_handle account, bool *out);
 
 /**
  * Saves the account's settings: posts `CFGSettingsObjectWasCreated` (first

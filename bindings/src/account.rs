@@ -155,6 +155,21 @@ impl Account {
         register_extension(account.settings().class(), &path, &type_name, default_json, nillable)
     }
 
+    /// Whether the account is registered: its registrar holds the account's
+    /// binding (`SIPAccountRegistrationDidSucceed` was posted, and no
+    /// failure or unregistration since).
+    pub fn registered(&self) -> Result<bool> {
+        Ok(self.resolve()?.registered())
+    }
+
+    /// The account's Contact URI for `transport` (`udp`, `tcp` or `tls`) on
+    /// the running SIP engine (`contact[transport]` in the original).
+    /// `InvalidState` while the engine is not running, `NotFound` when it
+    /// runs no such transport.
+    pub fn contact_uri(&self, transport: String) -> Result<String> {
+        Ok(self.resolve()?.contact().uri(&transport)?)
+    }
+
     /// Stores the account: posts `CFGSettingsObjectWasCreated` and
     /// `SIPAccountManagerDidAddAccount` for a new account, or
     /// `CFGSettingsObjectDidChange` with the modified settings.

@@ -214,6 +214,43 @@ pub unsafe extern "C" fn sipsimple_account_is_bonjour(account: sipsimple_handle,
     })
 }
 
+/// `*out` receives whether the account is registered: its registrar holds
+/// the account's binding (`SIPAccountRegistrationDidSucceed` was posted and
+/// no failure or unregistration since).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sipsimple_account_registered(account: sipsimple_handle, out: *mut bool) -> sipsimple_result {
+    guard("sipsimple_account_registered", || {
+        let account = objects::account(account)?;
+        let out = Out::new(out, "out")?;
+        // SAFETY: out is a writable bool (API contract).
+        unsafe { out.write(account.registered()) };
+        Ok(())
+    })
+}
+
+/// `*out` receives the account's Contact URI for `transport` (`udp`, `tcp`
+/// or `tls`) on the running SIP engine, e.g.
+/// `sip:qwertyui@192.0.2.4:5060;transport=tcp` (owned: free it with
+/// `sipsimple_string_free`). `SIPSIMPLE_RESULT_INVALID_STATE` while the
+/// engine is not running, `SIPSIMPLE_RESULT_NOT_FOUND` when it runs no such
+/// transport.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sipsimple_account_contact_uri(
+    account: sipsimple_handle,
+    transport: *const c_char,
+    out: *mut *mut c_char,
+) -> sipsimple_result {
+    guard("sipsimple_account_contact_uri", || {
+        let account = objects::account(account)?;
+        // SAFETY: transport is NULL or a NUL-terminated string (API contract).
+        let transport = unsafe { borrow_str(transport, "transport") }?;
+        let out = Out::new(out, "out")?;
+        let uri = account.contact().uri(transport)?;
+        // SAFETY: out is a writable char* (API contract).
+        unsafe { out.write_string(uri) }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -144,8 +144,10 @@ def test_nested_groups_credentials_and_contact(started: SIPApplication) -> None:
     assert "s3cret" not in repr(credentials)
 
     assert len(account.contact.username) == 8
-    with pytest.raises(RuntimeError):
-        account.contact["udp"]
+    assert account.contact["udp"].startswith(f"sip:{account.contact.username}@")
+    assert account.contact["tcp"].endswith(";transport=tcp")
+    with pytest.raises(ValueError):
+        account.contact["sctp"]
 
 
 def test_account_ids_are_validated(started: SIPApplication) -> None:

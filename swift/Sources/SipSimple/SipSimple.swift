@@ -635,6 +635,14 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 public protocol AccountProtocol: AnyObject, Sendable {
     
     /**
+     * The account's Contact URI for `transport` (`udp`, `tcp` or `tls`) on
+     * the running SIP engine (`contact[transport]` in the original).
+     * `InvalidState` while the engine is not running, `NotFound` when it
+     * runs no such transport.
+     */
+    func contactUri(transport: String) throws  -> String
+    
+    /**
      * Deletes the account: posts `CFGSettingsObjectWasDeleted` and
      * `SIPAccountManagerDidRemoveAccount`. The `BonjourAccount` cannot be
      * deleted.
@@ -679,6 +687,13 @@ public protocol AccountProtocol: AnyObject, Sendable {
      * see `register_account_extension`.
      */
     func registerExtension(path: String, typeName: String, defaultJson: String?, nillable: Bool) throws 
+    
+    /**
+     * Whether the account is registered: its registrar holds the account's
+     * binding (`SIPAccountRegistrationDidSucceed` was posted, and no
+     * failure or unregistration since).
+     */
+    func registered() throws  -> Bool
     
     /**
      * Stores the account: posts `CFGSettingsObjectWasCreated` and
@@ -804,6 +819,22 @@ public convenience init(id: String)throws  {
 
     
     /**
+     * The account's Contact URI for `transport` (`udp`, `tcp` or `tls`) on
+     * the running SIP engine (`contact[transport]` in the original).
+     * `InvalidState` while the engine is not running, `NotFound` when it
+     * runs no such transport.
+     */
+open func contactUri(transport: String)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_account_contact_uri(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(transport),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Deletes the account: posts `CFGSettingsObjectWasDeleted` and
      * `SIPAccountManagerDidRemoveAccount`. The `BonjourAccount` cannot be
      * deleted.
@@ -906,6 +937,20 @@ open func registerExtension(path: String, typeName: String, defaultJson: String?
         FfiConverterBool.lower(nillable),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * Whether the account is registered: its registrar holds the account's
+     * binding (`SIPAccountRegistrationDidSucceed` was posted, and no
+     * failure or unregistration since).
+     */
+open func registered()throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_account_registered(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -4129,6 +4174,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_sipsimple_uniffi_checksum_func_register_account_extension() != 25821) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_sipsimple_uniffi_checksum_method_account_contact_uri() != 1150) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_sipsimple_uniffi_checksum_method_account_delete() != 62224) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4151,6 +4199,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_method_account_register_extension() != 42455) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_account_registered() != 17364) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_method_account_save() != 11766) {

@@ -274,6 +274,11 @@ void uniffi_sipsimple_uniffi_fn_free_account(uint64_t handle, RustCallStatus *_N
 uint64_t uniffi_sipsimple_uniffi_fn_constructor_account_new(RustBuffer id, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_FN_METHOD_ACCOUNT_CONTACT_URI
+#define UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_FN_METHOD_ACCOUNT_CONTACT_URI
+RustBuffer uniffi_sipsimple_uniffi_fn_method_account_contact_uri(uint64_t ptr, RustBuffer transport, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_FN_METHOD_ACCOUNT_DELETE
 #define UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_FN_METHOD_ACCOUNT_DELETE
 void uniffi_sipsimple_uniffi_fn_method_account_delete(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -312,6 +317,11 @@ int8_t uniffi_sipsimple_uniffi_fn_method_account_is_bonjour(uint64_t ptr, RustCa
 #ifndef UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_FN_METHOD_ACCOUNT_REGISTER_EXTENSION
 #define UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_FN_METHOD_ACCOUNT_REGISTER_EXTENSION
 void uniffi_sipsimple_uniffi_fn_method_account_register_extension(uint64_t ptr, RustBuffer path, RustBuffer type_name, RustBuffer default_json, int8_t nillable, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_FN_METHOD_ACCOUNT_REGISTERED
+#define UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_FN_METHOD_ACCOUNT_REGISTERED
+int8_t uniffi_sipsimple_uniffi_fn_method_account_registered(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_FN_METHOD_ACCOUNT_SAVE
@@ -941,6 +951,12 @@ uint16_t uniffi_sipsimple_uniffi_checksum_func_register_account_extension(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_CHECKSUM_METHOD_ACCOUNT_CONTACT_URI
+#define UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_CHECKSUM_METHOD_ACCOUNT_CONTACT_URI
+uint16_t uniffi_sipsimple_uniffi_checksum_method_account_contact_uri(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_CHECKSUM_METHOD_ACCOUNT_DELETE
 #define UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_CHECKSUM_METHOD_ACCOUNT_DELETE
 uint16_t uniffi_sipsimple_uniffi_checksum_method_account_delete(void
@@ -986,6 +1002,12 @@ uint16_t uniffi_sipsimple_uniffi_checksum_method_account_is_bonjour(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_CHECKSUM_METHOD_ACCOUNT_REGISTER_EXTENSION
 #define UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_CHECKSUM_METHOD_ACCOUNT_REGISTER_EXTENSION
 uint16_t uniffi_sipsimple_uniffi_checksum_method_account_register_extension(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_CHECKSUM_METHOD_ACCOUNT_REGISTERED
+#define UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_CHECKSUM_METHOD_ACCOUNT_REGISTERED
+uint16_t uniffi_sipsimple_uniffi_checksum_method_account_registered(void
     
 );
 #endif

@@ -699,6 +699,8 @@ internal object IntegrityCheckingUniffiLib {
     internal fun ensureInitialized() = Unit
     external fun uniffi_sipsimple_uniffi_checksum_func_register_account_extension(
     ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_account_contact_uri(
+    ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_account_delete(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_account_domain(
@@ -714,6 +716,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_sipsimple_uniffi_checksum_method_account_is_bonjour(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_account_register_extension(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_account_registered(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_account_save(
     ): Int
@@ -834,6 +838,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_sipsimple_uniffi_fn_constructor_account_new(`id`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_account_contact_uri(`ptr`: Long,`transport`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_sipsimple_uniffi_fn_method_account_delete(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_sipsimple_uniffi_fn_method_account_domain(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -850,6 +856,8 @@ internal object UniffiLib {
     ): Byte
     external fun uniffi_sipsimple_uniffi_fn_method_account_register_extension(`ptr`: Long,`path`: RustBuffer.ByValue,`typeName`: RustBuffer.ByValue,`defaultJson`: RustBuffer.ByValue,`nillable`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_account_registered(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
     external fun uniffi_sipsimple_uniffi_fn_method_account_save(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_sipsimple_uniffi_fn_method_account_send_message(`ptr`: Long,`to`: RustBuffer.ByValue,`contentType`: RustBuffer.ByValue,`body`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1114,6 +1122,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_sipsimple_uniffi_checksum_func_register_account_extension() and 0xFFFF) != 25821) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_account_contact_uri() and 0xFFFF) != 1150) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_account_delete() and 0xFFFF) != 62224) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1136,6 +1147,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_account_register_extension() and 0xFFFF) != 42455) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_account_registered() and 0xFFFF) != 17364) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_account_save() and 0xFFFF) != 11766) {
@@ -1767,6 +1781,14 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
 public interface AccountInterface {
     
     /**
+     * The account's Contact URI for `transport` (`udp`, `tcp` or `tls`) on
+     * the running SIP engine (`contact[transport]` in the original).
+     * `InvalidState` while the engine is not running, `NotFound` when it
+     * runs no such transport.
+     */
+    fun `contactUri`(`transport`: kotlin.String): kotlin.String
+    
+    /**
      * Deletes the account: posts `CFGSettingsObjectWasDeleted` and
      * `SIPAccountManagerDidRemoveAccount`. The `BonjourAccount` cannot be
      * deleted.
@@ -1811,6 +1833,13 @@ public interface AccountInterface {
      * see `register_account_extension`.
      */
     fun `registerExtension`(`path`: kotlin.String, `typeName`: kotlin.String, `defaultJson`: kotlin.String?, `nillable`: kotlin.Boolean)
+    
+    /**
+     * Whether the account is registered: its registrar holds the account's
+     * binding (`SIPAccountRegistrationDidSucceed` was posted, and no
+     * failure or unregistration since).
+     */
+    fun `registered`(): kotlin.Boolean
     
     /**
      * Stores the account: posts `CFGSettingsObjectWasCreated` and
@@ -1987,6 +2016,27 @@ open class Account: Disposable, AutoCloseable, AccountInterface
 
     
     /**
+     * The account's Contact URI for `transport` (`udp`, `tcp` or `tls`) on
+     * the running SIP engine (`contact[transport]` in the original).
+     * `InvalidState` while the engine is not running, `NotFound` when it
+     * runs no such transport.
+     */
+    @Throws(SipSimpleException::class)override fun `contactUri`(`transport`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_account_contact_uri(
+        it,
+        
+        FfiConverterString.lower(`transport`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Deletes the account: posts `CFGSettingsObjectWasDeleted` and
      * `SIPAccountManagerDidRemoveAccount`. The `BonjourAccount` cannot be
      * deleted.
@@ -2124,6 +2174,25 @@ open class Account: Disposable, AutoCloseable, AccountInterface
 }
     }
     
+    
+
+    
+    /**
+     * Whether the account is registered: its registrar holds the account's
+     * binding (`SIPAccountRegistrationDidSucceed` was posted, and no
+     * failure or unregistration since).
+     */
+    @Throws(SipSimpleException::class)override fun `registered`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_account_registered(
+        it,
+        _status)
+}
+    }
+    )
+    }
     
 
     
