@@ -356,11 +356,12 @@ impl Account {
             manager.fix_default_account();
         }
         if manager.lock().started {
-            if self.enabled() {
-                self.activate();
+            if !self.enabled() {
+                let _ = self.deactivate();
+            } else if self.active() {
                 self.apply_changes(&outcome.modified);
             } else {
-                let _ = self.deactivate();
+                self.activate();
             }
         }
         Ok(outcome)

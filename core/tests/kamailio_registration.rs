@@ -13,7 +13,8 @@
 //!   registers again.
 //! - A wrong password fails with `SIPAccountRegistrationDidFail`
 //!   ("Authentication failed", retry in 60–120 s) after exactly two
-//!   REGISTER requests, and none follows.
+//!   REGISTER requests, and none follows; saving the right password
+//!   registers at once.
 //! - Two registered accounts exchange a MESSAGE through the proxy, which
 //!   finds each by its registration.
 //!
@@ -246,6 +247,32 @@ fn a_wrong_password_fails_once_without_a_retry_storm() {
     let sent = registers_sent(&recorder.all(), "bob");
     assert_eq!(sent.len(), 2, "one REGISTER and one answer to the challenge: {sent:#?}");
     assert!(sent.iter().all(|r| !r.contains("wrong-password")));
+
+    // The right password takes effect on save, without waiting for the retry.
+    bob.settings().set("auth.password", Value::from("bobpw")).unwrap();
+    bob.save().unwrap();
+    let ok = nth_from(&recorder, "SIPAccountRegistrationDidSucceed", &bob, 1, Duration::from_secs(10));
+    assert_eq!(int(&ok, "expires"), 600);
+    assert!(bob.registered());
+    let names: Vec<String> = recorder
+        .all()
+        .into_iter()
+        .filter(|n| n.sender == Value::Object(bob.handle()) && n.name.starts_with("SIPAccount"))
+        .map(|n| n.name)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "SIPAccountWillActivate",
+            "SIPAccountDidActivate",
+            "SIPAccountWillRegister",
+            "SIPAccountRegistrationGotAnswer",
+            "SIPAccountRegistrationDidFail",
+            "SIPAccountWillRegister",
+            "SIPAccountRegistrationGotAnswer",
+            "SIPAccountRegistrationDidSucceed",
+        ]
+    );
     stop_application(&recorder);
 }
 

@@ -267,7 +267,13 @@ impl Registration {
                 self.unregister_after_attempt = true;
                 self.register_after_unregister = true;
             }
-            State::Resolving { .. } | State::Waiting { .. } | State::Idle => self.start_attempt(now),
+            State::Resolving { .. } => {
+                // Look the routes up again, for the new settings.
+                let lookup = self.next_id();
+                self.state = State::Resolving { lookup };
+                self.outputs.push_back(Output::Lookup { lookup });
+            }
+            State::Waiting { .. } | State::Idle => self.start_attempt(now),
             State::Unregistering { .. } => self.register_after_unregister = true,
         }
     }
