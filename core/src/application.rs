@@ -223,6 +223,9 @@ fn engine_config() -> EngineConfig {
         verify_server: s.get("tls.verify_server").ok().and_then(|v| v.as_bool()).unwrap_or(true),
     };
     config.trace_sip = s.get("logs.trace_sip").ok().and_then(|v| v.as_bool()).unwrap_or(false);
+    if s.get("logs.trace_pjsip").ok().and_then(|v| v.as_bool()).unwrap_or(false) {
+        config.log_level = u8::try_from(int("logs.pjsip_level")).unwrap_or(5);
+    }
     if let Some(agent) = text("user_agent") {
         config.user_agent = agent;
     }

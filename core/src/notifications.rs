@@ -216,6 +216,14 @@ notifications! {
         /// The message text.
         data: String,
     }
+    /// A line of the SIP engine's log (with `logs.trace_pjsip` on, up to
+    /// `logs.pjsip_level`). Sender: the Engine.
+    SIPEngineLog {
+        /// 1 error, 2 warning, 3 info, 4 debug, 5 trace.
+        level: i64,
+        /// The log line.
+        message: String,
+    }
     /// A MESSAGE request arrived (paging-mode instant message). Sender: the Engine.
     SIPEngineGotMessage {
         /// The Request-URI.

@@ -159,3 +159,49 @@ fn the_application_sends_a_paging_message_from_an_account() {
     assert!(Engine::current().is_none());
     peer.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_log_is_posted_up_to_the_configured_level() {
+    let recorder = NotificationRecorder::new();
+    let center = NotificationCenter::default_center();
+    let config = EngineConfig {
+        transports: TransportConfig {
+            kinds: vec![TransportKind::Udp],
+            bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            ..TransportConfig::default()
+        },
+        log_level: 4,
+        ..EngineConfig::default()
+    };
+    center.add_observer(recorder.clone(), Some("SIPEngineLog"), None);
+    let engine = Engine::start(config).await.expect("engine starts").0;
+    let sender = Value::Object(engine.handle());
+    let udp = engine.local_address(TransportKind::Udp).unwrap();
+    let started =
+        recorder.wait_until(T, |seen| seen.iter().find(|n| n.sender == sender).cloned()).expect("a log line at start");
+    assert_eq!(started.data.get("level"), Some(&Value::Int(3)));
+    assert!(started.data.get("message").and_then(Value::as_str).unwrap().contains(&format!("udp {udp}")));
+
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    socket.send_to(b"NOT SIP AT ALL\r\n\r\n", udp).await.unwrap();
+    let refused = recorder
+        .wait_until(T, |seen| {
+            seen.iter()
+                .find(|n| {
+                    n.sender == sender
+                        && n.data.get("message").and_then(Value::as_str).is_some_and(|m| m.contains("unparseable"))
+                })
+                .cloned()
+        })
+        .expect("the refusal is logged");
+    assert_eq!(refused.data.get("level"), Some(&Value::Int(4)));
+    engine.stop();
+    recorder
+        .wait_until(T, |seen| {
+            seen.iter()
+                .any(|n| n.sender == sender && n.data.get("message") == Some(&Value::from("SIP engine stopped")))
+                .then_some(())
+        })
+        .expect("the stop is logged");
+    let _ = center.remove_observer(&*recorder, Some("SIPEngineLog"), None);
+}

@@ -40,6 +40,10 @@ pub struct EngineConfig {
     pub trace_sip: bool,
     /// Body types accepted in MESSAGE requests; others get 415.
     pub message_content_types: Vec<String>,
+    /// Post `SIPEngineLog` for engine log lines up to this level (1 error,
+    /// 2 warning, 3 info, 4 debug, 5 trace); 0 posts none. Every line goes
+    /// to `tracing` regardless.
+    pub log_level: u8,
 }
 
 impl Default for EngineConfig {
@@ -53,6 +57,31 @@ impl Default for EngineConfig {
                 .into_iter()
                 .map(str::to_owned)
                 .collect(),
+            log_level: 0,
+        }
+    }
+}
+
+/// The engine's log: every line goes to `tracing`, and those up to the
+/// configured level are posted as `SIPEngineLog` too.
+#[derive(Clone, Copy)]
+struct EngineLog {
+    handle: Handle,
+    level: u8,
+}
+
+impl EngineLog {
+    fn log(self, level: u8, message: impl Into<String>) {
+        let message = message.into();
+        match level {
+            0 | 1 => tracing::error!("{message}"),
+            2 => tracing::warn!("{message}"),
+            3 => tracing::info!("{message}"),
+            4 => tracing::debug!("{message}"),
+            _ => tracing::trace!("{message}"),
+        }
+        if level <= self.level {
+            NotificationCenter::default_center().post(self.handle, n::SIPEngineLog { level: level.into(), message });
         }
     }
 }
@@ -119,7 +148,11 @@ impl Engine {
         let locals = transports.local_addresses().to_vec();
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let (send_errors, send_errors_rx) = mpsc::unbounded_channel();
+        let log = EngineLog { handle, level: config.log_level };
+        let listening: Vec<String> = locals.iter().map(|(k, a)| format!("{} {a}", k.name())).collect();
+        log.log(3, format!("SIP engine started, listening on {}", listening.join(", ")));
         let driver = Driver {
+            log,
             layer: TransactionLayer::new(config.timers),
             transports,
             clients: HashMap::new(),
@@ -205,6 +238,7 @@ fn new_tag() -> String {
 }
 
 struct Driver {
+    log: EngineLog,
     layer: TransactionLayer<Message, Destination>,
     transports: Transports,
     /// Client transactions: who hears the responses, and the request (for
@@ -249,6 +283,7 @@ impl Driver {
             self.flush();
         }
         self.transports.close();
+        self.log.log(3, "SIP engine stopped");
     }
 
     fn post<N: crate::notifications::TypedNotification>(&self, notification: N) {
@@ -275,7 +310,7 @@ impl Driver {
         let parsed = match message::parse_with(&incoming.bytes, &self.config.transports.limits) {
             Ok(m) => m,
             Err(e) => {
-                tracing::debug!(source = %incoming.source, "refusing unparseable message: {e}");
+                self.log.log(4, format!("refusing an unparseable message from {}: {e}", incoming.source));
                 if let Some(response) = stateless_rejection(&incoming.bytes, e.status_code()) {
                     let destination =
                         Destination { transport: incoming.transport, address: incoming.source, tls_name: None };
@@ -294,13 +329,13 @@ impl Driver {
                 self.pending_rejection = Some(rejection);
             }
         } else if message::check_response(&parsed).is_err() {
-            tracing::debug!(source = %incoming.source, "dropping malformed response");
+            self.log.log(4, format!("dropping a malformed response from {}", incoming.source));
             return;
         }
         let owned = parsed.to_owned();
         let source = Destination { transport: incoming.transport, address: incoming.source, tls_name: None };
         if let Err(e) = self.layer.handle_message(Instant::now(), owned, source, incoming.transport.is_reliable()) {
-            tracing::debug!("message not matched: {e}");
+            self.log.log(4, format!("message from {} not matched: {e}", incoming.source));
         }
     }
 
@@ -342,7 +377,7 @@ impl Driver {
                 self.clients.insert(id, (events, request));
             }
             Err(e) => {
-                tracing::warn!("cannot send request: {e}");
+                self.log.log(2, format!("cannot send a request: {e}"));
                 let _ = events.send(ResponseEvent::Final(Message::response_to(&request, 400, "Bad Request")));
             }
         }
@@ -351,10 +386,11 @@ impl Driver {
     /// Sends bytes outside any transaction (a stateless rejection).
     fn send_raw(&self, destination: Destination, bytes: Vec<u8>) {
         let transports = self.transports.clone();
+        let log = self.log;
         tokio::spawn(async move {
             let sent = transports.send(destination.transport, destination.address, None, bytes).await;
             if let Err(e) = sent {
-                tracing::debug!("cannot send a stateless response: {e}");
+                log.log(4, format!("cannot send a stateless response to {}: {e}", destination.address));
             }
         });
     }
@@ -379,6 +415,7 @@ impl Driver {
             let local_hint = self.transports.local_address(destination.transport);
             let bytes = transmit.bytes;
             let errors_tx = self.send_errors.clone();
+            let log = self.log;
             tokio::spawn(async move {
                 let result = transports
                     .send(destination.transport, destination.address, destination.tls_name.as_deref(), bytes.clone())
@@ -402,7 +439,7 @@ impl Driver {
                         }
                     }
                     Err(e) => {
-                        tracing::debug!("send failed: {e}");
+                        log.log(3, format!("sending to {} failed: {e}", destination.address));
                         let _ = errors_tx.send(id);
                     }
                 }
@@ -427,7 +464,7 @@ impl Driver {
             response
         };
         if let Err(e) = self.layer.send_response(Instant::now(), id, response) {
-            tracing::debug!("cannot respond: {e}");
+            self.log.log(4, format!("cannot respond: {e}"));
         }
     }
 
