@@ -15,6 +15,8 @@
 //!   line ends and a computed Content-Length.
 //! - [`frame`] finds message boundaries and keep-alives on TCP/TLS streams;
 //!   [`Limits`] bounds sizes for both framing and parsing.
+//! - [`Uri::equivalent`] compares URIs the way RFC 3261 §19.1.4 defines
+//!   (`==` compares their text).
 //! - [`check_request`] tells which error response (400, 405, 406, 415, 416,
 //!   420, 483, 501) a user agent owes a request before processing it.
 //!
@@ -33,6 +35,7 @@ mod params;
 mod parser;
 mod scan;
 mod uri;
+mod uri_eq;
 mod values;
 mod via;
 

@@ -210,7 +210,7 @@ impl<'a> Uri<'a> {
         self.password_raw().map(scan::unescape)
     }
 
-    fn password_raw(&self) -> Option<&str> {
+    pub(super) fn password_raw(&self) -> Option<&str> {
         self.parts.password.get(&self.text)
     }
 
