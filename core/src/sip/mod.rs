@@ -1,4 +1,5 @@
 pub mod auth;
+pub mod dialog;
 pub mod engine;
 pub mod message;
 pub mod transaction;
