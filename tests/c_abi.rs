@@ -1,9 +1,10 @@
-//! Builds the C test programs `tests/c/test_spine.c` (the core API) and
-//! `tests/c/test_lookup.c` (DNS lookups) against `include/sipsimple.h` and
-//! the `libsipsimple` shared library built by this package, runs each
-//! (with the address and undefined-behaviour sanitizers when the C compiler
-//! has them) and checks that it succeeds. Also checks that the header
-//! compiles cleanly as C and as C++.
+//! Builds the C test programs `tests/c/test_spine.c` (the core API),
+//! `tests/c/test_lookup.c` (DNS lookups) and `tests/c/test_registration.c`
+//! (account registration with a loopback registrar) against
+//! `include/sipsimple.h` and the `libsipsimple` shared library built by this
+//! package, runs each (with the address and undefined-behaviour sanitizers
+//! when the C compiler has them) and checks that it succeeds. Also checks
+//! that the header compiles cleanly as C and as C++.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -140,6 +141,11 @@ fn c_test_program_passes() {
 #[test]
 fn c_dns_lookup_program_passes() {
     build_and_run("test_lookup");
+}
+
+#[test]
+fn c_registration_program_passes() {
+    build_and_run("test_registration");
 }
 
 #[test]
