@@ -270,20 +270,23 @@ impl Account {
         }
         self.post(n::SIPAccountWillActivate {});
         let registrar = if self.register_enabled() { self.start_registrar() } else { None };
-        {
+        let registering = {
             let mut activity = self.activity();
             activity.active = true;
             activity.registrar = registrar;
-        }
+            activity.registrar.is_some()
+        };
         self.post(n::SIPAccountDidActivate {});
+        if registering && let Some(r) = self.activity().registrar.as_ref() {
+            r.activate();
+        }
     }
 
+    /// A registrar for this account, not yet registering.
     fn start_registrar(self: &Arc<Self>) -> Option<Registrar> {
         let engine = Engine::current()?;
         let runtime = crate::application::SIPApplication::instance().runtime()?;
-        let registrar = Registrar::spawn(runtime.handle(), self.clone(), engine);
-        registrar.activate();
-        Some(registrar)
+        Some(Registrar::spawn(runtime.handle(), self.clone(), engine))
     }
 
     /// Deactivates the account: posts `SIPAccountWillDeactivate`, starts
@@ -315,6 +318,9 @@ impl Account {
             let registering = self.activity().registrar.is_some();
             if self.register_enabled() && !registering {
                 let registrar = self.start_registrar();
+                if let Some(r) = registrar.as_ref() {
+                    r.activate();
+                }
                 self.activity().registrar = registrar;
             } else if !self.register_enabled()
                 && registering
@@ -383,6 +389,11 @@ impl Account {
             let key = self.id.to_string();
             if s.accounts.get(&key).is_some_and(|a| Arc::ptr_eq(a, self)) { s.accounts.remove(&key) } else { None }
         };
+        if removed.is_some() {
+            // The handle stays valid for the notification's observers until
+            // the next load (a restart) makes it stale.
+            manager.lock().removed.push(self.handle());
+        }
         if removed.is_some() && !was_new {
             manager.post(n::SIPAccountManagerDidRemoveAccount { account: self.handle() });
             manager.fix_default_account();
@@ -415,6 +426,8 @@ struct ManagerState {
     accounts: BTreeMap<String, Arc<Account>>,
     /// The default account as last announced.
     default: Option<Arc<Account>>,
+    /// Handles of deleted accounts, released at the next load.
+    removed: Vec<Handle>,
 }
 
 static ACCOUNT_MANAGER: LazyLock<Arc<AccountManager>> = LazyLock::new(|| {
@@ -453,8 +466,8 @@ impl AccountManager {
     pub fn load(&self) -> Result<()> {
         let ids = crate::config::ConfigurationManager::instance().get_names(&["Accounts"])?;
         let old = std::mem::take(&mut *self.lock());
-        for account in old.accounts.values() {
-            let _ = handle::release(account.handle());
+        for h in old.accounts.values().map(|a| a.handle()).chain(old.removed) {
+            let _ = handle::release(h);
         }
         let mut accounts = BTreeMap::new();
         let bonjour = Account::new(SipAddress { username: "bonjour".into(), domain: "local".into() }, true);

@@ -135,6 +135,10 @@ fn lifecycle_accounts_and_storage() {
     std::fs::write(&path, "SIPSimpleSettings:\n    user_agent = test\n").unwrap();
     app.start(Arc::new(FileStorage::new(dir.path()))).unwrap();
     assert_eq!(SIPSimpleSettings::instance().settings().get("user_agent").unwrap(), Value::from("test"));
+    assert!(
+        sipsimple_core::handle::resolve_any(again.handle()).is_err(),
+        "a deleted account's handle is stale after a restart"
+    );
     rec.clear();
     app.stop().unwrap();
     wait_stopped(&rec);

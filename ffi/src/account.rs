@@ -231,9 +231,11 @@ pub unsafe extern "C" fn sipsimple_account_registered(account: sipsimple_handle,
 /// `*out` receives the account's Contact URI for `transport` (`udp`, `tcp`
 /// or `tls`) on the running SIP engine, e.g.
 /// `sip:qwertyui@192.0.2.4:5060;transport=tcp` (owned: free it with
-/// `sipsimple_string_free`). `SIPSIMPLE_RESULT_INVALID_STATE` while the
-/// engine is not running, `SIPSIMPLE_RESULT_NOT_FOUND` when it runs no such
-/// transport.
+/// `sipsimple_string_free`). `SIPSIMPLE_RESULT_INVALID_ARGUMENT` for an
+/// unknown transport, `SIPSIMPLE_RESULT_INVALID_STATE` while the engine is
+/// not running (also after a stop), `SIPSIMPLE_RESULT_NOT_FOUND` when it
+/// runs no such transport. The host is the engine's address, or the one the
+/// system routes outwards from when the engine listens on every interface.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sipsimple_account_contact_uri(
     account: sipsimple_handle,
