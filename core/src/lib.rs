@@ -12,6 +12,7 @@
 
 pub mod account;
 pub mod application;
+pub mod audio;
 pub mod config;
 pub mod error;
 pub mod handle;
@@ -20,7 +21,9 @@ pub mod notification;
 pub mod notifications;
 pub mod paging;
 pub mod registration;
+pub mod rtp;
 pub mod runtime;
+pub mod sdp;
 pub mod settings;
 /// SIP signalling: messages, transactions and the layers above them.
 pub mod sip;
