@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sipsimple_core::notification::{NotificationCenter, NotificationRecorder};
 use sipsimple_core::paging::PagingMessage;
-use sipsimple_core::sip::engine::{Destination, Engine, EngineConfig, ResponseEvent};
+use sipsimple_core::sip::engine::{Destination, Engine, EngineConfig, RequestEvent, ResponseEvent};
 use sipsimple_core::sip::message::{Message, Method, Uri};
 use sipsimple_core::sip::transport::{TransportConfig, TransportKind};
 use sipsimple_core::{Account, MemoryStorage, SIPApplication, SIPSimpleSettings, Value};
@@ -204,4 +204,85 @@ async fn the_engine_log_is_posted_up_to_the_configured_level() {
         })
         .expect("the stop is logged");
     let _ = center.remove_observer(&*recorder, Some("SIPEngineLog"), None);
+}
+
+/// Waits for the next request event.
+async fn next_request(rx: &mut tokio::sync::mpsc::UnboundedReceiver<RequestEvent>) -> RequestEvent {
+    tokio::time::timeout(T, rx.recv()).await.expect("a request event in time").expect("the engine runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_component_serves_invite_with_ack_and_cancel() {
+    let (caller, callee) = (engine(false).await, engine(false).await);
+    let mut served = callee.serve(&[Method::Invite, Method::Bye]).unwrap();
+    let to = callee.local_address(TransportKind::Udp).unwrap();
+    let destination = Destination { transport: TransportKind::Udp, address: to, tls_name: None };
+
+    // INVITE → 180 → 200, then the ACK for the 2xx arrives as its own event.
+    let invite = request(Method::Invite, to, Some("application/sdp"), "v=0\r\n");
+    let mut responses = caller.send_request(invite, destination.clone()).unwrap();
+    let RequestEvent::Request { transaction, request: got, .. } = next_request(&mut served).await else {
+        panic!("expected the INVITE")
+    };
+    assert_eq!(got.method(), Some(&Method::Invite));
+    callee.respond(transaction, Message::response_to(&got, 180, "Ringing").with_to_tag("callee")).unwrap();
+    callee.respond(transaction, Message::response_to(&got, 200, "OK").with_to_tag("callee")).unwrap();
+    let mut codes = vec![];
+    while let Ok(Some(event)) = tokio::time::timeout(T, responses.recv()).await {
+        match event {
+            ResponseEvent::Provisional(m) => codes.push(m.status().unwrap()),
+            ResponseEvent::Final(m) => {
+                codes.push(m.status().unwrap());
+                break;
+            }
+        }
+    }
+    assert!(codes.ends_with(&[180, 200]), "{codes:?}");
+    let ack = Message::request(Method::Ack, got.uri().unwrap().clone())
+        .header("From", got.header_value("From").unwrap())
+        .header("To", format!("{};tag=callee", got.header_value("To").unwrap()))
+        .header("Call-ID", got.call_id().unwrap())
+        .header("CSeq", format!("{} ACK", got.cseq_parts().unwrap().0));
+    caller.send_stateless(ack, destination.clone()).unwrap();
+    let RequestEvent::Ack { request: ack, .. } = next_request(&mut served).await else { panic!("expected the ACK") };
+    assert_eq!(ack.call_id(), got.call_id());
+
+    // A served method no component handles any more falls back to 501; an
+    // unserved one gets 501 with Allow listing what is served.
+    let info = final_response(&caller, request(Method::Info, to, None, ""), destination.clone()).await;
+    assert_eq!(info.status(), Some(501));
+    assert!(info.header_value("Allow").unwrap().contains("INVITE"));
+
+    // INVITE → 180, then CANCEL (same Via branch): the CANCEL gets 200 from
+    // the engine, the component hears Cancelled and answers the INVITE 487.
+    let via = caller.new_via(&destination).unwrap();
+    let mut invite = request(Method::Invite, to, None, "");
+    invite.headers_mut().insert(0, sipsimple_core::sip::message::Header::canonical("Via", via.clone()));
+    let mut responses = caller.send_request(invite.clone(), destination.clone()).unwrap();
+    let RequestEvent::Request { transaction, request: got, .. } = next_request(&mut served).await else {
+        panic!("expected the second INVITE")
+    };
+    callee.respond(transaction, Message::response_to(&got, 180, "Ringing").with_to_tag("callee2")).unwrap();
+    let cancel = Message::request(Method::Cancel, invite.uri().unwrap().clone())
+        .header("Via", &via)
+        .header("From", invite.header_value("From").unwrap())
+        .header("To", invite.header_value("To").unwrap())
+        .header("Call-ID", invite.call_id().unwrap())
+        .header("CSeq", format!("{} CANCEL", invite.cseq_parts().unwrap().0));
+    let cancelled = final_response(&caller, cancel, destination.clone()).await;
+    assert_eq!(cancelled.status(), Some(200));
+    let RequestEvent::Cancelled { transaction: which, .. } = next_request(&mut served).await else {
+        panic!("expected Cancelled")
+    };
+    assert_eq!(which, transaction);
+    callee.respond(transaction, Message::response_to(&got, 487, "Request Terminated").with_to_tag("callee2")).unwrap();
+    let last = loop {
+        match tokio::time::timeout(T, responses.recv()).await.expect("a response").expect("running") {
+            ResponseEvent::Final(m) => break m,
+            ResponseEvent::Provisional(_) => {}
+        }
+    };
+    assert_eq!(last.status(), Some(487));
+    caller.stop();
+    callee.stop();
 }

@@ -107,8 +107,51 @@ pub enum ResponseEvent {
     Final(Message),
 }
 
+/// What a component that serves requests hears from the engine (see
+/// [`Engine::serve`]).
+#[derive(Debug)]
+pub enum RequestEvent {
+    /// A new request in server transaction `transaction`: answer it with
+    /// [`Engine::respond`].
+    Request {
+        /// The server transaction.
+        transaction: TransactionId,
+        /// The request.
+        request: Message,
+        /// Where it came from (a response goes back there).
+        source: Destination,
+    },
+    /// A CANCEL for the INVITE of `transaction`: the engine has answered the
+    /// CANCEL with 200; the INVITE still needs its final response (487).
+    Cancelled {
+        /// The INVITE's server transaction.
+        transaction: TransactionId,
+        /// The CANCEL.
+        request: Message,
+    },
+    /// An ACK for a 2xx (its own transaction, RFC 3261 §17), or passed up by
+    /// an INVITE server transaction.
+    Ack {
+        /// The ACK.
+        request: Message,
+        /// Where it came from.
+        source: Destination,
+    },
+    /// A 2xx to an INVITE that matched no client transaction: a
+    /// retransmission the dialog must ACK again, or a late fork.
+    StrayResponse {
+        /// The response.
+        response: Message,
+        /// Where it came from.
+        source: Destination,
+    },
+}
+
 enum Command {
     Send { request: Box<Message>, destination: Destination, events: mpsc::UnboundedSender<ResponseEvent> },
+    Serve { methods: Vec<Method>, events: mpsc::UnboundedSender<RequestEvent> },
+    Respond { transaction: TransactionId, response: Box<Message> },
+    SendStateless { message: Box<Message>, destination: Destination },
     Stop,
 }
 
@@ -153,6 +196,8 @@ impl Engine {
         log.log(3, format!("SIP engine started, listening on {}", listening.join(", ")));
         let driver = Driver {
             log,
+            servers: Vec::new(),
+            served: HashMap::new(),
             layer: TransactionLayer::new(config.timers),
             transports,
             clients: HashMap::new(),
@@ -199,6 +244,20 @@ impl Engine {
         Some(SocketAddr::new(source_ip_for(destination.address.ip()), local.port()))
     }
 
+    /// A new top Via for a request to `destination` (`SIP/2.0/<T>
+    /// <address>;rport;branch=<new>`), for components that must know the
+    /// branch (an INVITE's CANCEL copies it, RFC 3261 §9.1). `None` when the
+    /// engine runs no such transport.
+    pub fn new_via(&self, destination: &Destination) -> Option<String> {
+        let address = self.contact_address(destination)?;
+        Some(format!(
+            "SIP/2.0/{} {};rport;branch={}",
+            destination.transport.name().to_ascii_uppercase(),
+            host_port(address),
+            new_branch()
+        ))
+    }
+
     /// Sends `request` to `destination` in a new client transaction. The
     /// engine adds the top Via (with `rport`), Max-Forwards and User-Agent
     /// when missing. Responses arrive on the returned channel.
@@ -215,6 +274,39 @@ impl Engine {
             .send(Command::Send { request: Box::new(request), destination, events })
             .map_err(|_| Error::InvalidState("the SIP engine is not running".into()))?;
         Ok(rx)
+    }
+
+    /// Routes requests with these methods to the returned channel instead of
+    /// answering them (the engine answers OPTIONS and MESSAGE itself unless a
+    /// component serves them, and the rest with 501). Serving INVITE also
+    /// delivers CANCELs of served INVITEs, ACKs and stray 2xx responses to
+    /// INVITEs. A later call for the same method takes it over.
+    pub fn serve(&self, methods: &[Method]) -> Result<mpsc::UnboundedReceiver<RequestEvent>> {
+        let (events, rx) = mpsc::unbounded_channel();
+        self.commands
+            .send(Command::Serve { methods: methods.to_vec(), events })
+            .map_err(|_| Error::InvalidState("the SIP engine is not running".into()))?;
+        Ok(rx)
+    }
+
+    /// Sends `response` in server transaction `transaction` (provisional or
+    /// final). The engine adds `Server` when missing.
+    pub fn respond(&self, transaction: TransactionId, response: Message) -> Result<()> {
+        if response.is_request() {
+            return Err(Error::InvalidArgument("not a response".into()));
+        }
+        self.commands
+            .send(Command::Respond { transaction, response: Box::new(response) })
+            .map_err(|_| Error::InvalidState("the SIP engine is not running".into()))
+    }
+
+    /// Sends `message` outside any transaction: the ACK for a 2xx (RFC 3261
+    /// §13.2.2.4), or a 2xx retransmission. A request gets a top Via (with
+    /// a new branch) and Max-Forwards when missing.
+    pub fn send_stateless(&self, message: Message, destination: Destination) -> Result<()> {
+        self.commands
+            .send(Command::SendStateless { message: Box::new(message), destination })
+            .map_err(|_| Error::InvalidState("the SIP engine is not running".into()))
     }
 
     /// Stops the engine: open transactions end, transports close.
@@ -239,6 +331,10 @@ fn new_tag() -> String {
 
 struct Driver {
     log: EngineLog,
+    /// Components serving request methods.
+    servers: Vec<(Method, mpsc::UnboundedSender<RequestEvent>)>,
+    /// Served INVITE transactions still waiting for their final response.
+    served: HashMap<TransactionId, mpsc::UnboundedSender<RequestEvent>>,
     layer: TransactionLayer<Message, Destination>,
     transports: Transports,
     /// Client transactions: who hears the responses, and the request (for
@@ -273,6 +369,19 @@ impl Driver {
                 },
                 command = commands.recv() => match command {
                     Some(Command::Send { request, destination, events }) => self.on_send(*request, destination, events),
+                    Some(Command::Serve { methods, events }) => {
+                        for method in methods {
+                            self.servers.retain(|(m, _)| *m != method);
+                            self.servers.push((method, events.clone()));
+                        }
+                    }
+                    Some(Command::Respond { transaction, response }) => {
+                        if response.status().is_some_and(|c| c >= 200) {
+                            self.served.remove(&transaction);
+                        }
+                        self.respond(transaction, *response);
+                    }
+                    Some(Command::SendStateless { message, destination }) => self.on_send_stateless(*message, destination),
                     Some(Command::Stop) | None => break,
                 },
                 Some(id) = send_errors.recv() => {
@@ -291,18 +400,9 @@ impl Driver {
     }
 
     fn trace(&self, received: bool, transport: TransportKind, from: SocketAddr, to: SocketAddr, bytes: &[u8]) {
-        if !self.config.trace_sip {
-            return;
+        if self.config.trace_sip {
+            post_trace(self.handle, received, transport, from, to, bytes);
         }
-        self.post(n::SIPEngineSIPTrace {
-            received,
-            transport: transport.name().into(),
-            source_ip: from.ip().to_string(),
-            source_port: from.port().into(),
-            destination_ip: to.ip().to_string(),
-            destination_port: to.port().into(),
-            data: String::from_utf8_lossy(bytes).into_owned(),
-        });
     }
 
     fn on_incoming(&mut self, incoming: Incoming) {
@@ -346,17 +446,7 @@ impl Driver {
         events: mpsc::UnboundedSender<ResponseEvent>,
     ) {
         if request.top_via().is_none() {
-            let sent_by = self
-                .transports
-                .local_address(destination.transport)
-                .map(|local| {
-                    if local.ip().is_unspecified() {
-                        SocketAddr::new(source_ip_for(destination.address.ip()), local.port())
-                    } else {
-                        local
-                    }
-                })
-                .unwrap_or(destination.address);
+            let sent_by = self.sent_by(&destination);
             let via = format!(
                 "SIP/2.0/{} {};rport;branch={}",
                 destination.transport.name().to_ascii_uppercase(),
@@ -407,13 +497,35 @@ impl Driver {
 
     fn send_transmits(&mut self) {
         while let Some(transmit) = self.layer.poll_transmit() {
-            let transports = self.transports.clone();
             let destination = transmit.remote.clone();
             let id = transmit.transaction;
+            // In order when possible; spawned only when the send must wait
+            // (a new connection, a full queue).
             let trace = self.config.trace_sip;
+            let traced = trace.then(|| transmit.bytes.clone());
             let handle = self.handle;
             let local_hint = self.transports.local_address(destination.transport);
-            let bytes = transmit.bytes;
+            let bytes = match self.transports.try_send_now(
+                destination.transport,
+                destination.address,
+                destination.tls_name.as_deref(),
+                transmit.bytes,
+            ) {
+                Ok(Ok(local)) => {
+                    if let Some(bytes) = traced {
+                        let local = if local.ip().is_unspecified() { local_hint.unwrap_or(local) } else { local };
+                        post_trace(handle, false, destination.transport, local, destination.address, &bytes);
+                    }
+                    continue;
+                }
+                Ok(Err(e)) => {
+                    self.log.log(3, format!("sending to {} failed: {e}", destination.address));
+                    let _ = self.send_errors.send(id);
+                    continue;
+                }
+                Err(bytes) => bytes,
+            };
+            let transports = self.transports.clone();
             let errors_tx = self.send_errors.clone();
             let log = self.log;
             tokio::spawn(async move {
@@ -424,18 +536,7 @@ impl Driver {
                     Ok(local) => {
                         if trace {
                             let local = if local.ip().is_unspecified() { local_hint.unwrap_or(local) } else { local };
-                            NotificationCenter::default_center().post(
-                                handle,
-                                n::SIPEngineSIPTrace {
-                                    received: false,
-                                    transport: destination.transport.name().into(),
-                                    source_ip: local.ip().to_string(),
-                                    source_port: local.port().into(),
-                                    destination_ip: destination.address.ip().to_string(),
-                                    destination_port: destination.address.port().into(),
-                                    data: String::from_utf8_lossy(&bytes).into_owned(),
-                                },
-                            );
+                            post_trace(handle, false, destination.transport, local, destination.address, &bytes);
                         }
                     }
                     Err(e) => {
@@ -449,9 +550,20 @@ impl Driver {
 
     fn on_event(&mut self, event: LayerEvent<Message, Destination>) {
         match event {
-            LayerEvent::NewRequest { id, request, source: _, cancels } => self.on_request(id, request, cancels),
+            LayerEvent::NewRequest { id, request, source, cancels } => self.on_request(id, request, source, cancels),
             LayerEvent::Transaction { id, event } => self.on_transaction_event(id, event),
-            LayerEvent::Ack { .. } | LayerEvent::StrayResponse { .. } => {}
+            LayerEvent::Ack { request, source, .. } => {
+                if let Some(server) = self.server_for(&Method::Invite) {
+                    let _ = server.send(RequestEvent::Ack { request, source });
+                }
+            }
+            LayerEvent::StrayResponse { response, source } => {
+                let invite_2xx = response.status().is_some_and(|c| (200..300).contains(&c))
+                    && response.cseq_parts().is_some_and(|(_, m)| m == "INVITE");
+                if invite_2xx && let Some(server) = self.server_for(&Method::Invite) {
+                    let _ = server.send(RequestEvent::StrayResponse { response, source });
+                }
+            }
             #[allow(unreachable_patterns)]
             _ => {}
         }
@@ -468,18 +580,84 @@ impl Driver {
         }
     }
 
-    fn on_request(&mut self, id: TransactionId, request: Message, cancels: Option<TransactionId>) {
+    fn server_for(&self, method: &Method) -> Option<mpsc::UnboundedSender<RequestEvent>> {
+        self.servers.iter().find(|(m, tx)| m == method && !tx.is_closed()).map(|(_, tx)| tx.clone())
+    }
+
+    fn allowed_methods(&self) -> String {
+        let mut methods: Vec<String> = ["OPTIONS", "MESSAGE", "ACK", "CANCEL"].map(str::to_owned).to_vec();
+        for (m, tx) in &self.servers {
+            let name = m.to_string();
+            if !tx.is_closed() && !methods.contains(&name) {
+                methods.push(name);
+            }
+        }
+        methods.join(", ")
+    }
+
+    /// The address Via names for messages to `destination`.
+    fn sent_by(&self, destination: &Destination) -> SocketAddr {
+        self.transports
+            .local_address(destination.transport)
+            .map(|local| {
+                if local.ip().is_unspecified() {
+                    SocketAddr::new(source_ip_for(destination.address.ip()), local.port())
+                } else {
+                    local
+                }
+            })
+            .unwrap_or(destination.address)
+    }
+
+    fn trace_sent(&self, destination: &Destination, bytes: &[u8]) {
+        self.trace(false, destination.transport, self.sent_by(destination), destination.address, bytes);
+    }
+
+    fn on_send_stateless(&mut self, mut message: Message, destination: Destination) {
+        if message.is_request() {
+            if message.top_via().is_none() {
+                let via = format!(
+                    "SIP/2.0/{} {};rport;branch={}",
+                    destination.transport.name().to_ascii_uppercase(),
+                    host_port(self.sent_by(&destination)),
+                    new_branch()
+                );
+                message.headers_mut().insert(0, Header::canonical("Via", via));
+            }
+            if message.header_value("Max-Forwards").is_none() {
+                message.add_header("Max-Forwards", 70);
+            }
+        }
+        let bytes = message.to_bytes();
+        self.trace_sent(&destination, &bytes);
+        self.send_raw(destination, bytes);
+    }
+
+    fn on_request(&mut self, id: TransactionId, request: Message, source: Destination, cancels: Option<TransactionId>) {
         if let Some(rejection) = self.pending_rejection.take() {
             let response = rejection.response(&request).with_to_tag(&new_tag());
             self.respond(id, response);
             return;
         }
         let method = request.method().cloned();
+        if let Some(method) = &method
+            && *method != Method::Cancel
+            && let Some(server) = self.server_for(method)
+        {
+            if *method == Method::Invite {
+                self.served.insert(id, server.clone());
+            }
+            if server.send(RequestEvent::Request { transaction: id, request: request.clone(), source }).is_ok() {
+                return;
+            }
+            self.served.remove(&id);
+            self.servers.retain(|(m, _)| m != method);
+        }
         match method {
             Some(Method::Options) => {
                 let response = Message::response_to(&request, 200, "OK")
                     .with_to_tag(&new_tag())
-                    .header("Allow", "OPTIONS, MESSAGE, ACK, CANCEL")
+                    .header("Allow", self.allowed_methods())
                     .header("Accept", self.config.message_content_types.join(", "));
                 self.respond(id, response);
             }
@@ -487,12 +665,17 @@ impl Driver {
             Some(Method::Cancel) => {
                 let code = if cancels.is_some() { 200 } else { 481 };
                 self.respond(id, Message::response_to(&request, code, "").with_to_tag(&new_tag()));
+                if let Some(invite) = cancels
+                    && let Some(server) = self.served.get(&invite)
+                {
+                    let _ = server.send(RequestEvent::Cancelled { transaction: invite, request });
+                }
             }
             _ => {
                 // Sessions, subscriptions and the rest come with their components.
                 let response = Message::response_to(&request, 501, "")
                     .with_to_tag(&new_tag())
-                    .header("Allow", "OPTIONS, MESSAGE, ACK, CANCEL");
+                    .header("Allow", self.allowed_methods());
                 self.respond(id, response);
             }
         }
@@ -543,6 +726,29 @@ impl Driver {
             _ => {}
         }
     }
+}
+
+/// Posts `SIPEngineSIPTrace` for a message sent or received.
+fn post_trace(
+    handle: Handle,
+    received: bool,
+    transport: TransportKind,
+    from: SocketAddr,
+    to: SocketAddr,
+    bytes: &[u8],
+) {
+    NotificationCenter::default_center().post(
+        handle,
+        n::SIPEngineSIPTrace {
+            received,
+            transport: transport.name().into(),
+            source_ip: from.ip().to_string(),
+            source_port: from.port().into(),
+            destination_ip: to.ip().to_string(),
+            destination_port: to.port().into(),
+            data: String::from_utf8_lossy(bytes).into_owned(),
+        },
+    );
 }
 
 fn host_port(address: SocketAddr) -> String {

@@ -288,6 +288,42 @@ impl Transports {
         }
     }
 
+    /// Sends at once when that needs no waiting: over UDP (unless the
+    /// socket buffer is full) or an established TCP/TLS connection with room
+    /// in its queue, so messages sent one after the other leave in order.
+    /// Gives the bytes back when the caller must use [`Transports::send`].
+    pub fn try_send_now(
+        &self,
+        kind: TransportKind,
+        destination: SocketAddr,
+        tls_name: Option<&str>,
+        bytes: Vec<u8>,
+    ) -> Result<Result<SocketAddr, TransportError>, Vec<u8>> {
+        match kind {
+            TransportKind::Udp => {
+                let Some(socket) = self.udp.as_ref() else { return Ok(Err(TransportError::NotRunning(kind))) };
+                let target = match (socket.local_addr(), destination) {
+                    (Ok(SocketAddr::V6(_)), SocketAddr::V4(v4)) => {
+                        SocketAddr::new(IpAddr::V6(v4.ip().to_ipv6_mapped()), v4.port())
+                    }
+                    _ => destination,
+                };
+                match socket.try_send_to(&bytes, target) {
+                    Ok(_) => Ok(socket.local_addr().map_err(|e| TransportError::Send {
+                        transport: kind,
+                        destination,
+                        reason: e.to_string(),
+                    })),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Err(bytes),
+                    Err(e) => Ok(Err(TransportError::Send { transport: kind, destination, reason: e.to_string() })),
+                }
+            }
+            TransportKind::Tcp | TransportKind::Tls => {
+                stream::try_send_now(&self.shared, kind, destination, tls_name, bytes)
+            }
+        }
+    }
+
     /// Closes every connection and stops every task.
     pub fn close(&self) {
         self.shared.connections.lock().unwrap_or_else(PoisonError::into_inner).clear();

@@ -179,6 +179,27 @@ async fn run<S: AsyncRead + AsyncWrite + Send + 'static>(
 }
 
 /// Sends over an open connection to `destination`, or connects first.
+/// Queues `bytes` on an established connection without waiting; gives
+/// them back when there is none or its queue is full.
+pub(super) fn try_send_now(
+    shared: &Arc<Shared>,
+    kind: TransportKind,
+    destination: SocketAddr,
+    tls_name: Option<&str>,
+    bytes: Vec<u8>,
+) -> Result<Result<SocketAddr, TransportError>, Vec<u8>> {
+    let name = if kind == TransportKind::Tls { tls_name } else { None };
+    let Some((key, connection)) = find(shared, kind, destination, name) else { return Err(bytes) };
+    match connection.writer.try_send(bytes) {
+        Ok(()) => Ok(Ok(connection.local)),
+        Err(mpsc::error::TrySendError::Full(bytes)) => Err(bytes),
+        Err(mpsc::error::TrySendError::Closed(bytes)) => {
+            forget(shared, &key, &connection.writer);
+            Err(bytes)
+        }
+    }
+}
+
 pub(super) async fn send(
     shared: &Arc<Shared>,
     tasks: &Tasks,
