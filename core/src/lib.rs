@@ -24,6 +24,7 @@ pub mod registration;
 pub mod rtp;
 pub mod runtime;
 pub mod sdp;
+pub mod session;
 pub mod settings;
 /// SIP signalling: messages, transactions and the layers above them.
 pub mod sip;

@@ -23,6 +23,12 @@ impl TransactionId {
     pub fn raw(self) -> u64 {
         self.0
     }
+
+    /// An id from its number, for tests of components above the layer.
+    #[cfg(test)]
+    pub(crate) fn from_raw(raw: u64) -> TransactionId {
+        TransactionId(raw)
+    }
 }
 
 impl fmt::Display for TransactionId {

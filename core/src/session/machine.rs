@@ -1,0 +1,1029 @@
+//! The sans-IO INVITE session state machine (RFC 3261 §13–15, RFC 3264
+//! offer/answer carried as opaque SDP bodies).
+//!
+//! [`InviteSession`] is fed the time, the application's calls (connect,
+//! accept, reject, end, propose...) and what the engine delivers (requests
+//! of its dialog, final and provisional responses, ACKs, CANCELs), and
+//! answers with [`Output`]s: requests to send in a client transaction,
+//! stateless sends (the ACK for a 2xx), responses, and [`SessionEvent`]s
+//! that become `SIPSession*` notifications. What the SDP says is not its
+//! business: the Session object above builds offers and answers from its
+//! streams.
+//!
+//! States follow the original middleware: `None` → `connecting` /
+//! `incoming` → `accepting` → `connected` ⇄ `sending_proposal` /
+//! `received_proposal` → `terminating` → `terminated`.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use crate::sip::dialog::Dialog;
+use crate::sip::engine::Destination;
+use crate::sip::message::{Message, Method, NameAddr, Uri};
+use crate::sip::transaction::TransactionId;
+
+/// A session's state, as the original names it (`state` attribute).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionState {
+    /// A new session (`None`).
+    Null,
+    /// Our INVITE is out (`connecting`).
+    Connecting,
+    /// A received INVITE waits for accept/reject (`incoming`).
+    Incoming,
+    /// We accepted; waiting for the ACK (`accepting`).
+    Accepting,
+    /// Established (`connected`).
+    Connected,
+    /// Our re-INVITE is out (`sending_proposal`).
+    SendingProposal,
+    /// The peer's re-INVITE waits for our answer (`received_proposal`).
+    ReceivedProposal,
+    /// Ending (`terminating`).
+    Terminating,
+    /// Ended (`terminated`).
+    Terminated,
+}
+
+impl SessionState {
+    /// The original's name: `None` is `None` there (here `"None"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            SessionState::Null => "None",
+            SessionState::Connecting => "connecting",
+            SessionState::Incoming => "incoming",
+            SessionState::Accepting => "accepting",
+            SessionState::Connected => "connected",
+            SessionState::SendingProposal => "sending_proposal",
+            SessionState::ReceivedProposal => "received_proposal",
+            SessionState::Terminating => "terminating",
+            SessionState::Terminated => "terminated",
+        }
+    }
+}
+
+/// Who did it: `local` or `remote`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Originator {
+    /// This side.
+    Local,
+    /// The peer.
+    Remote,
+}
+
+impl Originator {
+    /// `"local"` or `"remote"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Originator::Local => "local",
+            Originator::Remote => "remote",
+        }
+    }
+}
+
+/// What a session reports (each becomes a `SIPSession*` notification, or
+/// tells the Session object to act on its streams).
+#[derive(Clone, Debug, PartialEq)]
+pub enum SessionEvent {
+    /// `connect` sent the INVITE.
+    NewOutgoing,
+    /// An INVITE arrived; `offer` is its SDP (empty when it carried none).
+    NewIncoming {
+        /// The offer.
+        offer: Vec<u8>,
+    },
+    /// 180 Ringing.
+    GotRingIndication,
+    /// Any provisional response but 100.
+    GotProvisionalResponse {
+        /// Status code.
+        code: u16,
+        /// Reason phrase.
+        reason: String,
+    },
+    /// The final answer arrived (or we accepted); the ACK follows.
+    WillStart,
+    /// Established: `remote_sdp` is the peer's offer or answer.
+    DidStart {
+        /// The peer's SDP.
+        remote_sdp: Vec<u8>,
+    },
+    /// The session failed before it started. Nothing follows.
+    DidFail {
+        /// Who made it fail.
+        originator: Originator,
+        /// Status code.
+        code: u16,
+        /// Reason phrase.
+        reason: String,
+        /// Why, in words (`user request`, `missing ACK`...).
+        failure_reason: String,
+    },
+    /// The session is about to end.
+    WillEnd {
+        /// Who ends it.
+        originator: Originator,
+    },
+    /// The session ended.
+    DidEnd {
+        /// Who ended it.
+        originator: Originator,
+        /// Why (`user request`, or an error).
+        end_reason: String,
+    },
+    /// The peer sent a re-INVITE: answer it with `accept_proposal` or `reject_proposal`.
+    GotProposal {
+        /// The peer's offer (empty for an offerless re-INVITE).
+        offer: Vec<u8>,
+    },
+    /// Our re-INVITE was accepted; `answer` is the peer's SDP.
+    ProposalAccepted {
+        /// The peer's answer.
+        answer: Vec<u8>,
+    },
+    /// A re-INVITE was refused (or cancelled: 487).
+    ProposalRejected {
+        /// Who proposed.
+        originator: Originator,
+        /// Status code.
+        code: u16,
+        /// Reason phrase.
+        reason: String,
+    },
+    /// A transaction of the dialog completed.
+    DidProcessTransaction {
+        /// Who started it.
+        originator: Originator,
+        /// Its method.
+        method: String,
+        /// The final status code.
+        code: u16,
+        /// The reason phrase.
+        reason: String,
+        /// For INVITE transactions: whether the ACK came (None otherwise).
+        ack_received: Option<bool>,
+    },
+}
+
+/// What the session asks its driver to do.
+#[derive(Debug)]
+pub enum Output {
+    /// Send `request` in a new client transaction; pass every response to
+    /// [`InviteSession::handle_response`] with `tag`.
+    Send {
+        /// Echo this with the responses.
+        tag: u64,
+        /// The request.
+        request: Box<Message>,
+        /// Where to.
+        destination: Destination,
+    },
+    /// Send outside any transaction (the ACK for a 2xx).
+    SendStateless {
+        /// The message.
+        message: Box<Message>,
+        /// Where to.
+        destination: Destination,
+    },
+    /// Answer server transaction `transaction`.
+    Respond {
+        /// The transaction.
+        transaction: TransactionId,
+        /// The response.
+        response: Box<Message>,
+    },
+    /// Report this.
+    Event(SessionEvent),
+}
+
+/// An error from a call made in the wrong state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation} is not allowed in state {state}")]
+pub struct IllegalState {
+    /// What was called.
+    pub operation: &'static str,
+    /// The state the session was in.
+    pub state: &'static str,
+}
+
+/// Timing of a session.
+#[derive(Clone, Debug)]
+pub struct SessionTimers {
+    /// T1: the first 2xx retransmission interval.
+    pub t1: Duration,
+    /// T2: the longest 2xx retransmission interval.
+    pub t2: Duration,
+    /// How long an outgoing INVITE may go unanswered (`sip.invite_timeout`).
+    pub invite_timeout: Duration,
+}
+
+impl Default for SessionTimers {
+    fn default() -> Self {
+        SessionTimers {
+            t1: Duration::from_millis(500),
+            t2: Duration::from_secs(4),
+            invite_timeout: Duration::from_secs(90),
+        }
+    }
+}
+
+/// One hop to try for the initial INVITE: where to send, the Route header
+/// to put (the outbound proxy, if any), and our Contact through it.
+#[derive(Clone, Debug)]
+pub struct SessionRoute {
+    /// Where to send.
+    pub destination: Destination,
+    /// The Route header value (`<sip:proxy;lr>`), if any.
+    pub route: Option<String>,
+    /// Our Contact for this route.
+    pub contact: NameAddr<'static>,
+}
+
+/// Our outgoing INVITE and its progress.
+struct PendingInvite {
+    tag: u64,
+    request: Message,
+    routes: Vec<SessionRoute>,
+    route_index: usize,
+    provisional: bool,
+    cancel_requested: bool,
+}
+
+/// A 2xx we send until the ACK arrives.
+struct PendingAck {
+    transaction: TransactionId,
+    response: Message,
+    next_retransmit: Instant,
+    interval: Duration,
+    give_up: Instant,
+    /// The re-INVITE case: no session start on the ACK.
+    reinvite: bool,
+}
+
+/// The peer's INVITE or re-INVITE waiting for our final answer.
+struct ReceivedInvite {
+    transaction: TransactionId,
+    request: Message,
+}
+
+/// One INVITE session. See the module documentation.
+pub struct InviteSession {
+    state: SessionState,
+    timers: SessionTimers,
+    local_identity: NameAddr<'static>,
+    dialog: Option<Dialog>,
+    /// Where in-dialog requests go (the first hop of the initial INVITE,
+    /// or where the peer's INVITE came from).
+    next_hop: Option<Destination>,
+    contact: Option<NameAddr<'static>>,
+    invite: Option<PendingInvite>,
+    reinvite: Option<(u64, Message)>,
+    received: Option<ReceivedInvite>,
+    pending_ack: Option<PendingAck>,
+    bye_tag: Option<u64>,
+    invite_deadline: Option<Instant>,
+    local_tag: String,
+    next_tag: u64,
+    outputs: VecDeque<Output>,
+    remote_user_agent: Option<String>,
+    /// The offer of the peer's initial INVITE, for `DidStart`.
+    received_offer: Option<Vec<u8>>,
+}
+
+impl InviteSession {
+    /// A new session in state `None` for `local_identity` (the account's
+    /// address, with display name).
+    pub fn new(local_identity: NameAddr<'static>, timers: SessionTimers) -> InviteSession {
+        InviteSession {
+            state: SessionState::Null,
+            timers,
+            local_identity,
+            dialog: None,
+            next_hop: None,
+            contact: None,
+            invite: None,
+            reinvite: None,
+            received: None,
+            pending_ack: None,
+            bye_tag: None,
+            invite_deadline: None,
+            local_tag: token(),
+            next_tag: 0,
+            outputs: VecDeque::new(),
+            remote_user_agent: None,
+            received_offer: None,
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> SessionState {
+        self.state
+    }
+
+    /// The peer's User-Agent (or Server) header, once seen.
+    pub fn remote_user_agent(&self) -> Option<&str> {
+        self.remote_user_agent.as_deref()
+    }
+
+    /// The dialog, once there is one.
+    pub fn dialog(&self) -> Option<&Dialog> {
+        self.dialog.as_ref()
+    }
+
+    /// The next thing to do.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When [`InviteSession::handle_timeout`] must run next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let ack = self.pending_ack.as_ref().map(|p| p.next_retransmit.min(p.give_up));
+        match (ack, self.invite_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn guard(&self, operation: &'static str, allowed: &[SessionState]) -> Result<(), IllegalState> {
+        if allowed.contains(&self.state) { Ok(()) } else { Err(IllegalState { operation, state: self.state.name() }) }
+    }
+
+    fn emit(&mut self, event: SessionEvent) {
+        self.outputs.push_back(Output::Event(event));
+    }
+
+    fn new_tag(&mut self) -> u64 {
+        self.next_tag += 1;
+        self.next_tag
+    }
+
+    fn send(&mut self, request: Message, destination: Destination) -> u64 {
+        let tag = self.new_tag();
+        self.outputs.push_back(Output::Send { tag, request: Box::new(request), destination });
+        tag
+    }
+
+    fn respond(&mut self, transaction: TransactionId, response: Message) {
+        self.outputs.push_back(Output::Respond { transaction, response: Box::new(response) });
+    }
+
+    fn processed(&mut self, originator: Originator, method: &str, code: u16, reason: &str, ack: Option<bool>) {
+        self.emit(SessionEvent::DidProcessTransaction {
+            originator,
+            method: method.to_owned(),
+            code,
+            reason: reason.to_owned(),
+            ack_received: ack,
+        });
+    }
+
+    // ----- outgoing --------------------------------------------------------
+
+    /// `connect`: sends the INVITE with `offer` to `to` through the first of
+    /// `routes` (the others are tried on a timeout, a transport failure or a
+    /// 503 before any provisional response).
+    pub fn connect(
+        &mut self,
+        now: Instant,
+        to: NameAddr<'static>,
+        routes: Vec<SessionRoute>,
+        offer: Vec<u8>,
+        subject: Option<&str>,
+    ) -> Result<(), IllegalState> {
+        self.guard("connect", &[SessionState::Null])?;
+        if routes.is_empty() {
+            self.state = SessionState::Terminated;
+            self.emit(SessionEvent::DidFail {
+                originator: Originator::Local,
+                code: 0,
+                reason: "No route".into(),
+                failure_reason: "no route to the destination".into(),
+            });
+            return Ok(());
+        }
+        let mut request = Message::request(Method::Invite, to.uri().clone())
+            .header("From", self.local_identity.clone().with_tag(&self.local_tag))
+            .header("To", &to)
+            .header("Call-ID", token())
+            .header("CSeq", "1 INVITE")
+            .header("Allow", ALLOW);
+        if let Some(subject) = subject {
+            request.add_header("Subject", subject.replace(['\r', '\n'], " "));
+        }
+        let request = if offer.is_empty() { request } else { request.with_body("application/sdp", offer) };
+        self.state = SessionState::Connecting;
+        self.emit(SessionEvent::NewOutgoing);
+        self.invite_deadline = Some(now + self.timers.invite_timeout);
+        self.invite = Some(PendingInvite {
+            tag: 0,
+            request,
+            routes,
+            route_index: 0,
+            provisional: false,
+            cancel_requested: false,
+        });
+        self.send_invite_on_route();
+        Ok(())
+    }
+
+    fn send_invite_on_route(&mut self) {
+        let Some(pending) = self.invite.as_mut() else { return };
+        let route = pending.routes[pending.route_index].clone();
+        let mut request = pending.request.clone();
+        if let Some(r) = &route.route {
+            request.headers_mut().insert(1, crate::sip::message::Header::canonical("Route", r.clone()));
+        }
+        request.add_header("Contact", &route.contact);
+        self.contact = Some(route.contact.clone());
+        self.next_hop = Some(route.destination.clone());
+        let tag = self.send(request, route.destination);
+        if let Some(pending) = self.invite.as_mut() {
+            pending.tag = tag;
+        }
+    }
+
+    /// A response to a request this session sent with `tag`.
+    pub fn handle_response(&mut self, now: Instant, tag: u64, response: &Message) {
+        let code = response.status().unwrap_or(500);
+        if let Some(agent) = response.header_value("Server") {
+            self.remote_user_agent.get_or_insert_with(|| agent.to_owned());
+        }
+        if self.invite.as_ref().is_some_and(|p| p.tag == tag) {
+            return self.invite_response(now, code, response);
+        }
+        if self.reinvite.as_ref().is_some_and(|(t, _)| *t == tag) {
+            return self.reinvite_response(code, response);
+        }
+        if self.bye_tag == Some(tag) && code >= 200 {
+            self.bye_tag = None;
+            let reason = response.reason().unwrap_or_default().to_owned();
+            self.processed(Originator::Local, "BYE", code, &reason, None);
+            self.finish_end(Originator::Local, "user request".into());
+        }
+        // A 2xx retransmission after our ACK: ACK it again.
+        if (200..300).contains(&code)
+            && response.cseq_parts().is_some_and(|(_, m)| m == "INVITE")
+            && let (Some(dialog), Some(hop)) = (self.dialog.as_ref(), self.next_hop.clone())
+            && dialog.matches(response)
+            && let Some((cseq, _)) = response.cseq_parts()
+        {
+            let ack = dialog.create_ack(cseq);
+            self.outputs.push_back(Output::SendStateless { message: Box::new(ack), destination: hop });
+        }
+    }
+
+    fn invite_response(&mut self, now: Instant, code: u16, response: &Message) {
+        let reason = response.reason().unwrap_or_default().to_owned();
+        if code < 200 {
+            if code == 100 {
+                return;
+            }
+            if let Some(p) = self.invite.as_mut() {
+                p.provisional = true;
+            }
+            if response.to_tag().is_some() && self.dialog.is_none() {
+                self.dialog = self.invite.as_ref().and_then(|p| Dialog::uac(&p.request, response).ok());
+            }
+            if self.invite.as_ref().is_some_and(|p| p.cancel_requested) {
+                self.send_cancel();
+                return;
+            }
+            if code == 180 {
+                self.emit(SessionEvent::GotRingIndication);
+            }
+            self.emit(SessionEvent::GotProvisionalResponse { code, reason });
+            return;
+        }
+        self.invite_deadline = None;
+        if (200..300).contains(&code) {
+            let Some(pending) = self.invite.take() else { return };
+            let sent = self.sent_invite(&pending);
+            let dialog = match self.dialog.take() {
+                Some(mut d) if d.matches(response) => {
+                    let _ = d.handle_response(response);
+                    Some(d)
+                }
+                _ => Dialog::uac(&sent, response).ok(),
+            };
+            self.dialog = dialog;
+            let cseq = sent.cseq_parts().map(|(n, _)| n).unwrap_or(1);
+            if let (Some(dialog), Some(hop)) = (self.dialog.as_ref(), self.next_hop.clone()) {
+                let ack = dialog.create_ack(cseq);
+                if !pending.cancel_requested {
+                    self.emit(SessionEvent::WillStart);
+                }
+                self.outputs.push_back(Output::SendStateless { message: Box::new(ack), destination: hop });
+            }
+            self.processed(Originator::Local, "INVITE", code, &reason, Some(true));
+            if pending.cancel_requested {
+                // Answered while we cancelled: end it at once.
+                self.send_bye();
+                self.state = SessionState::Terminated;
+                self.emit(SessionEvent::DidFail {
+                    originator: Originator::Local,
+                    code: 487,
+                    reason: "Session Cancelled".into(),
+                    failure_reason: "user request".into(),
+                });
+                return;
+            }
+            self.state = SessionState::Connected;
+            self.emit(SessionEvent::DidStart { remote_sdp: response.body().to_vec() });
+            return;
+        }
+        // A failure: try the next route when nothing answered yet.
+        if let Some(p) = self.invite.as_mut()
+            && !p.provisional
+            && !p.cancel_requested
+            && (code == 408 || code == 503)
+            && p.route_index + 1 < p.routes.len()
+        {
+            p.route_index += 1;
+            let cseq = p.request.cseq_parts().map(|(n, _)| n).unwrap_or(1) + 1;
+            p.request.headers_mut().set("CSeq", format!("{cseq} INVITE"));
+            self.invite_deadline = Some(now + self.timers.invite_timeout);
+            self.send_invite_on_route();
+            return;
+        }
+        let pending = self.invite.take();
+        self.processed(Originator::Local, "INVITE", code, &reason, Some(true));
+        self.state = SessionState::Terminated;
+        if let Some(d) = self.dialog.as_mut() {
+            d.terminate();
+        }
+        let event = if pending.is_some_and(|p| p.cancel_requested) {
+            SessionEvent::DidFail {
+                originator: Originator::Local,
+                code: 487,
+                reason: "Session Cancelled".into(),
+                failure_reason: "user request".into(),
+            }
+        } else {
+            SessionEvent::DidFail { originator: Originator::Remote, code, failure_reason: reason.clone(), reason }
+        };
+        self.emit(event);
+    }
+
+    /// The INVITE as last sent (with the Contact of its route).
+    fn sent_invite(&self, pending: &PendingInvite) -> Message {
+        let mut request = pending.request.clone();
+        if let Some(contact) = &self.contact {
+            request.add_header("Contact", contact);
+        }
+        request
+    }
+
+    fn send_cancel(&mut self) {
+        let Some(pending) = self.invite.as_ref() else { return };
+        let Some(hop) = self.next_hop.clone() else { return };
+        let invite = &pending.request;
+        let mut cancel = Message::request(Method::Cancel, invite.uri().cloned().unwrap_or_else(|| Uri::sip("invalid")));
+        for name in ["Via", "Route", "From", "To", "Call-ID"] {
+            for value in invite.headers().values(name) {
+                cancel.add_header(name, value);
+            }
+        }
+        let cseq = invite.cseq_parts().map(|(n, _)| n).unwrap_or(1);
+        cancel.add_header("CSeq", format!("{cseq} CANCEL"));
+        let _ = self.send(cancel, hop);
+    }
+
+    // ----- incoming --------------------------------------------------------
+
+    /// A new INVITE for this (new) session, in server transaction
+    /// `transaction`, received from `source`. Answers 100 Trying.
+    pub fn handle_invite(
+        &mut self,
+        transaction: TransactionId,
+        request: &Message,
+        source: Destination,
+        contact: NameAddr<'static>,
+    ) -> Result<(), IllegalState> {
+        self.guard("handle_invite", &[SessionState::Null])?;
+        let dialog = match Dialog::uas(request, &self.local_tag, contact.clone()) {
+            Ok(d) => d,
+            Err(_) => {
+                self.respond(
+                    transaction,
+                    Message::response_to(request, 400, "Bad Request").with_to_tag(&self.local_tag),
+                );
+                self.state = SessionState::Terminated;
+                return Ok(());
+            }
+        };
+        if let Some(agent) = request.header_value("User-Agent") {
+            self.remote_user_agent = Some(agent.to_owned());
+        }
+        self.respond(transaction, Message::response_to(request, 100, "Trying"));
+        self.dialog = Some(dialog);
+        self.contact = Some(contact);
+        self.next_hop = Some(source);
+        self.received = Some(ReceivedInvite { transaction, request: request.clone() });
+        self.received_offer = Some(request.body().to_vec());
+        self.state = SessionState::Incoming;
+        self.emit(SessionEvent::NewIncoming { offer: request.body().to_vec() });
+        Ok(())
+    }
+
+    /// `send_ring_indication`: 180 Ringing on an incoming session.
+    pub fn send_ring_indication(&mut self) -> Result<(), IllegalState> {
+        self.guard("send_ring_indication", &[SessionState::Incoming])?;
+        self.respond_to_received(180, "Ringing", Vec::new(), false);
+        Ok(())
+    }
+
+    fn respond_to_received(&mut self, code: u16, reason: &str, sdp: Vec<u8>, keep: bool) -> Option<Message> {
+        let received = self.received.take()?;
+        let dialog = self.dialog.as_mut()?;
+        let mut response = dialog.create_response(&received.request, code, reason);
+        if !sdp.is_empty() {
+            response = response.with_body("application/sdp", sdp);
+        }
+        if (200..300).contains(&code) {
+            response.add_header("Allow", ALLOW);
+        }
+        self.respond(received.transaction, response.clone());
+        if code < 200 || keep {
+            self.received = Some(received);
+        }
+        Some(response)
+    }
+
+    /// `accept`: answers the INVITE with 200 and `answer`, then waits for
+    /// the ACK (retransmitting the 200 meanwhile).
+    pub fn accept(&mut self, now: Instant, answer: Vec<u8>) -> Result<(), IllegalState> {
+        self.guard("accept", &[SessionState::Incoming])?;
+        let transaction = self.received.as_ref().map(|r| r.transaction);
+        let Some(response) = self.respond_to_received(200, "OK", answer, false) else {
+            return Err(IllegalState { operation: "accept", state: self.state.name() });
+        };
+        self.state = SessionState::Accepting;
+        self.emit(SessionEvent::WillStart);
+        if let Some(transaction) = transaction {
+            self.pending_ack = Some(PendingAck {
+                transaction,
+                response,
+                next_retransmit: now + self.timers.t1,
+                interval: self.timers.t1,
+                give_up: now + self.timers.t1 * 64,
+                reinvite: false,
+            });
+        }
+        Ok(())
+    }
+
+    /// `reject(code, reason)`: answers the INVITE with a final failure.
+    pub fn reject(&mut self, code: u16, reason: Option<&str>) -> Result<(), IllegalState> {
+        self.guard("reject", &[SessionState::Incoming])?;
+        let code = if (300..700).contains(&code) { code } else { 603 };
+        let reason = reason.map(str::to_owned).unwrap_or_else(|| crate::sip::message::reason_phrase(code).to_owned());
+        self.state = SessionState::Terminating;
+        self.respond_to_received(code, &reason, Vec::new(), false);
+        self.processed(Originator::Remote, "INVITE", code, &reason, Some(false));
+        self.state = SessionState::Terminated;
+        self.emit(SessionEvent::DidFail {
+            originator: Originator::Local,
+            code,
+            reason,
+            failure_reason: "user request".into(),
+        });
+        Ok(())
+    }
+
+    /// The ACK of the dialog arrived.
+    pub fn handle_ack(&mut self, _now: Instant, ack: &Message) {
+        let Some(pending) = self.pending_ack.as_ref() else { return };
+        if !self.dialog.as_ref().is_some_and(|d| d.matches(ack)) {
+            return;
+        }
+        let reinvite = pending.reinvite;
+        self.pending_ack = None;
+        if reinvite {
+            self.processed(Originator::Remote, "INVITE", 200, "OK", Some(true));
+            return;
+        }
+        if self.state == SessionState::Accepting {
+            let offer = self.received_offer.take().unwrap_or_default();
+            self.processed(Originator::Remote, "INVITE", 200, "OK", Some(true));
+            self.state = SessionState::Connected;
+            self.emit(SessionEvent::DidStart { remote_sdp: offer });
+        }
+    }
+
+    /// The peer cancelled its INVITE (the engine answered the CANCEL).
+    pub fn handle_cancel(&mut self, transaction: TransactionId) {
+        if self.received.as_ref().is_none_or(|r| r.transaction != transaction) {
+            return;
+        }
+        let incoming = self.state == SessionState::Incoming;
+        self.respond_to_received(487, "Request Terminated", Vec::new(), false);
+        if incoming {
+            self.processed(Originator::Remote, "INVITE", 487, "Request Terminated", Some(false));
+            self.state = SessionState::Terminated;
+            self.emit(SessionEvent::DidFail {
+                originator: Originator::Remote,
+                code: 487,
+                reason: "Request Terminated".into(),
+                failure_reason: "Request Terminated".into(),
+            });
+        } else if self.state == SessionState::ReceivedProposal {
+            self.state = SessionState::Connected;
+            self.emit(SessionEvent::ProposalRejected {
+                originator: Originator::Remote,
+                code: 487,
+                reason: "Request Terminated".into(),
+            });
+        }
+    }
+
+    /// A request inside the dialog (re-INVITE, BYE, INFO, OPTIONS...) in
+    /// server transaction `transaction`.
+    pub fn handle_request(&mut self, transaction: TransactionId, request: &Message) {
+        let Some(dialog) = self.dialog.as_mut() else {
+            self.respond(
+                transaction,
+                Message::response_to(request, 481, "Call/Transaction Does Not Exist").with_to_tag(&token()),
+            );
+            return;
+        };
+        if let Err(rejection) = dialog.handle_request(request) {
+            let response = rejection.response(request);
+            self.respond(transaction, response);
+            return;
+        }
+        let method = request.method().cloned().unwrap_or(Method::Options);
+        match method {
+            Method::Bye => {
+                let response = dialog.create_response(request, 200, "OK");
+                self.respond(transaction, response);
+                self.processed(Originator::Remote, "BYE", 200, "OK", None);
+                match self.state {
+                    SessionState::Connected
+                    | SessionState::SendingProposal
+                    | SessionState::ReceivedProposal
+                    | SessionState::Accepting => {
+                        self.emit(SessionEvent::WillEnd { originator: Originator::Remote });
+                        self.finish_end(Originator::Remote, "user request".into());
+                    }
+                    SessionState::Incoming => {
+                        self.respond_to_received(487, "Request Terminated", Vec::new(), false);
+                        self.state = SessionState::Terminated;
+                        self.emit(SessionEvent::DidFail {
+                            originator: Originator::Remote,
+                            code: 487,
+                            reason: "Request Terminated".into(),
+                            failure_reason: "Request Terminated".into(),
+                        });
+                    }
+                    _ => {}
+                }
+            }
+            Method::Invite => {
+                if self.state == SessionState::SendingProposal || self.received.is_some() {
+                    let response = dialog.create_response(request, 491, "Request Pending");
+                    self.respond(transaction, response);
+                    return;
+                }
+                if self.state != SessionState::Connected {
+                    let response = dialog.create_response(request, 500, "Server Internal Error");
+                    self.respond(transaction, response.header("Retry-After", rand_retry()));
+                    return;
+                }
+                self.received = Some(ReceivedInvite { transaction, request: request.clone() });
+                self.state = SessionState::ReceivedProposal;
+                self.emit(SessionEvent::GotProposal { offer: request.body().to_vec() });
+            }
+            Method::Options | Method::Info | Method::Update => {
+                let response = dialog.create_response(request, 200, "OK");
+                self.respond(transaction, response);
+            }
+            _ => {
+                let response = dialog.create_response(request, 501, "Not Implemented").header("Allow", ALLOW);
+                self.respond(transaction, response);
+            }
+        }
+    }
+
+    /// `accept_proposal`: answers the peer's re-INVITE with 200 and `answer`.
+    pub fn accept_proposal(&mut self, now: Instant, answer: Vec<u8>) -> Result<(), IllegalState> {
+        self.guard("accept_proposal", &[SessionState::ReceivedProposal])?;
+        let transaction = self.received.as_ref().map(|r| r.transaction);
+        let Some(response) = self.respond_to_received(200, "OK", answer, false) else {
+            return Err(IllegalState { operation: "accept_proposal", state: self.state.name() });
+        };
+        self.state = SessionState::Connected;
+        if let Some(transaction) = transaction {
+            self.pending_ack = Some(PendingAck {
+                transaction,
+                response,
+                next_retransmit: now + self.timers.t1,
+                interval: self.timers.t1,
+                give_up: now + self.timers.t1 * 64,
+                reinvite: true,
+            });
+        }
+        Ok(())
+    }
+
+    /// `reject_proposal(code, reason)`: refuses the peer's re-INVITE.
+    pub fn reject_proposal(&mut self, code: u16, reason: Option<&str>) -> Result<(), IllegalState> {
+        self.guard("reject_proposal", &[SessionState::ReceivedProposal])?;
+        let code = if (300..700).contains(&code) { code } else { 488 };
+        let reason = reason.map(str::to_owned).unwrap_or_else(|| crate::sip::message::reason_phrase(code).to_owned());
+        self.respond_to_received(code, &reason, Vec::new(), false);
+        self.processed(Originator::Remote, "INVITE", code, &reason, Some(false));
+        self.state = SessionState::Connected;
+        self.emit(SessionEvent::ProposalRejected { originator: Originator::Remote, code, reason });
+        Ok(())
+    }
+
+    /// Sends a re-INVITE with `offer` (adding or removing streams, hold,
+    /// unhold): `sending_proposal` until the answer.
+    pub fn propose(&mut self, offer: Vec<u8>) -> Result<(), IllegalState> {
+        self.guard("propose", &[SessionState::Connected])?;
+        let (Some(dialog), Some(hop)) = (self.dialog.as_mut(), self.next_hop.clone()) else {
+            return Err(IllegalState { operation: "propose", state: self.state.name() });
+        };
+        let mut request = dialog.create_request(Method::Invite).header("Allow", ALLOW);
+        if let Some(contact) = &self.contact {
+            request.add_header("Contact", contact);
+        }
+        let request = request.with_body("application/sdp", offer);
+        self.state = SessionState::SendingProposal;
+        let tag = self.send(request.clone(), hop);
+        self.reinvite = Some((tag, request));
+        Ok(())
+    }
+
+    fn reinvite_response(&mut self, code: u16, response: &Message) {
+        if code < 200 {
+            return;
+        }
+        let Some((_, request)) = self.reinvite.take() else { return };
+        let reason = response.reason().unwrap_or_default().to_owned();
+        if let Some(d) = self.dialog.as_mut() {
+            let _ = d.handle_response(response);
+        }
+        if (200..300).contains(&code) {
+            if let (Some(dialog), Some(hop)) = (self.dialog.as_ref(), self.next_hop.clone()) {
+                let cseq = request.cseq_parts().map(|(n, _)| n).unwrap_or(1);
+                let ack = dialog.create_ack(cseq);
+                self.outputs.push_back(Output::SendStateless { message: Box::new(ack), destination: hop });
+            }
+            self.processed(Originator::Local, "INVITE", code, &reason, Some(true));
+            if self.state == SessionState::SendingProposal {
+                self.state = SessionState::Connected;
+            }
+            self.emit(SessionEvent::ProposalAccepted { answer: response.body().to_vec() });
+            return;
+        }
+        self.processed(Originator::Local, "INVITE", code, &reason, Some(true));
+        if self.state == SessionState::SendingProposal {
+            self.state = SessionState::Connected;
+        }
+        self.emit(SessionEvent::ProposalRejected { originator: Originator::Local, code, reason: reason.clone() });
+        if code == 481 || code == 408 {
+            // The dialog is gone (RFC 3261 §12.2.1.2).
+            self.emit(SessionEvent::WillEnd { originator: Originator::Local });
+            self.finish_end(Originator::Remote, format!("{code} {reason}"));
+        }
+    }
+
+    /// `cancel_proposal`: CANCELs our pending re-INVITE.
+    pub fn cancel_proposal(&mut self) -> Result<(), IllegalState> {
+        self.guard("cancel_proposal", &[SessionState::SendingProposal])?;
+        let (Some((_, invite)), Some(hop)) = (self.reinvite.as_ref(), self.next_hop.clone()) else {
+            return Ok(());
+        };
+        let mut cancel = Message::request(Method::Cancel, invite.uri().cloned().unwrap_or_else(|| Uri::sip("invalid")));
+        for name in ["Via", "Route", "From", "To", "Call-ID"] {
+            for value in invite.headers().values(name) {
+                cancel.add_header(name, value);
+            }
+        }
+        let cseq = invite.cseq_parts().map(|(n, _)| n).unwrap_or(1);
+        cancel.add_header("CSeq", format!("{cseq} CANCEL"));
+        let _ = self.send(cancel, hop);
+        Ok(())
+    }
+
+    // ----- ending ----------------------------------------------------------
+
+    /// `end`: cancels an outgoing INVITE, declines an incoming one, or sends
+    /// BYE on an established session. Does nothing once terminating.
+    pub fn end(&mut self, _now: Instant) {
+        match self.state {
+            SessionState::Null => {
+                self.state = SessionState::Terminated;
+            }
+            SessionState::Connecting => {
+                let provisional = self.invite.as_ref().is_some_and(|p| p.provisional);
+                if let Some(p) = self.invite.as_mut() {
+                    p.cancel_requested = true;
+                }
+                self.state = SessionState::Terminating;
+                if provisional {
+                    self.send_cancel();
+                }
+            }
+            SessionState::Incoming => {
+                let _ = self.reject(603, Some("Decline"));
+            }
+            SessionState::Accepting
+            | SessionState::Connected
+            | SessionState::SendingProposal
+            | SessionState::ReceivedProposal => {
+                if self.state == SessionState::ReceivedProposal {
+                    self.respond_to_received(487, "Request Terminated", Vec::new(), false);
+                }
+                self.pending_ack = None;
+                self.state = SessionState::Terminating;
+                self.emit(SessionEvent::WillEnd { originator: Originator::Local });
+                self.send_bye();
+                if self.bye_tag.is_none() {
+                    self.finish_end(Originator::Local, "user request".into());
+                }
+            }
+            SessionState::Terminating | SessionState::Terminated => {}
+        }
+    }
+
+    fn send_bye(&mut self) {
+        let (Some(dialog), Some(hop)) = (self.dialog.as_mut(), self.next_hop.clone()) else { return };
+        let bye = dialog.create_request(Method::Bye);
+        let tag = self.send(bye, hop);
+        self.bye_tag = Some(tag);
+    }
+
+    fn finish_end(&mut self, originator: Originator, end_reason: String) {
+        if self.state == SessionState::Terminated {
+            return;
+        }
+        self.state = SessionState::Terminated;
+        self.pending_ack = None;
+        if let Some(d) = self.dialog.as_mut() {
+            d.terminate();
+        }
+        self.emit(SessionEvent::DidEnd { originator, end_reason });
+    }
+
+    /// Time passed: 2xx retransmissions, the missing ACK, the INVITE timeout.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(deadline) = self.invite_deadline
+            && now >= deadline
+        {
+            self.invite_deadline = None;
+            // Nobody answered in time: cancel (RFC 3261 §9.1 needs a 1xx first).
+            let provisional = self.invite.as_ref().is_some_and(|p| p.provisional);
+            if provisional {
+                self.send_cancel();
+            }
+            self.invite = None;
+            self.state = SessionState::Terminated;
+            self.emit(SessionEvent::DidFail {
+                originator: Originator::Local,
+                code: 408,
+                reason: "Request Timeout".into(),
+                failure_reason: "no answer".into(),
+            });
+            return;
+        }
+        let Some(pending) = self.pending_ack.as_mut() else { return };
+        if now >= pending.give_up {
+            let reinvite = pending.reinvite;
+            self.pending_ack = None;
+            if reinvite {
+                self.processed(Originator::Remote, "INVITE", 200, "OK", Some(false));
+                return;
+            }
+            // RFC 3261 §13.3.1.4: no ACK — end the session with BYE.
+            self.processed(Originator::Remote, "INVITE", 200, "OK", Some(false));
+            self.send_bye();
+            self.state = SessionState::Terminated;
+            self.emit(SessionEvent::DidFail {
+                originator: Originator::Local,
+                code: 0,
+                reason: String::new(),
+                failure_reason: "missing ACK".into(),
+            });
+            return;
+        }
+        if now >= pending.next_retransmit {
+            pending.interval = (pending.interval * 2).min(self.timers.t2);
+            pending.next_retransmit = now + pending.interval;
+            let (transaction, response) = (pending.transaction, pending.response.clone());
+            self.respond(transaction, response);
+        }
+    }
+}
+
+/// Methods a session serves (the Allow header).
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, MESSAGE";
+
+fn token() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+fn rand_retry() -> u32 {
+    rand::random::<u32>() % 10
+}
