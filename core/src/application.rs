@@ -132,6 +132,9 @@ impl SIPApplication {
                     if let Some(e) = tls_error {
                         app.post(n::SIPApplicationFailedToStartTLS { error: e.to_string() });
                     }
+                    if let Err(e) = crate::session::SessionManager::instance().start(&engine) {
+                        tracing::error!("the SessionManager failed to start: {e}");
+                    }
                     Engine::set_current(Some(engine));
                 }
                 Err(e) => tracing::error!("the SIP engine failed to start: {e}"),
@@ -159,6 +162,7 @@ impl SIPApplication {
         let stopper = std::thread::Builder::new()
             .name("sipsimple-stop".into())
             .spawn(move || {
+                crate::session::SessionManager::instance().stop();
                 AccountManager::instance().stop();
                 if let Some(engine) = Engine::current() {
                     engine.stop();

@@ -44,6 +44,8 @@ pub enum ObjectKind {
     Engine = 13,
     /// A paging-mode `Message` (SIP MESSAGE request).
     Message = 14,
+    /// An INVITE `Session`.
+    Session = 15,
 }
 
 impl ObjectKind {
@@ -64,6 +66,7 @@ impl ObjectKind {
             ObjectKind::DnsManager => "DNSManager",
             ObjectKind::Engine => "Engine",
             ObjectKind::Message => "Message",
+            ObjectKind::Session => "Session",
         }
     }
 
@@ -83,6 +86,7 @@ impl ObjectKind {
             12 => ObjectKind::DnsManager,
             13 => ObjectKind::Engine,
             14 => ObjectKind::Message,
+            15 => ObjectKind::Session,
             _ => return None,
         })
     }

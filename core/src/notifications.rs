@@ -156,6 +156,95 @@ notifications! {
         /// The reason phrase.
         reason: String,
     }
+    /// A new incoming session (an INVITE arrived). Sender: the Session.
+    SIPSessionNewIncoming {
+        /// The streams the peer proposed.
+        streams: Value,
+    }
+    /// `connect()` was called, before the peer is contacted. Sender: the Session.
+    SIPSessionNewOutgoing {
+        /// The streams offered.
+        streams: Value,
+    }
+    /// The peer is ringing (180). Sender: the Session.
+    SIPSessionGotRingIndication {}
+    /// A provisional response to our (re-)INVITE. Sender: the Session.
+    SIPSessionGotProvisionalResponse {
+        /// Status code.
+        code: i64,
+        /// Reason phrase.
+        reason: String,
+    }
+    /// The INVITE got its final answer; the ACK follows. Sender: the Session.
+    SIPSessionWillStart {}
+    /// The session is established. Sender: the Session.
+    SIPSessionDidStart {
+        /// The active streams.
+        streams: Value,
+    }
+    /// The session failed before it started; nothing follows. Sender: the Session.
+    SIPSessionDidFail {
+        /// `local` or `remote`.
+        originator: String,
+        /// The SIP status code (0 when none applies).
+        code: i64,
+        /// The SIP reason phrase.
+        reason: String,
+        /// Why, in words (`user request`, `missing ACK`...).
+        failure_reason: String,
+    }
+    /// The session is about to end. Sender: the Session.
+    SIPSessionWillEnd {
+        /// Who ends it: `local` or `remote`.
+        originator: String,
+    }
+    /// The session ended. Sender: the Session.
+    SIPSessionDidEnd {
+        /// Who ended it: `local` or `remote`.
+        originator: String,
+        /// Why (`user request`, or an error).
+        end_reason: String,
+    }
+    /// A side proposed changing the streams. Sender: the Session.
+    SIPSessionGotProposal {
+        /// Who proposed.
+        originator: String,
+        /// The proposed streams.
+        streams: Value,
+    }
+    /// A proposal was rejected (487 when cancelled). Sender: the Session.
+    SIPSessionGotRejectProposal {
+        /// Who proposed.
+        originator: String,
+        /// Status code.
+        code: i64,
+        /// Reason phrase.
+        reason: String,
+        /// The rejected streams.
+        streams: Value,
+    }
+    /// A proposal was accepted. Sender: the Session.
+    SIPSessionGotAcceptProposal {
+        /// Who proposed.
+        originator: String,
+        /// The accepted streams.
+        streams: Value,
+        /// The streams originally proposed.
+        proposed_streams: Value,
+    }
+    /// A transaction of the session's dialog completed. Sender: the Session.
+    SIPSessionDidProcessTransaction {
+        /// Who started it.
+        originator: String,
+        /// The request method.
+        method: String,
+        /// The final status code.
+        code: i64,
+        /// The reason phrase.
+        reason: String,
+        /// INVITE transactions: whether the ACK arrived (`"unknown"` otherwise).
+        ack_received: Value,
+    }
     /// A DNS lookup found its result. Sender: the DNSLookup.
     DNSLookupDidSucceed {
         /// In the form of the method called: a list of routes (maps with

@@ -237,12 +237,17 @@ pub struct SessionRoute {
     pub route: Option<String>,
     /// Our Contact for this route.
     pub contact: NameAddr<'static>,
+    /// The start of our Via through this route, `SIP/2.0/UDP host:port`
+    /// (the session adds `;rport;branch=...`, so a CANCEL can copy it).
+    pub via: String,
 }
 
 /// Our outgoing INVITE and its progress.
 struct PendingInvite {
     tag: u64,
     request: Message,
+    /// The INVITE as last sent (with Via, Route and Contact).
+    sent: Option<Message>,
     routes: Vec<SessionRoute>,
     route_index: usize,
     provisional: bool,
@@ -288,6 +293,8 @@ pub struct InviteSession {
     remote_user_agent: Option<String>,
     /// The offer of the peer's initial INVITE, for `DidStart`.
     received_offer: Option<Vec<u8>>,
+    /// The start of our Via (`SIP/2.0/UDP host:port`).
+    via: Option<String>,
 }
 
 impl InviteSession {
@@ -312,6 +319,7 @@ impl InviteSession {
             outputs: VecDeque::new(),
             remote_user_agent: None,
             received_offer: None,
+            via: None,
         }
     }
 
@@ -357,7 +365,19 @@ impl InviteSession {
         self.next_tag
     }
 
+    /// `request` with our Via on top (a new branch), unless it has one.
+    fn with_via(&self, mut request: Message) -> Message {
+        if request.top_via().is_none()
+            && let Some(via) = &self.via
+        {
+            let value = format!("{via};rport;branch={}", crate::sip::transaction::new_branch());
+            request.headers_mut().insert(0, crate::sip::message::Header::canonical("Via", value));
+        }
+        request
+    }
+
     fn send(&mut self, request: Message, destination: Destination) -> u64 {
+        let request = self.with_via(request);
         let tag = self.new_tag();
         self.outputs.push_back(Output::Send { tag, request: Box::new(request), destination });
         tag
@@ -417,6 +437,7 @@ impl InviteSession {
         self.invite = Some(PendingInvite {
             tag: 0,
             request,
+            sent: None,
             routes,
             route_index: 0,
             provisional: false,
@@ -431,14 +452,17 @@ impl InviteSession {
         let route = pending.routes[pending.route_index].clone();
         let mut request = pending.request.clone();
         if let Some(r) = &route.route {
-            request.headers_mut().insert(1, crate::sip::message::Header::canonical("Route", r.clone()));
+            request.headers_mut().insert(0, crate::sip::message::Header::canonical("Route", r.clone()));
         }
         request.add_header("Contact", &route.contact);
         self.contact = Some(route.contact.clone());
         self.next_hop = Some(route.destination.clone());
-        let tag = self.send(request, route.destination);
+        self.via = Some(route.via.clone());
+        let request = self.with_via(request);
+        let tag = self.send(request.clone(), route.destination);
         if let Some(pending) = self.invite.as_mut() {
             pending.tag = tag;
+            pending.sent = Some(request);
         }
     }
 
@@ -566,17 +590,13 @@ impl InviteSession {
 
     /// The INVITE as last sent (with the Contact of its route).
     fn sent_invite(&self, pending: &PendingInvite) -> Message {
-        let mut request = pending.request.clone();
-        if let Some(contact) = &self.contact {
-            request.add_header("Contact", contact);
-        }
-        request
+        pending.sent.clone().unwrap_or_else(|| pending.request.clone())
     }
 
     fn send_cancel(&mut self) {
         let Some(pending) = self.invite.as_ref() else { return };
         let Some(hop) = self.next_hop.clone() else { return };
-        let invite = &pending.request;
+        let invite = pending.sent.as_ref().unwrap_or(&pending.request);
         let mut cancel = Message::request(Method::Cancel, invite.uri().cloned().unwrap_or_else(|| Uri::sip("invalid")));
         for name in ["Via", "Route", "From", "To", "Call-ID"] {
             for value in invite.headers().values(name) {
@@ -598,8 +618,10 @@ impl InviteSession {
         request: &Message,
         source: Destination,
         contact: NameAddr<'static>,
+        via: String,
     ) -> Result<(), IllegalState> {
         self.guard("handle_invite", &[SessionState::Null])?;
+        self.via = Some(via);
         let dialog = match Dialog::uas(request, &self.local_tag, contact.clone()) {
             Ok(d) => d,
             Err(_) => {
@@ -848,7 +870,7 @@ impl InviteSession {
         if let Some(contact) = &self.contact {
             request.add_header("Contact", contact);
         }
-        let request = request.with_body("application/sdp", offer);
+        let request = self.with_via(request.with_body("application/sdp", offer));
         self.state = SessionState::SendingProposal;
         let tag = self.send(request.clone(), hop);
         self.reinvite = Some((tag, request));

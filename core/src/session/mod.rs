@@ -1,11 +1,15 @@
 //! INVITE sessions: the sans-IO signalling state machine
-//! ([`InviteSession`]) the `Session` object drives with its streams' SDP.
+//! ([`InviteSession`]), and the [`Session`] objects the [`SessionManager`]
+//! runs on the SIP engine.
 
 mod machine;
+mod manager;
 
 pub use machine::{
     ALLOW, IllegalState, InviteSession, Originator, Output, SessionEvent, SessionRoute, SessionState, SessionTimers,
 };
+
+pub use manager::{Session, SessionManager};
 
 #[cfg(test)]
 mod tests;

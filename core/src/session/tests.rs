@@ -78,6 +78,7 @@ impl Call {
             destination: destination(5062),
             route: None,
             contact: addr("<sip:alice-contact@127.0.0.1:5060>"),
+            via: "SIP/2.0/UDP 127.0.0.1:5060".into(),
         };
         let now = self.now;
         self.alice.connect(now, addr("<sip:bob@example.com>"), vec![route], OFFER.to_vec(), Some("hi")).unwrap();
@@ -123,7 +124,8 @@ impl Call {
                     Method::Invite if self.session(to).state() == SessionState::Null => {
                         self.invite_tx.insert(to, tx);
                         let contact = addr("<sip:bob-contact@127.0.0.1:5062>");
-                        self.session(to).handle_invite(tx, &request, destination(5060), contact).unwrap();
+                        let via = "SIP/2.0/UDP 127.0.0.1:5062".to_owned();
+                        self.session(to).handle_invite(tx, &request, destination(5060), contact, via).unwrap();
                     }
                     Method::Cancel => {
                         // The engine answers the CANCEL and tells the session.
@@ -372,6 +374,7 @@ fn the_next_route_is_tried_on_503_before_any_provisional() {
             destination: destination(port),
             route: Some(format!("<sip:127.0.0.1:{port};transport=udp;lr>")),
             contact: addr("<sip:alice-contact@127.0.0.1:5060>"),
+            via: "SIP/2.0/UDP 127.0.0.1:5060".into(),
         })
         .to_vec();
     let now = Instant::now();

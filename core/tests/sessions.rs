@@ -1,0 +1,216 @@
+//! INVITE sessions through the running application: alice calls bob, both
+//! accounts of the same application on loopback, so every request and
+//! response crosses the real transports and transaction layer. SDP bodies
+//! are carried as they are (the streams come on top).
+//!
+//! - ring, accept, ACK, BYE from the caller: the notifications on both sides;
+//! - reject with 486; cancel before the answer;
+//! - a re-INVITE accepted; the callee hangs up;
+//! - the application stop ends a running session.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use sipsimple_core::handle::{self, ObjectKind};
+use sipsimple_core::notification::{Notification, NotificationCenter, NotificationRecorder};
+use sipsimple_core::session::{Session, SessionManager, SessionState};
+use sipsimple_core::sip::engine::Engine;
+use sipsimple_core::sip::transport::TransportKind;
+use sipsimple_core::{Account, MemoryStorage, SIPApplication, SIPSimpleSettings, Value};
+
+const T: Duration = Duration::from_secs(10);
+const OFFER: &[u8] =
+    b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+const ANSWER: &[u8] =
+    b"v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
+
+static APP: Mutex<()> = Mutex::new(());
+
+struct Running {
+    recorder: Arc<NotificationRecorder>,
+    alice: Arc<Account>,
+    bob: Arc<Account>,
+    _lock: MutexGuard<'static, ()>,
+}
+
+fn start() -> Running {
+    let lock = APP.lock().unwrap_or_else(PoisonError::into_inner);
+    let recorder = NotificationRecorder::new();
+    NotificationCenter::default_center().add_observer(recorder.clone(), None, None);
+    let app = SIPApplication::instance();
+    if app.stop().is_ok() {
+        // Left running by a test that failed.
+        recorder.wait_for("SIPApplicationDidEnd", T).expect("DidEnd");
+        recorder.clear();
+    }
+    let storage = Arc::new(MemoryStorage::new());
+    app.start(storage.clone()).unwrap();
+    recorder.wait_for("SIPApplicationDidStart", T).expect("DidStart");
+    let s = SIPSimpleSettings::instance();
+    s.settings().set("sip.transport_list", Value::from("udp")).unwrap();
+    s.settings().save().unwrap();
+    app.stop().unwrap();
+    recorder.wait_for("SIPApplicationDidEnd", T).expect("DidEnd");
+    recorder.clear();
+    app.start(storage).unwrap();
+    recorder.wait_for("SIPApplicationDidStart", T).expect("DidStart");
+    let account = |id: &str| {
+        let a = Account::get_or_create(id).unwrap();
+        a.settings().set("sip.register", Value::Bool(false)).unwrap();
+        a.settings().set("enabled", Value::Bool(true)).unwrap();
+        a.save().unwrap();
+        a
+    };
+    let (alice, bob) = (account("alice@127.0.0.1"), account("bob@127.0.0.1"));
+    Running { recorder, alice, bob, _lock: lock }
+}
+
+impl Running {
+    /// bob's address on the running engine (what alice calls).
+    fn bob_uri(&self) -> String {
+        let port = Engine::current().unwrap().local_address(TransportKind::Udp).unwrap().port();
+        format!("sip:{}@127.0.0.1:{port}", self.bob.contact().username)
+    }
+
+    fn from(&self, name: &str, session: &Session, n: usize) -> Notification {
+        let sender = Value::Object(session.handle());
+        self.recorder
+            .wait_until(T, |seen| seen.iter().filter(|x| x.name == name && x.sender == sender).nth(n - 1).cloned())
+            .unwrap_or_else(|| panic!("no {name} #{n}; got {:?}", self.recorder.names()))
+    }
+
+    fn names_of(&self, session: &Session) -> Vec<String> {
+        let sender = Value::Object(session.handle());
+        self.recorder.all().into_iter().filter(|n| n.sender == sender).map(|n| n.name).collect()
+    }
+
+    /// The incoming session alice's call created at bob.
+    fn incoming(&self, n: usize) -> Arc<Session> {
+        let got = self
+            .recorder
+            .wait_until(T, |seen| seen.iter().filter(|x| x.name == "SIPSessionNewIncoming").nth(n - 1).cloned())
+            .expect("SIPSessionNewIncoming");
+        let h = got.sender.as_object().unwrap();
+        handle::resolve::<Session>(h, ObjectKind::Session).unwrap()
+    }
+
+    fn stop(self) {
+        SIPApplication::instance().stop().unwrap();
+        self.recorder.wait_for("SIPApplicationDidEnd", T).expect("DidEnd");
+        let _ = NotificationCenter::default_center().remove_observer(&*self.recorder, None, None);
+    }
+}
+
+fn text(n: &Notification, field: &str) -> String {
+    n.data.get(field).and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+#[test]
+fn alice_calls_bob_who_rings_answers_and_alice_hangs_up() {
+    let run = start();
+    let call = Session::new(&run.alice);
+    call.connect(&run.bob_uri(), OFFER.to_vec(), Some("lunch?".into())).unwrap();
+    run.from("SIPSessionNewOutgoing", &call, 1);
+    let incoming = run.incoming(1);
+    assert_eq!(incoming.state(), SessionState::Incoming);
+    assert_eq!(incoming.account().id(), run.bob.id());
+    assert_eq!(incoming.direction(), Some("incoming"));
+    assert_eq!(incoming.remote_sdp(), OFFER);
+    assert!(SessionManager::instance().sessions().len() >= 2);
+
+    incoming.send_ring_indication().unwrap();
+    run.from("SIPSessionGotRingIndication", &call, 1);
+    incoming.accept(ANSWER.to_vec()).unwrap();
+    run.from("SIPSessionDidStart", &call, 1);
+    run.from("SIPSessionDidStart", &incoming, 1);
+    assert_eq!(call.remote_sdp(), ANSWER);
+    assert_eq!((call.state(), incoming.state()), (SessionState::Connected, SessionState::Connected));
+    assert!(call.remote_user_agent().is_some());
+
+    call.end().unwrap();
+    let ended = run.from("SIPSessionDidEnd", &call, 1);
+    assert_eq!(text(&ended, "originator"), "local");
+    let ended = run.from("SIPSessionDidEnd", &incoming, 1);
+    assert_eq!(text(&ended, "originator"), "remote");
+    assert_eq!(
+        run.names_of(&call),
+        [
+            "SIPSessionNewOutgoing",
+            "SIPSessionGotRingIndication",
+            "SIPSessionGotProvisionalResponse",
+            "SIPSessionWillStart",
+            "SIPSessionDidProcessTransaction",
+            "SIPSessionDidStart",
+            "SIPSessionWillEnd",
+            "SIPSessionDidProcessTransaction",
+            "SIPSessionDidEnd"
+        ]
+    );
+    run.stop();
+}
+
+#[test]
+fn a_busy_callee_rejects_and_a_caller_cancels() {
+    let run = start();
+    let call = Session::new(&run.alice);
+    call.connect(&run.bob_uri(), OFFER.to_vec(), None).unwrap();
+    let incoming = run.incoming(1);
+    incoming.reject(486, None).unwrap();
+    let failed = run.from("SIPSessionDidFail", &call, 1);
+    assert_eq!(failed.data.get("code"), Some(&Value::Int(486)));
+    assert_eq!(text(&failed, "originator"), "remote");
+    let failed = run.from("SIPSessionDidFail", &incoming, 1);
+    assert_eq!(text(&failed, "failure_reason"), "user request");
+
+    let call = Session::new(&run.alice);
+    call.connect(&run.bob_uri(), OFFER.to_vec(), None).unwrap();
+    let incoming = run.incoming(2);
+    incoming.send_ring_indication().unwrap();
+    run.from("SIPSessionGotRingIndication", &call, 1);
+    call.end().unwrap();
+    let failed = run.from("SIPSessionDidFail", &call, 1);
+    assert_eq!(failed.data.get("code"), Some(&Value::Int(487)));
+    assert_eq!(text(&failed, "reason"), "Session Cancelled");
+    let failed = run.from("SIPSessionDidFail", &incoming, 1);
+    assert_eq!(text(&failed, "originator"), "remote");
+    assert_eq!(failed.data.get("code"), Some(&Value::Int(487)));
+    run.stop();
+}
+
+#[test]
+fn a_reinvite_is_accepted_then_the_callee_hangs_up_and_stop_ends_a_live_call() {
+    let run = start();
+    let call = Session::new(&run.alice);
+    call.connect(&run.bob_uri(), OFFER.to_vec(), None).unwrap();
+    let incoming = run.incoming(1);
+    incoming.accept(ANSWER.to_vec()).unwrap();
+    run.from("SIPSessionDidStart", &call, 1);
+    run.from("SIPSessionDidStart", &incoming, 1);
+
+    call.propose(OFFER.to_vec()).unwrap();
+    run.from("SIPSessionGotProposal", &incoming, 1);
+    incoming.accept_proposal(ANSWER.to_vec()).unwrap();
+    run.from("SIPSessionGotAcceptProposal", &call, 1);
+    assert_eq!(call.state(), SessionState::Connected);
+
+    incoming.end().unwrap();
+    let ended = run.from("SIPSessionDidEnd", &call, 1);
+    assert_eq!(text(&ended, "originator"), "remote");
+
+    // A live call when the application stops: ended before DidEnd.
+    let call = Session::new(&run.alice);
+    call.connect(&run.bob_uri(), OFFER.to_vec(), None).unwrap();
+    let incoming = run.incoming(2);
+    incoming.accept(ANSWER.to_vec()).unwrap();
+    run.from("SIPSessionDidStart", &call, 1);
+    SIPApplication::instance().stop().unwrap();
+    run.recorder.wait_for("SIPApplicationDidEnd", T).expect("DidEnd");
+    let names = run.recorder.names();
+    let app_end = names.iter().position(|n| n == "SIPApplicationDidEnd").unwrap();
+    let session_ends: Vec<usize> =
+        names.iter().enumerate().filter(|(_, n)| *n == "SIPSessionDidEnd").map(|(i, _)| i).collect();
+    assert_eq!(session_ends.len(), 4, "both calls, both sides: {names:?}");
+    assert!(session_ends.iter().all(|i| *i < app_end), "{names:?}");
+    assert_eq!((call.state(), incoming.state()), (SessionState::Terminated, SessionState::Terminated));
+    let _ = NotificationCenter::default_center().remove_observer(&*run.recorder, None, None);
+}
