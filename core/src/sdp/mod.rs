@@ -31,6 +31,7 @@
 
 pub mod attributes;
 mod base64;
+pub mod offer_answer;
 
 use std::fmt;
 use std::net::IpAddr;
