@@ -32,6 +32,8 @@
 pub mod attributes;
 mod base64;
 pub mod offer_answer;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::net::IpAddr;
