@@ -17,6 +17,8 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use crate::account::Credentials;
+use crate::sip::auth::{Challenge, DigestClient};
 use crate::sip::dialog::Dialog;
 use crate::sip::engine::Destination;
 use crate::sip::message::{Message, Method, NameAddr, Uri};
@@ -295,6 +297,12 @@ pub struct InviteSession {
     received_offer: Option<Vec<u8>>,
     /// The start of our Via (`SIP/2.0/UDP host:port`).
     via: Option<String>,
+    /// Answers 401/407 challenges with the account's credentials.
+    digest: Option<DigestClient>,
+    /// Our last BYE (to answer a challenge to it).
+    last_bye: Option<Message>,
+    /// Requests already answered with credentials once (by tag).
+    authorized: std::collections::HashSet<u64>,
 }
 
 impl InviteSession {
@@ -320,7 +328,31 @@ impl InviteSession {
             remote_user_agent: None,
             received_offer: None,
             via: None,
+            digest: None,
+            last_bye: None,
+            authorized: Default::default(),
         }
+    }
+
+    /// The credentials that answer 401/407 challenges to our requests.
+    pub fn set_credentials(&mut self, credentials: &Credentials) {
+        self.digest = Some(DigestClient::from_credentials(credentials));
+    }
+
+    /// The `(Proxy-)Authorization` header answering the challenge in
+    /// `response` to `request`, once per request.
+    fn authorization(&mut self, tag: u64, request: &Message, response: &Message) -> Option<(&'static str, String)> {
+        let code = response.status()?;
+        if !(code == 401 || code == 407) || self.authorized.contains(&tag) {
+            return None;
+        }
+        let digest = self.digest.as_mut()?;
+        let header = if code == 401 { "WWW-Authenticate" } else { "Proxy-Authenticate" };
+        let challenge = Challenge::parse_all(response.headers().values(header)).ok()?.into_iter().next()?;
+        let method = request.method()?.to_string();
+        let uri = request.uri()?.to_string();
+        let value = digest.respond(&method, &uri, request.body(), &challenge).ok()?;
+        Some((if code == 401 { "Authorization" } else { "Proxy-Authorization" }, value))
     }
 
     /// The current state.
@@ -478,6 +510,20 @@ impl InviteSession {
         if self.reinvite.as_ref().is_some_and(|(t, _)| *t == tag) {
             return self.reinvite_response(code, response);
         }
+        if self.bye_tag == Some(tag)
+            && let Some(bye) = self.last_bye.clone()
+            && let Some((name, value)) = self.authorization(tag, &bye, response)
+            && let (Some(dialog), Some(hop)) = (self.dialog.as_mut(), self.next_hop.clone())
+        {
+            let mut again = dialog.create_request(Method::Bye);
+            again.add_header(name, value);
+            let again = self.with_via(again);
+            let new_tag = self.send(again.clone(), hop);
+            self.authorized.insert(new_tag);
+            self.bye_tag = Some(new_tag);
+            self.last_bye = Some(again);
+            return;
+        }
         if self.bye_tag == Some(tag) && code >= 200 {
             self.bye_tag = None;
             let reason = response.reason().unwrap_or_default().to_owned();
@@ -553,6 +599,28 @@ impl InviteSession {
             }
             self.state = SessionState::Connected;
             self.emit(SessionEvent::DidStart { remote_sdp: response.body().to_vec() });
+            return;
+        }
+        // A challenge: answer it once with the credentials, on the same route.
+        let challenged =
+            self.invite.as_ref().filter(|p| !p.cancel_requested).and_then(|p| p.sent.clone().map(|sent| (p.tag, sent)));
+        if let Some((tag, sent)) = challenged
+            && let Some((name, value)) = self.authorization(tag, &sent, response)
+        {
+            if let Some(p) = self.invite.as_mut() {
+                let cseq = p.request.cseq_parts().map(|(n, _)| n).unwrap_or(1) + 1;
+                p.request.headers_mut().set("CSeq", format!("{cseq} INVITE"));
+                p.request.headers_mut().remove("Authorization");
+                p.request.headers_mut().remove("Proxy-Authorization");
+                p.request.add_header(name, value);
+            }
+            self.processed(Originator::Local, "INVITE", code, &reason, Some(true));
+            self.invite_deadline = Some(now + self.timers.invite_timeout);
+            self.send_invite_on_route();
+            if let Some(p) = self.invite.as_ref() {
+                self.authorized.insert(p.tag);
+            }
+            self.authorized.insert(tag);
             return;
         }
         // A failure: try the next route when nothing answered yet.
@@ -881,7 +949,21 @@ impl InviteSession {
         if code < 200 {
             return;
         }
-        let Some((_, request)) = self.reinvite.take() else { return };
+        let Some((tag, request)) = self.reinvite.take() else { return };
+        if let Some((name, value)) = self.authorization(tag, &request, response)
+            && let (Some(dialog), Some(hop)) = (self.dialog.as_mut(), self.next_hop.clone())
+        {
+            let mut again = dialog.create_request(Method::Invite).header("Allow", ALLOW);
+            if let Some(contact) = &self.contact {
+                again.add_header("Contact", contact);
+            }
+            again.add_header(name, value);
+            let again = self.with_via(again.with_body("application/sdp", request.body().to_vec()));
+            let new_tag = self.send(again.clone(), hop);
+            self.authorized.insert(new_tag);
+            self.reinvite = Some((new_tag, again));
+            return;
+        }
         let reason = response.reason().unwrap_or_default().to_owned();
         if let Some(d) = self.dialog.as_mut() {
             let _ = d.handle_response(response);
@@ -973,8 +1055,10 @@ impl InviteSession {
     fn send_bye(&mut self) {
         let (Some(dialog), Some(hop)) = (self.dialog.as_mut(), self.next_hop.clone()) else { return };
         let bye = dialog.create_request(Method::Bye);
-        let tag = self.send(bye, hop);
+        let bye = self.with_via(bye);
+        let tag = self.send(bye.clone(), hop);
         self.bye_tag = Some(tag);
+        self.last_bye = Some(bye);
     }
 
     fn finish_end(&mut self, originator: Originator, end_reason: String) {

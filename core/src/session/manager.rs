@@ -48,9 +48,11 @@ impl Session {
             Some(name) if !name.is_empty() => identity.with_display_name(&name),
             _ => identity,
         };
+        let mut machine = InviteSession::new(identity, timers());
+        machine.set_credentials(&account.credentials());
         let session = Arc::new(Session {
             account: account.clone(),
-            machine: Mutex::new(InviteSession::new(identity, timers())),
+            machine: Mutex::new(machine),
             handle: OnceLock::new(),
             direction: Mutex::new(None),
             local_sdp: Mutex::new(Vec::new()),
@@ -88,6 +90,12 @@ impl Session {
     /// `remote_user_agent`, once known.
     pub fn remote_user_agent(&self) -> Option<String> {
         self.machine().remote_user_agent().map(str::to_owned)
+    }
+
+    /// The dialog's route set (from Record-Route), as URIs; empty before
+    /// the dialog exists.
+    pub fn dialog_route_set(&self) -> Vec<String> {
+        self.machine().dialog().map(|d| d.route_set().iter().map(|u| u.to_string()).collect()).unwrap_or_default()
     }
 
     /// The peer's last SDP (offer or answer).
