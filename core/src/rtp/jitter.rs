@@ -30,6 +30,10 @@
 //! - Resets: a new SSRC, a sequence jump of more than
 //!   [`JitterConfig::max_frames`] or a timestamp going far backwards start
 //!   the buffer afresh (queued frames are discarded and counted).
+//! - Other payload types: the sequence numbers taken by `telephone-event`
+//!   (or comfort noise) packets are recorded with
+//!   [`JitterBuffer::push_other`]; their ticks play as `Empty` and count
+//!   neither as lost nor as played.
 //! - Drift and bursts: when more than `target + max_excess_frames` frames are
 //!   queued, the oldest ones are discarded (counted) to bring the delay back.
 //!
@@ -119,7 +123,7 @@ pub enum Playout {
 /// Counters of a [`JitterBuffer`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct JitterStats {
-    /// Packets queued.
+    /// Packets queued (frames and [`JitterBuffer::push_other`] markers).
     pub queued: u64,
     /// Frames played.
     pub played: u64,
@@ -132,6 +136,9 @@ pub struct JitterStats {
     pub duplicates: u64,
     /// Queued frames thrown away (excess delay, resets).
     pub discarded: u64,
+    /// Ticks that went to packets of other payload types
+    /// ([`JitterBuffer::push_other`]).
+    pub other: u64,
     /// Times the buffer ran empty while playing.
     pub underruns: u64,
     /// Times the buffer started afresh.
@@ -147,12 +154,31 @@ enum State {
     Playing,
 }
 
+/// What a sequence number holds.
+#[derive(Debug)]
+enum Slot {
+    Frame(JitterPacket),
+    /// A packet of another payload type (telephone-event, comfort noise).
+    Other {
+        timestamp: u32,
+    },
+}
+
+impl Slot {
+    fn timestamp(&self) -> u32 {
+        match self {
+            Slot::Frame(packet) => packet.timestamp,
+            Slot::Other { timestamp } => *timestamp,
+        }
+    }
+}
+
 /// Reorders, deduplicates and paces received audio frames. See the module doc.
 #[derive(Debug)]
 pub struct JitterBuffer {
     config: JitterConfig,
     target_frames: u64,
-    frames: BTreeMap<u64, JitterPacket>,
+    frames: BTreeMap<u64, Slot>,
     ssrc: Option<u32>,
     /// Extended sequence number of the next frame to play.
     next: Option<u64>,
@@ -252,13 +278,27 @@ impl JitterBuffer {
 
     /// Queues a received packet.
     pub fn push(&mut self, packet: JitterPacket) -> PushOutcome {
+        let (seq, ssrc, timestamp, marker) = (packet.sequence_number, packet.ssrc, packet.timestamp, packet.marker);
+        self.insert(seq, ssrc, timestamp, marker, Slot::Frame(packet))
+    }
+
+    /// Records that a packet of another payload type of the same stream (a
+    /// `telephone-event` or comfort-noise packet) took `sequence_number`: its
+    /// tick plays as [`Playout::Empty`] and is not counted lost. Without this,
+    /// the sequence numbers of DTMF events would look like lost frames.
+    pub fn push_other(&mut self, sequence_number: u16, timestamp: u32, ssrc: u32) -> PushOutcome {
+        self.insert(sequence_number, ssrc, timestamp, false, Slot::Other { timestamp })
+    }
+
+    fn insert(&mut self, sequence_number: u16, ssrc: u32, timestamp: u32, marker: bool, slot: Slot) -> PushOutcome {
+        let other = matches!(slot, Slot::Other { .. });
         let mut reset = false;
-        if self.ssrc.is_some_and(|ssrc| ssrc != packet.ssrc) {
+        if self.ssrc.is_some_and(|current| current != ssrc) {
             self.reset();
             reset = true;
         }
-        self.ssrc = Some(packet.ssrc);
-        let mut ext = self.extend(packet.sequence_number);
+        self.ssrc = Some(ssrc);
+        let mut ext = self.extend(sequence_number);
         if let Some(next) = self.next {
             if ext < next {
                 let age = next - 1 - ext;
@@ -271,33 +311,35 @@ impl JitterBuffer {
             }
             if ext - next >= self.config.max_frames as u64 {
                 self.reset();
-                self.ssrc = Some(packet.ssrc);
+                self.ssrc = Some(ssrc);
                 reset = true;
-                ext = self.extend(packet.sequence_number);
+                ext = self.extend(sequence_number);
             }
         }
         if self.frames.contains_key(&ext) {
             self.stats.duplicates += 1;
             return PushOutcome::Duplicate;
         }
-        // Does the timestamp follow the packet before it?
+        // Does the timestamp follow the packet before it? (Event packets
+        // repeat one timestamp: they are not checked.)
         let predecessor = self
             .frames
             .range(..ext)
             .next_back()
-            .map(|(seq, p)| (*seq, p.timestamp))
-            .or(self.last_played.filter(|(seq, _)| *seq < ext));
-        let mut discontinuity = packet.marker;
-        if let Some((seq, timestamp)) = predecessor {
-            let expected = timestamp.wrapping_add(((ext - seq) as u32).wrapping_mul(self.config.frame_samples));
-            let delta = packet.timestamp.wrapping_sub(expected) as i32;
+            .map(|(seq, slot)| (*seq, slot.timestamp()))
+            .or(self.last_played.filter(|(seq, _)| *seq < ext))
+            .filter(|_| !other);
+        let mut discontinuity = marker;
+        if let Some((seq, previous)) = predecessor {
+            let expected = previous.wrapping_add(((ext - seq) as u32).wrapping_mul(self.config.frame_samples));
+            let delta = timestamp.wrapping_sub(expected) as i32;
             let far_back = -(self.config.frame_samples as i64 * self.config.max_frames as i64);
             if i64::from(delta) < far_back {
                 // The source restarted its clock: start afresh.
                 self.reset();
-                self.ssrc = Some(packet.ssrc);
+                self.ssrc = Some(ssrc);
                 reset = true;
-                ext = self.extend(packet.sequence_number);
+                ext = self.extend(sequence_number);
             } else if delta != 0 {
                 discontinuity = true;
             }
@@ -306,7 +348,7 @@ impl JitterBuffer {
             // A new talkspurt on an empty buffer: buffer it like the first.
             self.state = State::Buffering { waited: 0 };
         }
-        self.frames.insert(ext, packet);
+        self.frames.insert(ext, slot);
         self.highest = Some(self.highest.map_or(ext, |highest| highest.max(ext)));
         self.stats.queued += 1;
         while self.frames.len() > self.config.max_frames.max(1) {
@@ -345,18 +387,26 @@ impl JitterBuffer {
             if last + 1 - next <= limit {
                 break;
             }
-            if self.frames.remove(&next).is_some() {
-                self.stats.discarded += 1;
-            } else {
-                self.stats.lost += 1;
+            match self.frames.remove(&next) {
+                Some(Slot::Frame(_)) => self.stats.discarded += 1,
+                Some(Slot::Other { .. }) => self.stats.other += 1,
+                None => self.stats.lost += 1,
             }
             self.advance(&mut next, 1, false);
         }
-        let playout = if let Some(packet) = self.frames.remove(&next) {
-            self.last_played = Some((next, packet.timestamp));
-            self.stats.played += 1;
+        let playout = if let Some(slot) = self.frames.remove(&next) {
+            self.last_played = Some((next, slot.timestamp()));
             self.advance(&mut next, 1, true);
-            Playout::Frame(packet)
+            match slot {
+                Slot::Frame(packet) => {
+                    self.stats.played += 1;
+                    Playout::Frame(packet)
+                }
+                Slot::Other { .. } => {
+                    self.stats.other += 1;
+                    Playout::Empty
+                }
+            }
         } else if !self.frames.is_empty() {
             self.stats.lost += 1;
             self.advance(&mut next, 1, false);
@@ -477,6 +527,37 @@ mod tests {
         // The new talkspurt waited the target delay again: 2 empty ticks after its first packet.
         let first_of_spurt = out.iter().position(|p| played_seq(p) == Some(5)).unwrap();
         assert_eq!(first_of_spurt, 5 + 50 + 2);
+    }
+
+    #[test]
+    fn sequence_numbers_of_events_are_not_lost() {
+        let mut jb = JitterBuffer::new(JitterConfig::new(160));
+        let mut out = Vec::new();
+        // Audio 0..5, a DTMF event on 5..17 (one timestamp, end packet repeated twice), audio again.
+        for seq in 0..30u16 {
+            match seq {
+                5..17 => {
+                    jb.push_other(seq, 800, 7);
+                    if seq == 16 {
+                        assert_eq!(jb.push_other(seq, 800, 7), PushOutcome::Duplicate);
+                    }
+                }
+                _ => {
+                    let mut p = packet(seq, u32::from(seq) * 160);
+                    p.marker = seq == 17;
+                    jb.push(p);
+                }
+            }
+            out.push(jb.tick());
+        }
+        for _ in 0..3 {
+            out.push(jb.tick());
+        }
+        let played: Vec<u16> = out.iter().filter_map(played_seq).collect();
+        assert_eq!(played, (0..5).chain(17..30).collect::<Vec<u16>>());
+        assert!(!out.contains(&Playout::Lost));
+        let stats = jb.stats();
+        assert_eq!((stats.lost, stats.other, stats.played, stats.duplicates), (0, 12, 18, 1));
     }
 
     #[test]
