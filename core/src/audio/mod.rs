@@ -25,7 +25,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub mod analysis;
+pub mod codec;
 
+pub use codec::{Codec, codec_by_name};
 
 /// The number of a mixer slot. Numbers are never reused by a mixer, so a
 /// stale number cannot reach another port.
