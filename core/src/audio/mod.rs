@@ -26,8 +26,10 @@ use std::time::Duration;
 
 pub mod analysis;
 pub mod codec;
+pub mod resample;
 
 pub use codec::{Codec, codec_by_name};
+pub use resample::Resampler;
 
 /// The number of a mixer slot. Numbers are never reused by a mixer, so a
 /// stale number cannot reach another port.
