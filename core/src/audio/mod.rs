@@ -26,9 +26,13 @@ use std::time::Duration;
 
 pub mod analysis;
 pub mod codec;
+pub mod device;
+pub mod mixer;
 pub mod resample;
 
 pub use codec::{Codec, codec_by_name};
+pub use device::{BufferPort, NullDevice};
+pub use mixer::{AudioMixer, AudioPort, SharedPort, shared};
 pub use resample::Resampler;
 
 /// The number of a mixer slot. Numbers are never reused by a mixer, so a
