@@ -25,11 +25,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub mod analysis;
+pub mod bridge;
 pub mod codec;
 pub mod device;
 pub mod mixer;
 pub mod resample;
 
+pub use bridge::{AudioBridge, PortSlots};
 pub use codec::{Codec, codec_by_name};
 pub use device::{BufferPort, NullDevice};
 pub use mixer::{AudioMixer, AudioPort, SharedPort, shared};
