@@ -30,12 +30,14 @@ pub mod codec;
 pub mod device;
 pub mod mixer;
 pub mod resample;
+pub mod tone;
 
 pub use bridge::{AudioBridge, PortSlots};
 pub use codec::{Codec, codec_by_name};
 pub use device::{BufferPort, NullDevice};
 pub use mixer::{AudioMixer, AudioPort, SharedPort, shared};
 pub use resample::Resampler;
+pub use tone::{Tone, ToneGenerator};
 
 /// The number of a mixer slot. Numbers are never reused by a mixer, so a
 /// stale number cannot reach another port.
