@@ -31,6 +31,7 @@ pub mod device;
 pub mod mixer;
 pub mod resample;
 pub mod tone;
+pub mod wave;
 
 pub use bridge::{AudioBridge, PortSlots};
 pub use codec::{Codec, codec_by_name};
@@ -38,6 +39,7 @@ pub use device::{BufferPort, NullDevice};
 pub use mixer::{AudioMixer, AudioPort, SharedPort, shared};
 pub use resample::Resampler;
 pub use tone::{Tone, ToneGenerator};
+pub use wave::{WavePlayer, WavePlayerEvent, WavePlayerOptions, WaveRecorder};
 
 /// The number of a mixer slot. Numbers are never reused by a mixer, so a
 /// stale number cannot reach another port.
