@@ -61,10 +61,12 @@ mod tests {
         let bob_seen_by_alice = SdesCrypto::parse(&bob_crypto.to_attribute_value()).unwrap();
         let mut config = RtpConfig::new(8000, bob_addr, "alice@127.0.0.1");
         config.rtcp_mux = true;
+        config.seed = Some(1);
         let mut alice = RtpSession::new(config, start, SystemTime::now());
         alice.set_srtp(Some(SrtpSession::from_attributes(&alice_crypto, &bob_seen_by_alice).unwrap()));
         let mut config = RtpConfig::new(8000, alice_addr, "bob@127.0.0.1");
         config.rtcp_mux = true;
+        config.seed = Some(2);
         config.payload_types = vec![PCMU, TELEPHONE_EVENT];
         config.event_payload_type = Some(TELEPHONE_EVENT);
         let mut bob = RtpSession::new(config, start, SystemTime::now());
