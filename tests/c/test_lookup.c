@@ -13,6 +13,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "sipsimple.h"
+#include "check.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,57 +23,7 @@
 
 #define WAIT_MS 10000
 
-static int failures = 0;
-static int checks = 0;
 
-static const char *last_error(void) {
-    static char buf[1024];
-    size_t len = 0;
-    if (sipsimple_last_error_message(buf, sizeof buf, &len) != SIPSIMPLE_RESULT_OK) {
-        snprintf(buf, sizeof buf, "(message of %zu bytes does not fit)", len);
-    }
-    return buf;
-}
-
-#define CHECK(cond)                                                                      \
-    do {                                                                                 \
-        checks++;                                                                        \
-        if (!(cond)) {                                                                   \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);     \
-            failures++;                                                                  \
-        }                                                                                \
-    } while (0)
-
-/* A call expected to give `expected`; the test goes on either way. */
-#define EXPECT(call, expected)                                                           \
-    do {                                                                                 \
-        sipsimple_result r_ = (call);                                                    \
-        checks++;                                                                        \
-        if (r_ != (sipsimple_result)(expected)) {                                        \
-            fprintf(stderr, "%s:%d: %s returned %u (%s), expected %u; last error: %s\n", \
-                    __FILE__, __LINE__, #call, (unsigned)r_, sipsimple_result_text(r_),  \
-                    (unsigned)(expected), last_error());                                 \
-            failures++;                                                                  \
-        }                                                                                \
-    } while (0)
-
-/* A call that must succeed for the test to continue. */
-#define OK(call)                                                                         \
-    do {                                                                                 \
-        sipsimple_result r_ = (call);                                                    \
-        checks++;                                                                        \
-        if (r_ != SIPSIMPLE_RESULT_OK) {                                                 \
-            fprintf(stderr, "%s:%d: %s failed with %u (%s): %s\n", __FILE__, __LINE__,   \
-                    #call, (unsigned)r_, sipsimple_result_text(r_), last_error());        \
-            exit(1);                                                                     \
-        }                                                                                \
-    } while (0)
-
-static int64_t now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 /* Takes notifications from `queue` until one named `name` arrives; returns it
  * (owned) or NULL on timeout. Skipped ones are freed. */

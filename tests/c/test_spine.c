@@ -11,6 +11,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "sipsimple.h"
+#include "check.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -29,60 +30,6 @@
 
 #define WAIT_MS 10000
 
-static int failures = 0;
-static int checks = 0;
-
-static const char *last_error(void) {
-    static char buf[1024];
-    size_t len = 0;
-    if (sipsimple_last_error_message(buf, sizeof buf, &len) != SIPSIMPLE_RESULT_OK) {
-        snprintf(buf, sizeof buf, "(message of %zu bytes does not fit)", len);
-    }
-    return buf;
-}
-
-#define CHECK(cond)                                                                      \
-    do {                                                                                 \
-        checks++;                                                                        \
-        if (!(cond)) {                                                                   \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);     \
-            failures++;                                                                  \
-        }                                                                                \
-    } while (0)
-
-/* A call expected to fail (or succeed) with `expected`; the test goes on. */
-#define EXPECT(call, expected)                                                           \
-    do {                                                                                 \
-        sipsimple_result r_ = (call);                                                    \
-        checks++;                                                                        \
-        if (r_ != (sipsimple_result)(expected)) {                                        \
-            fprintf(stderr, "%s:%d: %s returned %u (%s), expected %u; last error: %s\n", \
-                    __FILE__, __LINE__, #call, (unsigned)r_, sipsimple_result_text(r_),  \
-                    (unsigned)(expected), last_error());                                 \
-            failures++;                                                                  \
-        }                                                                                \
-    } while (0)
-
-/* A call that must succeed for the test to continue. */
-#define OK(call)                                                                         \
-    do {                                                                                 \
-        sipsimple_result r_ = (call);                                                    \
-        checks++;                                                                        \
-        if (r_ != SIPSIMPLE_RESULT_OK) {                                                 \
-            fprintf(stderr, "%s:%d: %s failed with %u (%s): %s\n", __FILE__, __LINE__,   \
-                    #call, (unsigned)r_, sipsimple_result_text(r_), last_error());        \
-            exit(1);                                                                     \
-        }                                                                                \
-    } while (0)
-
-#define REQUIRE(cond)                                                                    \
-    do {                                                                                 \
-        checks++;                                                                        \
-        if (!(cond)) {                                                                   \
-            fprintf(stderr, "%s:%d: required: %s\n", __FILE__, __LINE__, #cond);         \
-            exit(1);                                                                     \
-        }                                                                                \
-    } while (0)
 
 /* ---- callback observer: records names under a mutex ---- */
 
@@ -150,11 +97,6 @@ static int recorder_count(recorder *r) {
 
 /* ---- small helpers ---- */
 
-static int64_t now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static char *name_of(const sipsimple_notification *n) {
     char *name = NULL;
