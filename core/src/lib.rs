@@ -13,6 +13,7 @@
 pub mod account;
 pub mod application;
 pub mod audio;
+mod base64;
 pub mod config;
 pub mod error;
 pub mod handle;

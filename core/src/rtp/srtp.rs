@@ -151,13 +151,14 @@ impl SrtpKey {
 
     /// Key material from its base64 form (the part after `inline:`).
     pub fn from_base64(text: &str) -> Result<SrtpKey, SrtpError> {
-        let bytes = base64_decode(text).ok_or_else(|| SrtpError::Malformed("key is not valid base64".into()))?;
+        let bytes =
+            crate::base64::decode(text).ok_or_else(|| SrtpError::Malformed("key is not valid base64".into()))?;
         SrtpKey::from_bytes(&bytes)
     }
 
     /// The base64 form, 40 characters, as written after `inline:`.
     pub fn to_base64(&self) -> String {
-        base64_encode(&self.material)
+        crate::base64::encode(&self.material)
     }
 
     /// The 16-byte master key.
@@ -657,54 +658,6 @@ fn strip_mki<'a>(
     Ok(std::borrow::Cow::Owned(out))
 }
 
-const BASE64_ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 (RFC 4648 §4) with padding.
-fn base64_encode(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(BASE64_ALPHABET[((n >> (18 - 6 * i)) & 0x3f) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// Standard base64, padding optional; `None` on any other character.
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim_end_matches('=');
-    if text.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0u32;
-    for c in text.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -713,13 +666,13 @@ mod tests {
     fn base64_round_trip_and_rejects() {
         for len in 0..40 {
             let data: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
-            assert_eq!(base64_decode(&base64_encode(&data)).unwrap(), data);
+            assert_eq!(crate::base64::decode(&crate::base64::encode(&data)).unwrap(), data);
         }
-        assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
-        assert_eq!(base64_encode(b"fo"), "Zm8=");
-        assert_eq!(base64_decode("Zm8").unwrap(), b"fo");
-        assert!(base64_decode("Zm8*").is_none());
-        assert!(base64_decode("Z").is_none());
+        assert_eq!(crate::base64::encode(b"foobar"), "Zm9vYmFy");
+        assert_eq!(crate::base64::encode(b"fo"), "Zm8=");
+        assert_eq!(crate::base64::decode("Zm8").unwrap(), b"fo");
+        assert!(crate::base64::decode("Zm8*").is_none());
+        assert!(crate::base64::decode("Z").is_none());
     }
 
     #[test]

@@ -8,7 +8,8 @@
 
 use std::fmt;
 
-use super::{Attribute, Connection, base64};
+use super::{Attribute, Connection};
+use crate::base64;
 
 /// Why the value of a typed attribute could not be read.
 ///

@@ -30,7 +30,6 @@
 //! the serialized SDP naturally does.
 
 pub mod attributes;
-mod base64;
 pub mod offer_answer;
 #[cfg(test)]
 mod tests;

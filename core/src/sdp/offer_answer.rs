@@ -1489,7 +1489,7 @@ a=fmtp:101 0-15
     }
 
     fn crypto_line(tag: u32, suite: &str, byte: u8) -> String {
-        format!("a=crypto:{tag} {suite} inline:{}\n", crate::sdp::base64::encode(&[byte; 30]))
+        format!("a=crypto:{tag} {suite} inline:{}\n", crate::base64::encode(&[byte; 30]))
     }
 
     #[test]
@@ -1535,8 +1535,7 @@ a=fmtp:101 0-15
         let mut text = PLAIN_OFFER.replace("RTP/AVP", "RTP/SAVP");
         text += &crypto_line(1, "AEAD_AES_256_GCM", 1);
         text += &crypto_line(2, "AES_256_CM_HMAC_SHA1_80", 2);
-        text +=
-            &format!("a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:{}|2^31|1:4\n", crate::sdp::base64::encode(&[3; 30]));
+        text += &format!("a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:{}|2^31|1:4\n", crate::base64::encode(&[3; 30]));
         text += &format!("{} UNENCRYPTED_SRTCP\n", crypto_line(4, "AES_CM_128_HMAC_SHA1_80", 4).trim_end());
         text += "a=crypto:5 AES_CM_128_HMAC_SHA1_80 inline:c2hvcnQ=\n";
         text += &format!("{} WSH=64 KDR=0\n", crypto_line(6, "AES_CM_128_HMAC_SHA1_80", 6).trim_end());

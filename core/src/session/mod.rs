@@ -9,7 +9,7 @@ pub use machine::{
     ALLOW, IllegalState, InviteSession, Originator, Output, SessionEvent, SessionRoute, SessionState, SessionTimers,
 };
 
-pub use manager::{Session, SessionManager};
+pub use manager::{END_GRACE, Session, SessionManager};
 
 #[cfg(test)]
 mod tests;

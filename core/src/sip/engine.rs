@@ -244,8 +244,8 @@ impl Engine {
         Some(SocketAddr::new(source_ip_for(destination.address.ip()), local.port()))
     }
 
-    /// A new top Via for a request to `destination` (`SIP/2.0/<T>
-    /// <address>;rport;branch=<new>`), for components that must know the
+    /// A new top Via for a request to `destination`
+    /// (`SIP/2.0/UDP 192.0.2.1:5060;rport;branch=z9hG4bK...`), for components that must know the
     /// branch (an INVITE's CANCEL copies it, RFC 3261 §9.1). `None` when the
     /// engine runs no such transport.
     pub fn new_via(&self, destination: &Destination) -> Option<String> {
