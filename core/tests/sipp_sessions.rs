@@ -1,0 +1,139 @@
+//! INVITE sessions against SIPp (scenarios in `tests/peers/sipp/`): sipp
+//! calls an account of the running application, which rings, answers and
+//! is hung up on (`uac_invite.xml`); the application calls sipp, which
+//! rings, answers with early media (183 with SDP), then re-INVITEs with a
+//! changed codec that the application accepts, and the application hangs
+//! up (`uas_invite.xml`). SDP bodies are carried as they are.
+
+#[path = "support/sipp.rs"]
+mod sipp;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use sipp::{Sipp, scenario};
+use sipsimple_core::handle::{self, ObjectKind};
+use sipsimple_core::notification::{Notification, NotificationCenter, NotificationRecorder};
+use sipsimple_core::session::{Session, SessionState};
+use sipsimple_core::sip::engine::Engine;
+use sipsimple_core::sip::transport::TransportKind;
+use sipsimple_core::{Account, Handle, MemoryStorage, SIPApplication, SIPSimpleSettings, Value};
+
+const T: Duration = Duration::from_secs(15);
+const SDP: &[u8] = b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n";
+const PCMA_ANSWER: &[u8] = b"v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n";
+
+static APP: Mutex<()> = Mutex::new(());
+
+/// The application with UDP and one enabled, unregistered account `user`.
+fn start(user: &str) -> (Arc<NotificationRecorder>, Arc<Account>) {
+    let recorder = NotificationRecorder::new();
+    NotificationCenter::default_center().add_observer(recorder.clone(), None, None);
+    let app = SIPApplication::instance();
+    if app.stop().is_ok() {
+        recorder.wait_for("SIPApplicationDidEnd", T).expect("DidEnd");
+        recorder.clear();
+    }
+    let storage = Arc::new(MemoryStorage::new());
+    app.start(storage.clone()).unwrap();
+    recorder.wait_for("SIPApplicationDidStart", T).expect("DidStart");
+    let s = SIPSimpleSettings::instance();
+    s.settings().set("sip.transport_list", Value::from("udp")).unwrap();
+    s.settings().save().unwrap();
+    app.stop().unwrap();
+    recorder.wait_for("SIPApplicationDidEnd", T).expect("DidEnd");
+    recorder.clear();
+    app.start(storage).unwrap();
+    recorder.wait_for("SIPApplicationDidStart", T).expect("DidStart");
+    let account = Account::get_or_create(&format!("{user}@127.0.0.1")).unwrap();
+    account.settings().set("sip.register", Value::Bool(false)).unwrap();
+    account.settings().set("enabled", Value::Bool(true)).unwrap();
+    account.save().unwrap();
+    (recorder, account)
+}
+
+fn stop(recorder: &NotificationRecorder) {
+    SIPApplication::instance().stop().unwrap();
+    recorder.wait_for("SIPApplicationDidEnd", T).expect("DidEnd");
+    let _ = NotificationCenter::default_center().remove_observer(recorder, None, None);
+}
+
+fn from(recorder: &NotificationRecorder, name: &str, sender: Handle) -> Notification {
+    let sender = Value::Object(sender);
+    recorder
+        .wait_until(T, |seen| seen.iter().find(|n| n.name == name && n.sender == sender).cloned())
+        .unwrap_or_else(|| panic!("no {name}; got {:?}", recorder.names()))
+}
+
+#[test]
+fn sipp_calls_an_account_that_rings_answers_and_is_hung_up_on() {
+    let _app = APP.lock().unwrap_or_else(PoisonError::into_inner);
+    let (recorder, _bob) = start("bob");
+    let mut engine = Engine::current().unwrap().local_address(TransportKind::Udp).unwrap();
+    engine.set_ip(Ipv4Addr::LOCALHOST.into());
+    let options = sipp::Options { service: Some("bob".into()), ..sipp::Options::default() };
+    let mut caller = Sipp::uac_with(&scenario("uac_invite.xml"), engine, options);
+
+    let incoming = recorder
+        .wait_until(T, |seen| seen.iter().find(|n| n.name == "SIPSessionNewIncoming").cloned())
+        .unwrap_or_else(|| panic!("no call: {}", caller.logs()));
+    let session = handle::resolve::<Session>(incoming.sender.as_object().unwrap(), ObjectKind::Session).unwrap();
+    assert!(String::from_utf8_lossy(&session.remote_sdp()).contains("PCMU/8000"));
+    assert_eq!(session.remote_user_agent().as_deref(), Some("sipp-libsipsimple-tests"));
+    session.send_ring_indication().unwrap();
+    session.accept(SDP.to_vec()).unwrap();
+    let sender = Value::Object(session.handle());
+    recorder
+        .wait_until(T, |seen| seen.iter().find(|n| n.name == "SIPSessionDidStart" && n.sender == sender).cloned())
+        .unwrap_or_else(|| panic!("not started: {:?}\n{}", recorder.names(), caller.logs()));
+    let ended = from(&recorder, "SIPSessionDidEnd", session.handle());
+    assert_eq!(ended.data.get("originator"), Some(&Value::from("remote")));
+    caller.wait(T).unwrap_or_else(|e| panic!("sipp as caller: {e}"));
+    stop(&recorder);
+}
+
+#[test]
+fn an_account_calls_sipp_with_early_media_and_a_codec_changing_reinvite() {
+    let _app = APP.lock().unwrap_or_else(PoisonError::into_inner);
+    let (recorder, alice) = start("alice");
+    let mut callee = Sipp::uas(&scenario("uas_invite.xml"), &[]);
+    let target: SocketAddr = callee.address();
+
+    let call = Session::new(&alice);
+    call.connect(&format!("sip:sipp@{target}"), SDP.to_vec(), None).unwrap();
+    from(&recorder, "SIPSessionGotRingIndication", call.handle());
+    let early = recorder
+        .wait_until(T, |seen| {
+            seen.iter()
+                .find(|n| n.name == "SIPSessionGotProvisionalResponse" && n.data.get("code") == Some(&Value::Int(183)))
+                .cloned()
+        })
+        .expect("the 183");
+    assert_eq!(early.data.get("reason"), Some(&Value::from("Session Progress")));
+    from(&recorder, "SIPSessionDidStart", call.handle());
+    assert!(String::from_utf8_lossy(&call.remote_sdp()).contains("RTP/AVP 0"));
+
+    // sipp's re-INVITE changes the codec to PCMA: accept it.
+    from(&recorder, "SIPSessionGotProposal", call.handle());
+    assert!(String::from_utf8_lossy(&call.remote_sdp()).contains("PCMA/8000"));
+    call.accept_proposal(PCMA_ANSWER.to_vec()).unwrap();
+    let processed = recorder
+        .wait_until(T, |seen| {
+            seen.iter()
+                .filter(|n| {
+                    n.name == "SIPSessionDidProcessTransaction"
+                        && n.data.get("originator") == Some(&Value::from("remote"))
+                })
+                .find(|n| n.data.get("ack_received") == Some(&Value::Bool(true)))
+                .cloned()
+        })
+        .unwrap_or_else(|| panic!("the re-INVITE's ACK: {:?}\n{}", recorder.names(), callee.logs()));
+    assert_eq!(processed.data.get("method"), Some(&Value::from("INVITE")));
+    assert_eq!(call.state(), SessionState::Connected);
+
+    call.end().unwrap();
+    from(&recorder, "SIPSessionDidEnd", call.handle());
+    callee.wait(T).unwrap_or_else(|e| panic!("sipp as callee: {e}"));
+    stop(&recorder);
+}
