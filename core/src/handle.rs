@@ -46,6 +46,8 @@ pub enum ObjectKind {
     Message = 14,
     /// An INVITE `Session`.
     Session = 15,
+    /// An `AudioStream` (RTP audio media stream of a session).
+    AudioStream = 16,
 }
 
 impl ObjectKind {
@@ -67,6 +69,7 @@ impl ObjectKind {
             ObjectKind::Engine => "Engine",
             ObjectKind::Message => "Message",
             ObjectKind::Session => "Session",
+            ObjectKind::AudioStream => "AudioStream",
         }
     }
 
@@ -87,6 +90,7 @@ impl ObjectKind {
             13 => ObjectKind::Engine,
             14 => ObjectKind::Message,
             15 => ObjectKind::Session,
+            16 => ObjectKind::AudioStream,
             _ => return None,
         })
     }

@@ -30,6 +30,7 @@ pub mod settings;
 /// SIP signalling: messages, transactions and the layers above them.
 pub mod sip;
 pub mod storage;
+pub mod streams;
 pub mod value;
 
 pub use account::{Account, AccountManager};

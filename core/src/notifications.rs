@@ -245,6 +245,57 @@ notifications! {
         /// INVITE transactions: whether the ACK arrived (`"unknown"` otherwise).
         ack_received: Value,
     }
+    /// A media stream is ready to be offered or answered (`initialize` succeeded). Sender: the stream.
+    MediaStreamDidInitialize {}
+    /// A media stream started (its media flows). Sender: the stream.
+    MediaStreamDidStart {}
+    /// A media stream method failed, or the stream failed while running. Sender: the stream.
+    MediaStreamDidFail {
+        /// What was going on: `initialize`, `start`, `update` or `media`.
+        context: String,
+        /// Why, in words.
+        reason: String,
+    }
+    /// `end()` was called on a media stream. Sender: the stream.
+    MediaStreamWillEnd {}
+    /// A media stream ended (its transport is closed). Sender: the stream.
+    MediaStreamDidEnd {}
+    /// The hold state of an audio stream changed. Sender: the AudioStream.
+    AudioStreamDidChangeHoldState {
+        /// Who changed it: `local` or `remote`.
+        originator: String,
+        /// The new state, from the originator's point of view.
+        on_hold: bool,
+    }
+    /// An audio stream is about to start recording. Sender: the AudioStream.
+    AudioStreamWillStartRecordingAudio {
+        /// The WAV file (full path).
+        filename: String,
+    }
+    /// An audio stream started recording. Sender: the AudioStream.
+    AudioStreamDidStartRecordingAudio {
+        /// The WAV file (full path).
+        filename: String,
+    }
+    /// An audio stream is about to stop recording. Sender: the AudioStream.
+    AudioStreamWillStopRecordingAudio {
+        /// The WAV file (full path).
+        filename: String,
+    }
+    /// An audio stream stopped recording (the file is complete). Sender: the AudioStream.
+    AudioStreamDidStopRecordingAudio {
+        /// The WAV file (full path).
+        filename: String,
+    }
+    /// The RTP parameters of an audio stream (codec, sample rate, addresses) changed. Sender: the AudioStream.
+    AudioStreamDidChangeRTPParameters {}
+    /// A DTMF digit arrived (RFC 4733 telephone event). Sender: the AudioStream.
+    AudioStreamGotDTMF {
+        /// The digit: one of `0-9`, `*`, `#`, `A-D`.
+        digit: String,
+    }
+    /// No RTP arrived within the `rtp.timeout` setting. Sender: the AudioStream.
+    AudioStreamDidTimeout {}
     /// A DNS lookup found its result. Sender: the DNSLookup.
     DNSLookupDidSucceed {
         /// In the form of the method called: a list of routes (maps with

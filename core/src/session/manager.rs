@@ -8,10 +8,19 @@
 //! runs their timers and posts their events as `SIPSession*`
 //! notifications, with the Session as sender.
 //!
-//! This layer carries SDP bodies as they are; the stream objects that
-//! build and read them sit above it.
+//! Two ways to carry media: raw SDP bodies (`connect`, `accept`,
+//! `propose`, `accept_proposal`: the caller builds and reads them), or media
+//! streams ([`crate::streams`]): `connect_with_streams` initializes the
+//! streams and offers their m-lines; an incoming offer becomes proposed
+//! streams through the [`MediaStreamRegistry`] (`SIPSessionNewIncoming`
+//! lists them; an offer that is malformed or that no stream type takes is
+//! refused with 488 and `SIPSessionDidFail`), `accept_streams` answers with
+//! the accepted ones; the streams start when the ACK is sent or received,
+//! before `SIPSessionDidStart`, are updated by re-INVITEs that keep them,
+//! and end with the session.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 
@@ -23,11 +32,49 @@ use crate::error::{Error, Result};
 use crate::handle::{self, Handle, ObjectKind};
 use crate::notification::NotificationCenter;
 use crate::notifications as n;
+use crate::sdp::offer_answer::{LocalSdp, validate_answer};
+use crate::sdp::{MediaDescription, SessionDescription};
 use crate::sip::dialog::DialogId;
 use crate::sip::engine::{Destination, Engine, RequestEvent, ResponseEvent};
 use crate::sip::message::{Message, Method, NameAddr, Uri};
 use crate::sip::transaction::TransactionId;
+use crate::streams::{MediaStream, MediaStreamRegistry, StreamDirection, stream_handles};
 use crate::value::Value;
+
+/// A stream with the index of its m-line.
+type IndexedStream = (usize, Arc<dyn MediaStream>);
+
+/// The media side of a session that uses stream objects.
+#[derive(Default)]
+struct MediaState {
+    /// Streams are in use (`connect_with_streams`, or an offer the registry took).
+    uses_streams: bool,
+    /// The active streams.
+    streams: Vec<IndexedStream>,
+    /// Streams offered by us (outgoing) or by the peer (incoming), not yet active.
+    proposed: Vec<IndexedStream>,
+    /// Every stream initialized: each is ended with the session.
+    initialized: Vec<Arc<dyn MediaStream>>,
+    /// Our `o=` line and its versions.
+    local: Option<LocalSdp>,
+    /// The address our SDP advertises.
+    address: Option<IpAddr>,
+    /// The peer's offer being answered.
+    offer: Option<SessionDescription>,
+    /// Replaces the machine's `failure_reason` in `SIPSessionDidFail`.
+    failure_reason: Option<String>,
+    /// The session is being ended because its streams failed to start: post
+    /// `SIPSessionDidFail` instead of `SIPSessionWillEnd`/`DidEnd`.
+    failed_after_start: bool,
+    /// The INVITE's offer was refused: no `SIPSessionNewIncoming`.
+    refused_offer: bool,
+}
+
+/// Where a `connect` offer comes from.
+enum OfferSource {
+    Raw(Vec<u8>),
+    Streams,
+}
 
 /// One INVITE session (`sipsimple.session.Session`).
 pub struct Session {
@@ -37,6 +84,7 @@ pub struct Session {
     direction: Mutex<Option<&'static str>>,
     local_sdp: Mutex<Vec<u8>>,
     remote_sdp: Mutex<Vec<u8>>,
+    media: Mutex<MediaState>,
 }
 
 impl Session {
@@ -57,6 +105,7 @@ impl Session {
             direction: Mutex::new(None),
             local_sdp: Mutex::new(Vec::new()),
             remote_sdp: Mutex::new(Vec::new()),
+            media: Mutex::new(MediaState::default()),
         });
         let h = handle::register(ObjectKind::Session, session.clone(), Some(format!("Session of {}", account.id())));
         let _ = session.handle.set(h);
@@ -112,10 +161,60 @@ impl Session {
         *self.local_sdp.lock().unwrap_or_else(PoisonError::into_inner) = sdp.to_vec();
     }
 
+    fn media(&self) -> MutexGuard<'_, MediaState> {
+        self.media.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `streams`: the active streams.
+    pub fn streams(&self) -> Vec<Arc<dyn MediaStream>> {
+        self.media().streams.iter().map(|(_, s)| s.clone()).collect()
+    }
+
+    /// `proposed_streams`: the streams of the pending offer (ours while
+    /// connecting, the peer's while incoming); empty when none is pending.
+    pub fn proposed_streams(&self) -> Vec<Arc<dyn MediaStream>> {
+        self.media().proposed.iter().map(|(_, s)| s.clone()).collect()
+    }
+
+    /// The local address the session's SDP advertises (the one its SIP
+    /// messages come from), once known: streams bind and advertise it.
+    pub fn media_address(&self) -> Option<IpAddr> {
+        self.media().address
+    }
+
     /// `connect`: calls `to` (a SIP URI) with `offer`, through the
     /// account's outbound proxy or the routes DNS gives for the target's
     /// domain, tried in order. Returns at once; the progress is posted.
     pub fn connect(self: &Arc<Self>, to: &str, offer: Vec<u8>, subject: Option<String>) -> Result<()> {
+        self.connect_inner(to, OfferSource::Raw(offer), subject)
+    }
+
+    /// `connect(to_header, routes, streams, subject)`: calls `to` offering
+    /// `streams`. Once the route is known the streams are initialized and
+    /// the offer is built from their m-lines; they start when the call is
+    /// answered (before `SIPSessionDidStart`). A stream that cannot be set
+    /// up makes the session fail (`SIPSessionDidFail`).
+    pub fn connect_with_streams(
+        self: &Arc<Self>,
+        to: &str,
+        streams: Vec<Arc<dyn MediaStream>>,
+        subject: Option<String>,
+    ) -> Result<()> {
+        if streams.is_empty() {
+            return Err(Error::InvalidArgument("connect needs at least one stream".into()));
+        }
+        if self.state() != SessionState::Null {
+            return Err(Error::InvalidState(format!("connect is not allowed in state {}", self.state().name())));
+        }
+        {
+            let mut media = self.media();
+            media.uses_streams = true;
+            media.proposed = streams.into_iter().enumerate().collect();
+        }
+        self.connect_inner(to, OfferSource::Streams, subject)
+    }
+
+    fn connect_inner(self: &Arc<Self>, to: &str, offer: OfferSource, subject: Option<String>) -> Result<()> {
         let manager = SessionManager::instance();
         let (engine, runtime) = manager.running()?;
         let target = if to.contains(':') { to.to_owned() } else { format!("sip:{to}") };
@@ -126,11 +225,13 @@ impl Session {
             return Err(Error::InvalidState(format!("connect is not allowed in state {}", self.state().name())));
         }
         *self.direction.lock().unwrap_or_else(PoisonError::into_inner) = Some("outgoing");
-        self.set_local_sdp(&offer);
+        if let OfferSource::Raw(offer) = &offer {
+            self.set_local_sdp(offer);
+        }
         manager.add(self.clone());
         let session = self.clone();
         runtime.spawn(async move {
-            let routes = match crate::paging::routes(&engine, &session.account, to.uri()).await {
+            let mut routes: Vec<SessionRoute> = match crate::paging::routes(&engine, &session.account, to.uri()).await {
                 Ok(routes) => routes
                     .into_iter()
                     .filter_map(|(route, destination)| {
@@ -152,12 +253,107 @@ impl Session {
                     .collect(),
                 Err(_) => Vec::new(),
             };
+            let offer = match offer {
+                OfferSource::Raw(offer) => offer,
+                OfferSource::Streams if routes.is_empty() => Vec::new(),
+                OfferSource::Streams => {
+                    session.media().address = engine.contact_address(&routes[0].destination).map(|a| a.ip());
+                    match session.make_offer() {
+                        Ok(offer) => offer,
+                        Err(e) => {
+                            // No route makes the machine fail at once; say why.
+                            session.media().failure_reason = Some(format!("media stream failed: {e}"));
+                            routes.clear();
+                            Vec::new()
+                        }
+                    }
+                }
+            };
             let result = session.machine().connect(Instant::now(), to, routes, offer, subject.as_deref());
             if result.is_ok() {
                 SessionManager::instance().wake();
             }
         });
         Ok(())
+    }
+
+    /// Initializes the proposed streams and builds our offer from them.
+    fn make_offer(&self) -> Result<Vec<u8>> {
+        let proposed = self.media().proposed.clone();
+        let mut lines = Vec::with_capacity(proposed.len());
+        for (index, stream) in &proposed {
+            stream.initialize(self, StreamDirection::Outgoing)?;
+            self.media().initialized.push(stream.clone());
+            lines.push(stream.get_local_media(None, *index)?);
+        }
+        let mut media = self.media();
+        let address = media.address.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+        let sdp = media.local.get_or_insert_with(|| LocalSdp::new(address)).offer(lines).to_bytes();
+        drop(media);
+        self.set_local_sdp(&sdp);
+        Ok(sdp)
+    }
+
+    /// `accept(streams)`: answers the incoming offer with `streams`, a
+    /// subset of [`Session::proposed_streams`]; the other m-lines are
+    /// refused (port 0). The accepted streams are initialized now and
+    /// started when the ACK arrives. When none can be set up the INVITE is
+    /// rejected with 488 and an error returned.
+    pub fn accept_streams(&self, streams: &[Arc<dyn MediaStream>]) -> Result<()> {
+        if self.state() != SessionState::Incoming {
+            return Err(Error::InvalidState(format!("accept is not allowed in state {}", self.state().name())));
+        }
+        let (offer, proposed) = {
+            let media = self.media();
+            let offer = media.offer.clone().ok_or_else(|| {
+                Error::InvalidState("the INVITE carried no offer streams can answer; use accept with an SDP".into())
+            })?;
+            (offer, media.proposed.clone())
+        };
+        let accepted: Vec<IndexedStream> =
+            proposed.into_iter().filter(|(_, s)| streams.iter().any(|x| x.handle() == s.handle())).collect();
+        if accepted.is_empty() {
+            return Err(Error::InvalidArgument("none of the streams was proposed by the peer".into()));
+        }
+        let mut lines: Vec<MediaDescription> = offer.media.iter().map(MediaDescription::disabled).collect();
+        let mut active = Vec::new();
+        let mut failure = None;
+        for (index, stream) in accepted {
+            if let Err(e) = stream.initialize(self, StreamDirection::Incoming) {
+                failure = Some(e.to_string());
+                continue;
+            }
+            self.media().initialized.push(stream.clone());
+            match stream.get_local_media(Some(&offer), index) {
+                Ok(line) => {
+                    lines[index] = line;
+                    active.push((index, stream));
+                }
+                Err(e) => {
+                    failure = Some(e.to_string());
+                    stream.end();
+                }
+            }
+        }
+        if active.is_empty() {
+            let reason = failure.unwrap_or_else(|| "no stream could be set up".into());
+            self.media().failure_reason = Some(format!("media stream failed: {reason}"));
+            self.reject(488, None)?;
+            return Err(Error::InvalidState(format!("no stream could be set up: {reason}")));
+        }
+        let answer = {
+            let mut media = self.media();
+            let address = media.address.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+            let answer = media
+                .local
+                .get_or_insert_with(|| LocalSdp::new(address))
+                .answer(&offer, lines)
+                .map_err(|e| Error::Internal(format!("cannot build the answer: {e}")))?;
+            media.streams = active;
+            media.proposed.clear();
+            answer.to_bytes()
+        };
+        self.accept_sdp(answer)
     }
 
     fn call<T>(
@@ -174,8 +370,18 @@ impl Session {
         self.call(|m| m.send_ring_indication())
     }
 
-    /// `accept`: answers the incoming INVITE with `answer`.
+    /// `accept` with a raw SDP `answer` built by the caller: the proposed
+    /// streams are dropped and the session carries no stream objects.
     pub fn accept(&self, answer: Vec<u8>) -> Result<()> {
+        if self.state() == SessionState::Incoming {
+            let mut media = self.media();
+            media.uses_streams = false;
+            media.proposed.clear();
+        }
+        self.accept_sdp(answer)
+    }
+
+    fn accept_sdp(&self, answer: Vec<u8>) -> Result<()> {
         self.set_local_sdp(&answer);
         self.call(|m| m.accept(Instant::now(), answer))
     }
@@ -303,8 +509,17 @@ impl SessionManager {
             s.runtime = Some(tokio::runtime::Handle::current());
             s.wake = Some(wake.clone());
         }
+        if let Err(e) = crate::streams::AudioEngine::instance().start() {
+            tracing::error!("the voice mixer failed to start: {e}");
+        }
         tokio::spawn(run(engine.clone(), requests, wakes, wake));
         Ok(())
+    }
+
+    /// The core runtime, while the manager runs (for streams that spawn
+    /// their media tasks).
+    pub fn runtime() -> Option<tokio::runtime::Handle> {
+        Self::instance().lock().runtime.clone()
     }
 
     /// Ends every session and waits (up to [`END_GRACE`]) for them to
@@ -319,6 +534,7 @@ impl SessionManager {
         while sessions.iter().any(|s| s.state() != SessionState::Terminated) && Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
+        crate::streams::AudioEngine::instance().stop();
         let mut s = self.lock();
         s.engine = None;
         s.runtime = None;
@@ -457,6 +673,8 @@ fn on_new_invite(
     let session = Session::new(&account);
     *session.direction.lock().unwrap_or_else(PoisonError::into_inner) = Some("incoming");
     *session.remote_sdp.lock().unwrap_or_else(PoisonError::into_inner) = request.body().to_vec();
+    let refusal = propose_streams(&session, request.body());
+    session.media().address = engine.contact_address(&source).map(|a| a.ip());
     let contact = account
         .contact()
         .uri_for(engine, &source)
@@ -465,7 +683,47 @@ fn on_new_invite(
     invites.insert(transaction, session.handle());
     let via = via_start(engine, &source).unwrap_or_else(|| "SIP/2.0/UDP invalid".into());
     let _ = session.machine().handle_invite(transaction, &request, source, contact, via);
+    if let Some(reason) = refusal {
+        tracing::info!("refusing an INVITE with 488: {reason}");
+        {
+            let mut media = session.media();
+            media.refused_offer = true;
+            media.failure_reason = Some(reason);
+        }
+        let _ = session.machine().reject(488, None);
+    }
     SessionManager::instance().add(session);
+}
+
+/// Makes the proposed streams of an incoming INVITE's offer, one per m-line
+/// a registered stream type takes. Returns why the offer is refused (488):
+/// it is malformed, or no m-line was taken.
+fn propose_streams(session: &Session, body: &[u8]) -> Option<String> {
+    if body.is_empty() {
+        return None;
+    }
+    let offer = match SessionDescription::parse(body) {
+        Ok(offer) => offer,
+        Err(e) => return Some(format!("malformed SDP offer: {e}")),
+    };
+    let registry = MediaStreamRegistry::instance();
+    let mut proposed = Vec::new();
+    let mut refusal = None;
+    for index in 0..offer.media.len() {
+        match registry.stream_for(&session.account, &offer, index) {
+            Ok(Some(stream)) => proposed.push((index, stream)),
+            Ok(None) => {}
+            Err(e) => refusal = Some(e.to_string()),
+        }
+    }
+    if proposed.is_empty() {
+        return Some(refusal.unwrap_or_else(|| "no acceptable media stream in the offer".into()));
+    }
+    let mut media = session.media();
+    media.uses_streams = true;
+    media.proposed = proposed;
+    media.offer = Some(offer);
+    None
 }
 
 /// `SIP/2.0/<T> <address>` for requests to `destination`.
@@ -521,13 +779,175 @@ fn drain(
     }
 }
 
+/// Starts the session's streams once it is established (`remote_sdp` is
+/// the peer's answer, or its offer when we answered). Returns false when
+/// none could start: the session is then ended and reported failed.
+fn start_streams(session: &Session, remote_sdp: &[u8]) -> bool {
+    let streams = {
+        let mut media = session.media();
+        if !media.uses_streams {
+            return true;
+        }
+        if media.streams.is_empty() {
+            media.streams = std::mem::take(&mut media.proposed);
+        }
+        media.streams.clone()
+    };
+    let local = SessionDescription::parse(&session.local_sdp());
+    let remote = SessionDescription::parse(remote_sdp);
+    let (local, remote) = match (local, remote) {
+        (Ok(local), Ok(remote)) => (local, remote),
+        (_, Err(e)) | (Err(e), _) => {
+            fail_started(session, format!("malformed SDP answer: {e}"));
+            return false;
+        }
+    };
+    if session.direction() == Some("outgoing")
+        && let Err(e) = validate_answer(&local, &remote)
+    {
+        fail_started(session, format!("unusable SDP answer: {e}"));
+        return false;
+    }
+    let mut started = Vec::new();
+    let mut failure = None;
+    for (index, stream) in streams {
+        if remote.media.get(index).is_none_or(MediaDescription::is_disabled) {
+            // Refused by the peer.
+            stream.deactivate();
+            stream.end();
+            continue;
+        }
+        match stream.start(&local, &remote, index) {
+            Ok(()) => started.push((index, stream)),
+            Err(e) => {
+                failure = Some(e.to_string());
+                stream.end();
+            }
+        }
+    }
+    if started.is_empty() {
+        let reason = failure.unwrap_or_else(|| "every stream was refused".into());
+        fail_started(session, format!("media stream failed: {reason}"));
+        return false;
+    }
+    session.media().streams = started;
+    true
+}
+
+/// Ends an established session whose streams could not start, reporting
+/// `SIPSessionDidFail` instead of `WillEnd`/`DidEnd`.
+fn fail_started(session: &Session, reason: String) {
+    tracing::warn!("session {:?} failed: {reason}", session.handle());
+    {
+        let mut media = session.media();
+        media.failed_after_start = true;
+        media.failure_reason = Some(reason);
+    }
+    session.machine().end(Instant::now());
+}
+
+/// Answers a re-INVITE on a session with streams when it keeps the same
+/// m-lines (hold, unhold, a codec or address change, a refresh): each
+/// stream validates its m-line, answers it and is updated. Returns false
+/// when the application must decide (streams added, or no streams in use).
+fn answer_reoffer(session: &Session, offer: &[u8]) -> bool {
+    let streams = {
+        let media = session.media();
+        if !media.uses_streams || media.streams.is_empty() || offer.is_empty() {
+            return false;
+        }
+        media.streams.clone()
+    };
+    let reject = |reason: String| {
+        tracing::info!("refusing a re-INVITE with 488: {reason}");
+        let _ = session.machine().reject_proposal(488, None);
+        true
+    };
+    let offer = match SessionDescription::parse(offer) {
+        Ok(offer) => offer,
+        Err(e) => return reject(format!("malformed SDP offer: {e}")),
+    };
+    let previous = SessionDescription::parse(&session.local_sdp()).map(|l| l.media.len()).unwrap_or(0);
+    if offer.media.len() != previous {
+        return false;
+    }
+    if let Some((index, _)) = streams.iter().find(|(index, s)| !s.validate_update(&offer, *index)) {
+        return reject(format!("m-line {index} cannot be updated"));
+    }
+    let mut lines: Vec<MediaDescription> = offer.media.iter().map(MediaDescription::disabled).collect();
+    for (index, stream) in &streams {
+        if offer.media[*index].is_disabled() {
+            continue;
+        }
+        match stream.get_local_media(Some(&offer), *index) {
+            Ok(line) => lines[*index] = line,
+            Err(e) => return reject(e.to_string()),
+        }
+    }
+    let answer = {
+        let mut media = session.media();
+        let address = media.address.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+        match media.local.get_or_insert_with(|| LocalSdp::new(address)).answer(&offer, lines) {
+            Ok(answer) => answer,
+            Err(e) => {
+                drop(media);
+                return reject(e.to_string());
+            }
+        }
+    };
+    let bytes = answer.to_bytes();
+    session.set_local_sdp(&bytes);
+    if session.machine().accept_proposal(Instant::now(), bytes).is_err() {
+        return false;
+    }
+    let mut kept = Vec::new();
+    for (index, stream) in streams {
+        if offer.media[index].is_disabled() {
+            stream.deactivate();
+            stream.end();
+        } else {
+            let _ = stream.update(&answer, &offer, index);
+            kept.push((index, stream));
+        }
+    }
+    session.media().streams = kept;
+    true
+}
+
+/// Every initialized stream: deactivated before the BYE.
+fn deactivate_streams(session: &Session) {
+    let streams = session.media().initialized.clone();
+    for stream in streams {
+        stream.deactivate();
+    }
+}
+
+/// Every initialized stream ended (the session is over).
+fn end_streams(session: &Session) {
+    let streams = {
+        let mut media = session.media();
+        media.streams.clear();
+        media.proposed.clear();
+        std::mem::take(&mut media.initialized)
+    };
+    for stream in streams {
+        stream.end();
+    }
+}
+
 fn post(session: &Session, event: SessionEvent) {
     let center = NotificationCenter::default_center();
     let h = session.handle();
     let streams = || Value::List(Vec::new());
+    let active = || stream_handles(&session.streams());
+    let proposed = || stream_handles(&session.proposed_streams());
     match event {
-        SessionEvent::NewOutgoing => center.post(h, n::SIPSessionNewOutgoing { streams: streams() }),
-        SessionEvent::NewIncoming { .. } => center.post(h, n::SIPSessionNewIncoming { streams: streams() }),
+        SessionEvent::NewOutgoing => center.post(h, n::SIPSessionNewOutgoing { streams: proposed() }),
+        SessionEvent::NewIncoming { .. } => {
+            if !session.media().refused_offer {
+                center.post(h, n::SIPSessionNewIncoming { streams: proposed() })
+            }
+        }
         SessionEvent::GotRingIndication => center.post(h, n::SIPSessionGotRingIndication {}),
         SessionEvent::GotProvisionalResponse { code, reason } => {
             center.post(h, n::SIPSessionGotProvisionalResponse { code: code.into(), reason })
@@ -537,20 +957,56 @@ fn post(session: &Session, event: SessionEvent) {
             if !remote_sdp.is_empty() {
                 *session.remote_sdp.lock().unwrap_or_else(PoisonError::into_inner) = remote_sdp;
             }
-            center.post(h, n::SIPSessionDidStart { streams: streams() })
+            if start_streams(session, &session.remote_sdp()) {
+                center.post(h, n::SIPSessionDidStart { streams: active() })
+            }
         }
-        SessionEvent::DidFail { originator, code, reason, failure_reason } => center.post(
-            h,
-            n::SIPSessionDidFail { originator: originator.name().into(), code: code.into(), reason, failure_reason },
-        ),
+        SessionEvent::DidFail { originator, code, reason, failure_reason } => {
+            end_streams(session);
+            let failure_reason = session.media().failure_reason.clone().unwrap_or(failure_reason);
+            center.post(
+                h,
+                n::SIPSessionDidFail {
+                    originator: originator.name().into(),
+                    code: code.into(),
+                    reason,
+                    failure_reason,
+                },
+            )
+        }
         SessionEvent::WillEnd { originator } => {
-            center.post(h, n::SIPSessionWillEnd { originator: originator.name().into() })
+            deactivate_streams(session);
+            if !session.media().failed_after_start {
+                center.post(h, n::SIPSessionWillEnd { originator: originator.name().into() })
+            }
         }
         SessionEvent::DidEnd { originator, end_reason } => {
-            center.post(h, n::SIPSessionDidEnd { originator: originator.name().into(), end_reason })
+            end_streams(session);
+            let failed = {
+                let media = session.media();
+                media.failed_after_start.then(|| media.failure_reason.clone().unwrap_or_default())
+            };
+            match failed {
+                Some(failure_reason) => center.post(
+                    h,
+                    n::SIPSessionDidFail {
+                        originator: Originator::Local.name().into(),
+                        code: 0,
+                        reason: String::new(),
+                        failure_reason,
+                    },
+                ),
+                None => center.post(h, n::SIPSessionDidEnd { originator: originator.name().into(), end_reason }),
+            }
         }
-        SessionEvent::GotProposal { .. } => center
-            .post(h, n::SIPSessionGotProposal { originator: Originator::Remote.name().into(), streams: streams() }),
+        SessionEvent::GotProposal { offer } => {
+            if !answer_reoffer(session, &offer) {
+                center.post(
+                    h,
+                    n::SIPSessionGotProposal { originator: Originator::Remote.name().into(), streams: streams() },
+                )
+            }
+        }
         SessionEvent::ProposalAccepted { .. } => center.post(
             h,
             n::SIPSessionGotAcceptProposal {

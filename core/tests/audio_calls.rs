@@ -1,0 +1,366 @@
+//! Calls with real audio through the running application: alice calls bob,
+//! both accounts of the same application on loopback, each side with an
+//! `AudioStream` (offered by alice, proposed to bob by the stream registry
+//! and accepted). A WavePlayer of a 2 s 440 Hz WAV file plays into alice's
+//! stream; bob's stream records what it receives. After the call, the
+//! recording must hold the tone (440 Hz ± 2%) for at least 90% of the
+//! played duration.
+//!
+//! - PCMU without SRTP: the RTP payloads captured on the wire decode as
+//!   G.711 to the 440 Hz tone;
+//! - PCMU with SRTP required on both sides: `srtp_active` on both streams,
+//!   every RTP packet carries the 10-byte tag, and the payloads on the wire
+//!   are not the tone (they decode to noise with near 8 bits of entropy);
+//! - Opus with optional SRTP (the default): the tone arrives, SRTP is used.
+//! - an offer with no codec in common is refused with 488 and
+//!   `SIPSessionDidFail` on both sides, a malformed one too.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use sipsimple_core::audio::analysis::{dominant_frequency, read_wav, rms, sine, tone_amplitude, write_wav};
+use sipsimple_core::audio::codec::ulaw_decode;
+use sipsimple_core::audio::{WavePlayer, WavePlayerOptions, shared};
+use sipsimple_core::handle::{self, ObjectKind};
+use sipsimple_core::notification::{Notification, NotificationCenter, NotificationRecorder};
+use sipsimple_core::rtp::session::PacketKind;
+use sipsimple_core::session::{Session, SessionState};
+use sipsimple_core::sip::engine::Engine;
+use sipsimple_core::sip::transport::TransportKind;
+use sipsimple_core::streams::{AudioEngine, AudioStream, MediaStream, TappedPacket};
+use sipsimple_core::{Account, MemoryStorage, SIPApplication, SIPSimpleSettings, Value};
+
+const T: Duration = Duration::from_secs(10);
+const TONE: f64 = 440.0;
+const PLAYED: Duration = Duration::from_secs(2);
+
+static APP: Mutex<()> = Mutex::new(());
+
+struct Running {
+    recorder: Arc<NotificationRecorder>,
+    alice: Arc<Account>,
+    bob: Arc<Account>,
+    _lock: MutexGuard<'static, ()>,
+}
+
+fn start() -> Running {
+    let lock = APP.lock().unwrap_or_else(PoisonError::into_inner);
+    let recorder = NotificationRecorder::new();
+    NotificationCenter::default_center().add_observer(recorder.clone(), None, None);
+    let app = SIPApplication::instance();
+    if app.stop().is_ok() {
+        // Left running by a test that failed.
+        recorder.wait_for("SIPApplicationDidEnd", T).expect("DidEnd");
+        recorder.clear();
+    }
+    let storage = Arc::new(MemoryStorage::new());
+    app.start(storage.clone()).unwrap();
+    recorder.wait_for("SIPApplicationDidStart", T).expect("DidStart");
+    let s = SIPSimpleSettings::instance();
+    s.settings().set("sip.transport_list", Value::from("udp")).unwrap();
+    s.settings().save().unwrap();
+    app.stop().unwrap();
+    recorder.wait_for("SIPApplicationDidEnd", T).expect("DidEnd");
+    recorder.clear();
+    app.start(storage).unwrap();
+    recorder.wait_for("SIPApplicationDidStart", T).expect("DidStart");
+    let account = |id: &str| {
+        let a = Account::get_or_create(id).unwrap();
+        a.settings().set("sip.register", Value::Bool(false)).unwrap();
+        a.settings().set("enabled", Value::Bool(true)).unwrap();
+        a.save().unwrap();
+        a
+    };
+    let (alice, bob) = (account("alice@127.0.0.1"), account("bob@127.0.0.1"));
+    Running { recorder, alice, bob, _lock: lock }
+}
+
+impl Running {
+    fn bob_uri(&self) -> String {
+        let port = Engine::current().unwrap().local_address(TransportKind::Udp).unwrap().port();
+        format!("sip:{}@127.0.0.1:{port}", self.bob.contact().username)
+    }
+
+    fn from(&self, name: &str, sender: sipsimple_core::Handle, n: usize) -> Notification {
+        let sender = Value::Object(sender);
+        self.recorder
+            .wait_until(T, |seen| seen.iter().filter(|x| x.name == name && x.sender == sender).nth(n - 1).cloned())
+            .unwrap_or_else(|| panic!("no {name} #{n}; got {:?}", self.recorder.names()))
+    }
+
+    fn incoming(&self, n: usize) -> Arc<Session> {
+        let got = self
+            .recorder
+            .wait_until(T, |seen| seen.iter().filter(|x| x.name == "SIPSessionNewIncoming").nth(n - 1).cloned())
+            .expect("SIPSessionNewIncoming");
+        handle::resolve::<Session>(got.sender.as_object().unwrap(), ObjectKind::Session).unwrap()
+    }
+
+    /// Codec list for everybody, SRTP policy per account.
+    fn configure(&self, codecs: &[&str], key_negotiation: &str) {
+        let list = Value::List(codecs.iter().map(|c| Value::from(*c)).collect());
+        let s = SIPSimpleSettings::instance();
+        s.settings().set("rtp.audio_codec_list", list).unwrap();
+        s.settings().save().unwrap();
+        for account in [&self.alice, &self.bob] {
+            account.settings().set("rtp.audio_codec_list", Value::Null).unwrap();
+            account.settings().set("rtp.encryption.key_negotiation", Value::from(key_negotiation)).unwrap();
+            account.save().unwrap();
+        }
+    }
+
+    fn stop(self) {
+        SIPApplication::instance().stop().unwrap();
+        self.recorder.wait_for("SIPApplicationDidEnd", T).expect("DidEnd");
+        let _ = NotificationCenter::default_center().remove_observer(&*self.recorder, None, None);
+    }
+}
+
+fn text(n: &Notification, field: &str) -> String {
+    n.data.get(field).and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+fn handles(n: &Notification) -> Vec<sipsimple_core::Handle> {
+    match n.data.get("streams") {
+        Some(Value::List(items)) => items.iter().filter_map(Value::as_object).collect(),
+        other => panic!("streams is {other:?}"),
+    }
+}
+
+/// RTP packets alice sent, as captured on the wire.
+type Wire = Arc<Mutex<Vec<Vec<u8>>>>;
+
+struct Outcome {
+    frequency: f64,
+    arrived: Duration,
+    alice: Arc<AudioStream>,
+    bob: Arc<AudioStream>,
+    wire: Vec<Vec<u8>>,
+}
+
+/// Shannon entropy of the bytes, in bits per byte.
+fn entropy(bytes: &[u8]) -> f64 {
+    let mut counts = [0u64; 256];
+    for &b in bytes {
+        counts[b as usize] += 1;
+    }
+    let n = bytes.len() as f64;
+    counts.iter().filter(|&&c| c > 0).map(|&c| -(c as f64 / n) * (c as f64 / n).log2()).sum()
+}
+
+/// The 20 ms windows of `samples` that carry sound, concatenated.
+fn loud_part(samples: &[i16], rate: u32) -> Vec<i16> {
+    let frame = (rate / 50) as usize;
+    samples.chunks(frame).filter(|c| c.len() == frame && rms(c) > 1000.0).flatten().copied().collect()
+}
+
+/// Alice calls bob; the WAV plays into alice's stream while bob's stream
+/// records. Returns what bob recorded, analysed.
+fn call_with_tone(run: &Running, dir: &Path) -> Outcome {
+    let rate = AudioEngine::instance().sample_rate().expect("the voice mixer runs");
+    let wav = dir.join("tone.wav");
+    let tone = sine(TONE, 16000.0, rate, (rate as usize) * PLAYED.as_millis() as usize / 1000);
+    write_wav(&wav, rate, &tone).unwrap();
+
+    let alice_stream = AudioStream::new(&run.alice);
+    let wire: Wire = Arc::new(Mutex::new(Vec::new()));
+    let captured = wire.clone();
+    alice_stream.set_packet_tap(Some(Arc::new(move |p: &TappedPacket<'_>| {
+        if p.sent && p.kind == PacketKind::Rtp {
+            captured.lock().unwrap().push(p.data.to_vec());
+        }
+    })));
+    let call = Session::new(&run.alice);
+    let offered: Vec<Arc<dyn MediaStream>> = vec![alice_stream.clone()];
+    call.connect_with_streams(&run.bob_uri(), offered, None).unwrap();
+    let outgoing = run.from("SIPSessionNewOutgoing", call.handle(), 1);
+    assert_eq!(handles(&outgoing), [alice_stream.handle()]);
+
+    let incoming = run.incoming(1);
+    let proposed = incoming.proposed_streams();
+    assert_eq!(proposed.len(), 1, "one audio stream proposed");
+    assert_eq!(proposed[0].stream_type(), "audio");
+    let new_incoming = run.from("SIPSessionNewIncoming", incoming.handle(), 1);
+    assert_eq!(handles(&new_incoming), [proposed[0].handle()]);
+    let bob_stream = proposed[0].clone().as_any().downcast::<AudioStream>().expect("an AudioStream");
+    incoming.accept_streams(&proposed).unwrap();
+
+    let started = run.from("SIPSessionDidStart", call.handle(), 1);
+    assert_eq!(handles(&started), [alice_stream.handle()]);
+    let started = run.from("SIPSessionDidStart", incoming.handle(), 1);
+    assert_eq!(handles(&started), [bob_stream.handle()]);
+    for stream in [&alice_stream, &bob_stream] {
+        run.from("MediaStreamDidInitialize", stream.handle(), 1);
+        run.from("MediaStreamDidStart", stream.handle(), 1);
+    }
+    assert_eq!(call.streams().len(), 1);
+    assert_eq!(alice_stream.codec(), bob_stream.codec());
+    assert_eq!(alice_stream.remote_rtp_address_sdp().map(|a| a.port()), bob_stream.local_rtp_port());
+    assert_eq!(bob_stream.remote_rtp_address_sdp().map(|a| a.port()), alice_stream.local_rtp_port());
+
+    let recording = dir.join("received").join("bob.wav");
+    bob_stream.start_recording(&recording).unwrap();
+    let did = run.from("AudioStreamDidStartRecordingAudio", bob_stream.handle(), 1);
+    assert!(text(&did, "filename").ends_with("bob.wav"));
+    assert_eq!(bob_stream.recording_filename().as_deref(), Some(recording.as_path()));
+
+    // The player feeds alice's stream through the voice mixer.
+    let engine = AudioEngine::instance();
+    let player = shared(WavePlayer::new(&wav, rate, WavePlayerOptions::default()).unwrap());
+    let player_slot = engine.with_mixer(|m| m.add_port(player.clone())).unwrap();
+    let stream_slot = alice_stream.slot().expect("alice's stream has a slot");
+    engine.with_mixer(|m| m.connect_slots(player_slot, stream_slot)).unwrap().unwrap();
+    player.lock().unwrap().start().unwrap();
+    let deadline = Instant::now() + T;
+    while player.lock().unwrap().is_active() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!player.lock().unwrap().is_active(), "the player ended");
+    // What is in flight (jitter buffer, one tick each way) arrives.
+    std::thread::sleep(Duration::from_millis(300));
+    engine.with_mixer(|m| m.remove_slot(player_slot)).unwrap().unwrap();
+
+    let received = bob_stream.statistics();
+    assert!(received.rtp.packets_received >= 100, "{received:?}");
+    assert_eq!(received.rtp.srtp_failures, 0, "{received:?}");
+    assert_eq!(bob_stream.remote_rtp_address_received().map(|a| a.port()), alice_stream.local_rtp_port());
+
+    call.end().unwrap();
+    let ended = run.from("SIPSessionDidEnd", incoming.handle(), 1);
+    assert_eq!(text(&ended, "originator"), "remote");
+    run.from("SIPSessionDidEnd", call.handle(), 1);
+    for stream in [&alice_stream, &bob_stream] {
+        run.from("MediaStreamWillEnd", stream.handle(), 1);
+        run.from("MediaStreamDidEnd", stream.handle(), 1);
+    }
+    let stopped = run.from("AudioStreamDidStopRecordingAudio", bob_stream.handle(), 1);
+    assert_eq!(text(&stopped, "filename"), text(&did, "filename"));
+    assert!(bob_stream.recording_filename().is_none());
+    assert_eq!((call.state(), incoming.state()), (SessionState::Terminated, SessionState::Terminated));
+
+    let (recorded_rate, channels, samples) = read_wav(&recording).unwrap();
+    assert_eq!((recorded_rate, channels), (rate, 1));
+    let loud = loud_part(&samples, rate);
+    let arrived = Duration::from_secs_f64(loud.len() as f64 / rate as f64);
+    let frequency = dominant_frequency(&loud, rate).unwrap_or(0.0);
+    let wire = wire.lock().unwrap().clone();
+    Outcome { frequency, arrived, alice: alice_stream, bob: bob_stream, wire }
+}
+
+fn assert_tone_arrived(outcome: &Outcome, label: &str) {
+    println!(
+        "{label}: recorded {:.1} Hz for {:.3} s of {:.1} s played ({:.1}%)",
+        outcome.frequency,
+        outcome.arrived.as_secs_f64(),
+        PLAYED.as_secs_f64(),
+        100.0 * outcome.arrived.as_secs_f64() / PLAYED.as_secs_f64()
+    );
+    assert!((outcome.frequency - TONE).abs() <= TONE * 0.02, "{label}: {} Hz", outcome.frequency);
+    assert!(outcome.arrived.as_secs_f64() >= 0.9 * PLAYED.as_secs_f64(), "{label}: {:?}", outcome.arrived);
+    // Nothing beyond what was played (plus a frame of ramp either side).
+    assert!(outcome.arrived <= PLAYED + Duration::from_millis(60), "{label}: {:?}", outcome.arrived);
+}
+
+/// The G.711 payloads alice sent, decoded: the tone in the clear, noise
+/// under SRTP. Returns (440 Hz amplitude / rms, entropy of the payload bytes).
+fn wire_analysis(wire: &[Vec<u8>], tag_len: usize) -> (f64, f64) {
+    let payloads: Vec<&[u8]> = wire.iter().map(|p| &p[12..p.len() - tag_len]).collect();
+    let bytes: Vec<u8> = payloads.iter().flat_map(|p| p.iter().copied()).collect();
+    let pcm: Vec<i16> = bytes.iter().map(|&b| ulaw_decode(b)).collect();
+    let loud = loud_part(&pcm, 8000);
+    let part = if loud.len() > 8000 { &loud } else { &pcm };
+    let share = tone_amplitude(part, 8000, TONE) / (rms(part) * std::f64::consts::SQRT_2).max(1.0);
+    (share, entropy(&bytes))
+}
+
+#[test]
+fn a_440_hz_tone_crosses_a_pcmu_call_in_the_clear_and_under_srtp() {
+    let run = start();
+    let dir = tempfile::tempdir().unwrap();
+
+    run.configure(&["PCMU"], "opportunistic");
+    for account in [&run.alice, &run.bob] {
+        account.settings().set("rtp.encryption.enabled", Value::Bool(false)).unwrap();
+        account.save().unwrap();
+    }
+    let clear = call_with_tone(&run, dir.path());
+    assert_tone_arrived(&clear, "PCMU");
+    assert_eq!(clear.alice.codec(), Some("PCMU"));
+    assert_eq!(clear.bob.sample_rate(), Some(8000));
+    assert!(!clear.alice.srtp_active() && !clear.bob.srtp_active());
+    assert!(clear.wire.len() >= 100, "{} packets", clear.wire.len());
+    assert!(clear.wire.iter().all(|p| p.len() == 12 + 160), "plain RTP: header and 160 bytes of PCMU");
+    let (share, bits) = wire_analysis(&clear.wire, 0);
+    println!("PCMU on the wire: the 440 Hz tone is {:.0}% of the signal; {bits:.2} bits/byte", share * 100.0);
+    assert!(share > 0.9, "the clear payload is the tone: {share}");
+
+    run.recorder.clear();
+    run.configure(&["PCMU"], "sdes_mandatory");
+    for account in [&run.alice, &run.bob] {
+        account.settings().set("rtp.encryption.enabled", Value::Bool(true)).unwrap();
+        account.save().unwrap();
+    }
+    let secure = call_with_tone(&run, dir.path());
+    assert_tone_arrived(&secure, "PCMU over SRTP");
+    assert!(secure.alice.srtp_active() && secure.bob.srtp_active(), "SRTP on both sides");
+    assert!(secure.wire.iter().all(|p| p.len() == 12 + 160 + 10), "SRTP: header, payload, 80-bit tag");
+    let (share, bits) = wire_analysis(&secure.wire, 10);
+    println!("PCMU over SRTP on the wire: the 440 Hz tone is {:.1}% of the signal; {bits:.2} bits/byte", share * 100.0);
+    assert!(share < 0.1, "the encrypted payload is not the tone: {share}");
+    assert!(bits > 7.9, "encrypted payloads look random: {bits} bits/byte");
+    assert!(bits - wire_analysis(&clear.wire, 0).1 > 1.0);
+    run.stop();
+}
+
+#[test]
+fn a_440_hz_tone_crosses_an_opus_call_with_optional_srtp() {
+    let run = start();
+    let dir = tempfile::tempdir().unwrap();
+    run.configure(&["opus", "PCMU"], "opportunistic");
+    for account in [&run.alice, &run.bob] {
+        account.settings().set("rtp.encryption.enabled", Value::Bool(true)).unwrap();
+        account.save().unwrap();
+    }
+    let outcome = call_with_tone(&run, dir.path());
+    assert_tone_arrived(&outcome, "opus over SRTP");
+    assert_eq!(outcome.alice.codec(), Some("opus"));
+    assert_eq!(outcome.bob.sample_rate(), Some(48000));
+    assert!(outcome.alice.srtp_active() && outcome.bob.srtp_active(), "optional SRTP is used when both offer it");
+    run.stop();
+}
+
+#[test]
+fn offers_without_a_common_codec_or_malformed_are_refused_with_488() {
+    let run = start();
+    // Alice offers PCMA only; bob accepts only PCMU.
+    let alice_stream = AudioStream::new(&run.alice);
+    run.alice.settings().set("rtp.audio_codec_list", Value::List(vec![Value::from("PCMA")])).unwrap();
+    run.alice.save().unwrap();
+    run.bob.settings().set("rtp.audio_codec_list", Value::List(vec![Value::from("PCMU")])).unwrap();
+    run.bob.save().unwrap();
+    let call = Session::new(&run.alice);
+    call.connect_with_streams(&run.bob_uri(), vec![alice_stream.clone()], None).unwrap();
+    let failed = run.from("SIPSessionDidFail", call.handle(), 1);
+    assert_eq!(failed.data.get("code"), Some(&Value::Int(488)));
+    assert_eq!(text(&failed, "originator"), "remote");
+    run.from("MediaStreamDidEnd", alice_stream.handle(), 1);
+    let refused = run
+        .recorder
+        .wait_until(T, |seen| {
+            seen.iter().find(|x| x.name == "SIPSessionDidFail" && x.sender != Value::Object(call.handle())).cloned()
+        })
+        .expect("bob's session fails too");
+    assert_eq!(refused.data.get("code"), Some(&Value::Int(488)));
+    assert!(text(&refused, "failure_reason").contains("codec"), "{:?}", refused.data);
+    assert!(!run.recorder.names().contains(&"SIPSessionNewIncoming".to_owned()));
+
+    // A malformed offer (raw SDP through the same API).
+    run.recorder.clear();
+    let call = Session::new(&run.alice);
+    call.connect(&run.bob_uri(), b"v=0\r\nthis is not SDP\r\n".to_vec(), None).unwrap();
+    let failed = run.from("SIPSessionDidFail", call.handle(), 1);
+    assert_eq!(failed.data.get("code"), Some(&Value::Int(488)));
+    assert!(!run.recorder.names().contains(&"SIPSessionNewIncoming".to_owned()));
+    run.stop();
+}
