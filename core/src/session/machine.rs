@@ -217,6 +217,10 @@ pub struct SessionTimers {
     pub t2: Duration,
     /// How long an outgoing INVITE may go unanswered (`sip.invite_timeout`).
     pub invite_timeout: Duration,
+    /// The session interval we ask for (RFC 4028 `Session-Expires`).
+    pub session_expires: Duration,
+    /// The shortest session interval we accept (`Min-SE`).
+    pub min_se: Duration,
 }
 
 impl Default for SessionTimers {
@@ -225,6 +229,8 @@ impl Default for SessionTimers {
             t1: Duration::from_millis(500),
             t2: Duration::from_secs(4),
             invite_timeout: Duration::from_secs(90),
+            session_expires: Duration::from_secs(1800),
+            min_se: Duration::from_secs(90),
         }
     }
 }
@@ -303,6 +309,59 @@ pub struct InviteSession {
     last_bye: Option<Message>,
     /// Requests already answered with credentials once (by tag).
     authorized: std::collections::HashSet<u64>,
+    /// The RFC 4028 session timer, once negotiated.
+    session_timer: Option<SessionTimer>,
+    /// Our refresh UPDATE in flight.
+    refresh_tag: Option<u64>,
+    /// Our last SDP, for refreshes by re-INVITE.
+    local_sdp: Vec<u8>,
+    /// The session timer agreed in our 200, started by the ACK.
+    pending_timer: Option<(Duration, bool)>,
+    /// Whether the peer allows UPDATE (refreshes use it, else re-INVITE).
+    peer_allows_update: bool,
+}
+
+/// A negotiated RFC 4028 session timer.
+#[derive(Clone, Copy, Debug)]
+struct SessionTimer {
+    interval: Duration,
+    /// We send the refreshes (else the peer does).
+    we_refresh: bool,
+    /// When we refresh next (when we are the refresher).
+    refresh_at: Option<Instant>,
+    /// When the session is over unless refreshed (RFC 4028 §10).
+    expire_at: Instant,
+}
+
+impl SessionTimer {
+    fn new(now: Instant, interval: Duration, we_refresh: bool) -> SessionTimer {
+        let interval = interval.max(Duration::from_secs(2));
+        let grace = (interval / 3).min(Duration::from_secs(32));
+        SessionTimer {
+            interval,
+            we_refresh,
+            refresh_at: we_refresh.then(|| now + interval / 2),
+            expire_at: now + interval - grace,
+        }
+    }
+}
+
+/// `Session-Expires: N;refresher=uac|uas` → (N, refresher).
+fn session_expires(message: &Message) -> Option<(Duration, Option<String>)> {
+    let value = message.header_value("Session-Expires").or_else(|| message.header_value("x"))?;
+    let mut parts = value.split(';');
+    let seconds: u64 = parts.next()?.trim().parse().ok()?;
+    let refresher = parts
+        .filter_map(|p| p.split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("refresher"))
+        .map(|(_, v)| v.trim().to_ascii_lowercase());
+    Some((Duration::from_secs(seconds), refresher))
+}
+
+fn supports_timer(message: &Message) -> bool {
+    ["Supported", "k", "Require"]
+        .iter()
+        .any(|h| message.headers().values(h).any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("timer"))))
 }
 
 impl InviteSession {
@@ -331,6 +390,11 @@ impl InviteSession {
             digest: None,
             last_bye: None,
             authorized: Default::default(),
+            session_timer: None,
+            refresh_tag: None,
+            pending_timer: None,
+            local_sdp: Vec::new(),
+            peer_allows_update: false,
         }
     }
 
@@ -353,6 +417,36 @@ impl InviteSession {
         let uri = request.uri()?.to_string();
         let value = digest.respond(&method, &uri, request.body(), &challenge).ok()?;
         Some((if code == 401 { "Authorization" } else { "Proxy-Authorization" }, value))
+    }
+
+    /// Remembers what the peer's `Allow` says (UPDATE for refreshes).
+    fn note_peer(&mut self, message: &Message) {
+        self.peer_allows_update =
+            message.headers().values("Allow").any(|v| v.split(',').any(|m| m.trim().eq_ignore_ascii_case("UPDATE")));
+    }
+
+    /// Sends the session refresh: an UPDATE when the peer allows it, else
+    /// a re-INVITE with our last SDP.
+    fn send_refresh(&mut self, now: Instant) {
+        let Some(timer) = self.session_timer.as_mut() else { return };
+        timer.refresh_at = None;
+        let interval = timer.interval;
+        let (Some(dialog), Some(hop)) = (self.dialog.as_mut(), self.next_hop.clone()) else { return };
+        let refresher = if dialog.is_uac() { "uac" } else { "uas" };
+        let method = if self.peer_allows_update { Method::Update } else { Method::Invite };
+        let mut request = dialog
+            .create_request(method.clone())
+            .header("Supported", "timer")
+            .header("Session-Expires", format!("{};refresher={refresher}", interval.as_secs()));
+        if let Some(contact) = &self.contact {
+            request.add_header("Contact", contact);
+        }
+        if method == Method::Invite && !self.local_sdp.is_empty() {
+            request = request.with_body("application/sdp", self.local_sdp.clone());
+        }
+        let _ = now;
+        let tag = self.send(request, hop);
+        self.refresh_tag = Some(tag);
     }
 
     /// The current state.
@@ -378,10 +472,16 @@ impl InviteSession {
     /// When [`InviteSession::handle_timeout`] must run next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let ack = self.pending_ack.as_ref().map(|p| p.next_retransmit.min(p.give_up));
-        match (ack, self.invite_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let timer = self
+            .session_timer
+            .filter(|_| {
+                matches!(
+                    self.state,
+                    SessionState::Connected | SessionState::SendingProposal | SessionState::ReceivedProposal
+                )
+            })
+            .map(|t| t.refresh_at.map_or(t.expire_at, |r| r.min(t.expire_at)));
+        [ack, self.invite_deadline, timer].into_iter().flatten().min()
     }
 
     fn guard(&self, operation: &'static str, allowed: &[SessionState]) -> Result<(), IllegalState> {
@@ -458,10 +558,14 @@ impl InviteSession {
             .header("To", &to)
             .header("Call-ID", token())
             .header("CSeq", "1 INVITE")
-            .header("Allow", ALLOW);
+            .header("Allow", ALLOW)
+            .header("Supported", "timer")
+            .header("Session-Expires", self.timers.session_expires.as_secs())
+            .header("Min-SE", self.timers.min_se.as_secs());
         if let Some(subject) = subject {
             request.add_header("Subject", subject.replace(['\r', '\n'], " "));
         }
+        self.local_sdp = offer.clone();
         let request = if offer.is_empty() { request } else { request.with_body("application/sdp", offer) };
         self.state = SessionState::Connecting;
         self.emit(SessionEvent::NewOutgoing);
@@ -509,6 +613,30 @@ impl InviteSession {
         }
         if self.reinvite.as_ref().is_some_and(|(t, _)| *t == tag) {
             return self.reinvite_response(code, response);
+        }
+        if self.refresh_tag == Some(tag) && code >= 200 {
+            self.refresh_tag = None;
+            let method = response.cseq_parts().map(|(_, m)| m.to_owned()).unwrap_or_default();
+            let reason = response.reason().unwrap_or_default().to_owned();
+            if method == "INVITE"
+                && let (Some(dialog), Some(hop)) = (self.dialog.as_ref(), self.next_hop.clone())
+                && (200..300).contains(&code)
+                && let Some((cseq, _)) = response.cseq_parts()
+            {
+                let ack = dialog.create_ack(cseq);
+                self.outputs.push_back(Output::SendStateless { message: Box::new(ack), destination: hop });
+            }
+            self.processed(Originator::Local, &method, code, &reason, (method == "INVITE").then_some(true));
+            if (200..300).contains(&code)
+                && let Some(timer) = self.session_timer.as_mut()
+            {
+                let (interval, _) = session_expires(response).unwrap_or((timer.interval, None));
+                *timer = SessionTimer::new(now, interval, timer.we_refresh);
+            } else if code == 481 || code == 408 {
+                self.emit(SessionEvent::WillEnd { originator: Originator::Local });
+                self.finish_end(Originator::Remote, format!("{code} {reason}"));
+            }
+            return;
         }
         if self.bye_tag == Some(tag)
             && let Some(bye) = self.last_bye.clone()
@@ -596,6 +724,11 @@ impl InviteSession {
                     failure_reason: "user request".into(),
                 });
                 return;
+            }
+            self.note_peer(response);
+            if let Some((interval, refresher)) = session_expires(response) {
+                let we_refresh = refresher.as_deref() != Some("uas");
+                self.session_timer = Some(SessionTimer::new(now, interval, we_refresh));
             }
             self.state = SessionState::Connected;
             self.emit(SessionEvent::DidStart { remote_sdp: response.body().to_vec() });
@@ -731,6 +864,11 @@ impl InviteSession {
         }
         if (200..300).contains(&code) {
             response.add_header("Allow", ALLOW);
+            if let Some((interval, uac_refreshes)) = self.pending_timer {
+                let refresher = if uac_refreshes { "uac" } else { "uas" };
+                response.add_header("Session-Expires", format!("{};refresher={refresher}", interval.as_secs()));
+                response.add_header("Require", "timer");
+            }
         }
         self.respond(received.transaction, response.clone());
         if code < 200 || keep {
@@ -744,6 +882,21 @@ impl InviteSession {
     pub fn accept(&mut self, now: Instant, answer: Vec<u8>) -> Result<(), IllegalState> {
         self.guard("accept", &[SessionState::Incoming])?;
         let transaction = self.received.as_ref().map(|r| r.transaction);
+        let timer = self.received.as_ref().and_then(|r| {
+            let (interval, refresher) = session_expires(&r.request)?;
+            let uac_refreshes = match refresher.as_deref() {
+                Some("uas") => false,
+                Some(_) => true,
+                None => supports_timer(&r.request),
+            };
+            Some((interval.max(self.timers.min_se), uac_refreshes))
+        });
+        if let Some(r) = self.received.as_ref() {
+            let request = r.request.clone();
+            self.note_peer(&request);
+        }
+        self.pending_timer = timer;
+        self.local_sdp = answer.clone();
         let Some(response) = self.respond_to_received(200, "OK", answer, false) else {
             return Err(IllegalState { operation: "accept", state: self.state.name() });
         };
@@ -781,7 +934,7 @@ impl InviteSession {
     }
 
     /// The ACK of the dialog arrived.
-    pub fn handle_ack(&mut self, _now: Instant, ack: &Message) {
+    pub fn handle_ack(&mut self, now: Instant, ack: &Message) {
         let Some(pending) = self.pending_ack.as_ref() else { return };
         if !self.dialog.as_ref().is_some_and(|d| d.matches(ack)) {
             return;
@@ -793,6 +946,10 @@ impl InviteSession {
             return;
         }
         if self.state == SessionState::Accepting {
+            if let Some((interval, uac_refreshes)) = self.pending_timer.take() {
+                // We are the UAS: we refresh when the UAC does not.
+                self.session_timer = Some(SessionTimer::new(now, interval, !uac_refreshes));
+            }
             let offer = self.received_offer.take().unwrap_or_default();
             self.processed(Originator::Remote, "INVITE", 200, "OK", Some(true));
             self.state = SessionState::Connected;
@@ -827,8 +984,13 @@ impl InviteSession {
     }
 
     /// A request inside the dialog (re-INVITE, BYE, INFO, OPTIONS...) in
-    /// server transaction `transaction`.
+    /// server transaction `transaction`, now.
     pub fn handle_request(&mut self, transaction: TransactionId, request: &Message) {
+        self.handle_request_at(Instant::now(), transaction, request);
+    }
+
+    /// [`InviteSession::handle_request`] at time `now`.
+    pub fn handle_request_at(&mut self, now: Instant, transaction: TransactionId, request: &Message) {
         let Some(dialog) = self.dialog.as_mut() else {
             self.respond(
                 transaction,
@@ -879,11 +1041,25 @@ impl InviteSession {
                     self.respond(transaction, response.header("Retry-After", rand_retry()));
                     return;
                 }
+                if let Some(timer) = self.session_timer.as_mut() {
+                    let (interval, _) = session_expires(request).unwrap_or((timer.interval, None));
+                    *timer = SessionTimer::new(now, interval, timer.we_refresh);
+                }
                 self.received = Some(ReceivedInvite { transaction, request: request.clone() });
                 self.state = SessionState::ReceivedProposal;
                 self.emit(SessionEvent::GotProposal { offer: request.body().to_vec() });
             }
-            Method::Options | Method::Info | Method::Update => {
+            Method::Update => {
+                let mut response = dialog.create_response(request, 200, "OK");
+                if let Some(timer) = self.session_timer.as_mut() {
+                    let (interval, _) = session_expires(request).unwrap_or((timer.interval, None));
+                    *timer = SessionTimer::new(now, interval, timer.we_refresh);
+                    let refresher = if timer.we_refresh == dialog.is_uac() { "uac" } else { "uas" };
+                    response.add_header("Session-Expires", format!("{};refresher={refresher}", interval.as_secs()));
+                }
+                self.respond(transaction, response);
+            }
+            Method::Options | Method::Info => {
                 let response = dialog.create_response(request, 200, "OK");
                 self.respond(transaction, response);
             }
@@ -1093,6 +1269,24 @@ impl InviteSession {
                 failure_reason: "no answer".into(),
             });
             return;
+        }
+        if matches!(
+            self.state,
+            SessionState::Connected | SessionState::SendingProposal | SessionState::ReceivedProposal
+        ) && let Some(timer) = self.session_timer
+        {
+            if now >= timer.expire_at {
+                // RFC 4028 §10: no refresh in time — the session is over.
+                self.session_timer = None;
+                self.emit(SessionEvent::WillEnd { originator: Originator::Local });
+                self.state = SessionState::Terminating;
+                self.send_bye();
+                self.finish_end(Originator::Local, "session timer expired".into());
+                return;
+            }
+            if timer.refresh_at.is_some_and(|r| now >= r) && self.refresh_tag.is_none() {
+                self.send_refresh(now);
+            }
         }
         let Some(pending) = self.pending_ack.as_mut() else { return };
         if now >= pending.give_up {

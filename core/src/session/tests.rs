@@ -137,9 +137,9 @@ impl Call {
                     }
                     Method::Invite => {
                         self.invite_tx.insert(to, tx);
-                        self.session(to).handle_request(tx, &request);
+                        self.session(to).handle_request_at(now, tx, &request);
                     }
-                    _ => self.session(to).handle_request(tx, &request),
+                    _ => self.session(to).handle_request_at(now, tx, &request),
                 }
             }
             Output::SendStateless { message, .. } => {
@@ -496,4 +496,49 @@ fn no_answer_in_time_fails_with_408() {
     let alice = call.take(Side::Alice);
     assert!(alice.iter().any(|e| matches!(e, SessionEvent::DidFail { code: 408, .. })), "{alice:?}");
     assert_eq!(call.alice.state(), SessionState::Terminated);
+}
+
+#[test]
+fn the_session_timer_is_negotiated_and_refreshed_with_update() {
+    let mut call = established();
+    let invite =
+        call.sent.iter().find(|(s, m)| *s == Side::Alice && m.method() == Some(&Method::Invite)).unwrap().1.clone();
+    assert_eq!(invite.header_value("Session-Expires"), Some("1800"));
+    assert_eq!(invite.header_value("Supported"), Some("timer"));
+    let ok = call.sent.iter().find(|(s, m)| *s == Side::Bob && m.status() == Some(200)).unwrap().1.clone();
+    assert_eq!(ok.header_value("Session-Expires"), Some("1800;refresher=uac"));
+    assert_eq!(ok.header_value("Require"), Some("timer"));
+
+    // Alice (the UAC) refreshes half-way, with UPDATE (Bob allows it).
+    for round in 1..=3 {
+        let before = call.sent.len();
+        call.advance(Duration::from_secs(899));
+        assert!(!call.sent[before..].iter().any(|(_, m)| m.method() == Some(&Method::Update)), "too early");
+        call.advance(Duration::from_secs(1));
+        let updates: Vec<_> = call.sent[before..].iter().filter(|(_, m)| m.method() == Some(&Method::Update)).collect();
+        assert_eq!(updates.len(), 1, "round {round}");
+        assert_eq!(updates[0].0, Side::Alice);
+        assert_eq!(updates[0].1.header_value("Session-Expires"), Some("1800;refresher=uac"));
+        assert_eq!((call.alice.state(), call.bob.state()), (SessionState::Connected, SessionState::Connected));
+    }
+    let alice = call.take(Side::Alice);
+    assert!(
+        alice
+            .iter()
+            .any(|e| matches!(e, SessionEvent::DidProcessTransaction { method, code: 200, .. } if method == "UPDATE"))
+    );
+}
+
+#[test]
+fn a_session_nobody_refreshes_ends_when_the_timer_runs_out() {
+    let mut call = established();
+    call.drop_from = Some((Side::Alice, Method::Update));
+    // Bob never hears a refresh: he ends the call 1800 - 32 s after the start.
+    call.advance(Duration::from_secs(1767));
+    assert_eq!(call.bob.state(), SessionState::Connected);
+    call.advance(Duration::from_secs(2));
+    let bob = call.take(Side::Bob);
+    assert!(bob.iter().any(|e| matches!(e, SessionEvent::DidEnd { originator: Originator::Local, end_reason } if end_reason == "session timer expired")), "{bob:?}");
+    assert!(call.sent.iter().any(|(s, m)| *s == Side::Bob && m.method() == Some(&Method::Bye)));
+    assert_eq!(call.alice.state(), SessionState::Terminated, "Alice got the BYE");
 }
