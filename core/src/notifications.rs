@@ -232,6 +232,15 @@ notifications! {
         /// The streams originally proposed.
         proposed_streams: Value,
     }
+    /// The hold state changed, by either side. Sender: the Session.
+    SIPSessionDidChangeHoldState {
+        /// Who requested it: `local` or `remote`.
+        originator: String,
+        /// True if at least one stream is on hold (by the originator).
+        on_hold: bool,
+        /// True if some stream is on hold while another hold-capable one is not.
+        partial: bool,
+    }
     /// A transaction of the session's dialog completed. Sender: the Session.
     SIPSessionDidProcessTransaction {
         /// Who started it.

@@ -155,14 +155,18 @@ fn loud_part(samples: &[i16], rate: u32) -> Vec<i16> {
     samples.chunks(frame).filter(|c| c.len() == frame && rms(c) > 1000.0).flatten().copied().collect()
 }
 
-/// Alice calls bob; the WAV plays into alice's stream while bob's stream
-/// records. Returns what bob recorded, analysed.
-fn call_with_tone(run: &Running, dir: &Path) -> Outcome {
-    let rate = AudioEngine::instance().sample_rate().expect("the voice mixer runs");
-    let wav = dir.join("tone.wav");
-    let tone = sine(TONE, 16000.0, rate, (rate as usize) * PLAYED.as_millis() as usize / 1000);
-    write_wav(&wav, rate, &tone).unwrap();
+/// An established call with one audio stream each side.
+struct Call {
+    call: Arc<Session>,
+    incoming: Arc<Session>,
+    alice: Arc<AudioStream>,
+    bob: Arc<AudioStream>,
+    wire: Wire,
+}
 
+/// Alice calls bob with an AudioStream, bob accepts the proposed one; the
+/// RTP alice sends is captured.
+fn establish(run: &Running, n: usize) -> Call {
     let alice_stream = AudioStream::new(&run.alice);
     let wire: Wire = Arc::new(Mutex::new(Vec::new()));
     let captured = wire.clone();
@@ -177,7 +181,7 @@ fn call_with_tone(run: &Running, dir: &Path) -> Outcome {
     let outgoing = run.from("SIPSessionNewOutgoing", call.handle(), 1);
     assert_eq!(handles(&outgoing), [alice_stream.handle()]);
 
-    let incoming = run.incoming(1);
+    let incoming = run.incoming(n);
     let proposed = incoming.proposed_streams();
     assert_eq!(proposed.len(), 1, "one audio stream proposed");
     assert_eq!(proposed[0].stream_type(), "audio");
@@ -195,9 +199,49 @@ fn call_with_tone(run: &Running, dir: &Path) -> Outcome {
         run.from("MediaStreamDidStart", stream.handle(), 1);
     }
     assert_eq!(call.streams().len(), 1);
+    assert!(incoming.proposed_streams().is_empty());
     assert_eq!(alice_stream.codec(), bob_stream.codec());
     assert_eq!(alice_stream.remote_rtp_address_sdp().map(|a| a.port()), bob_stream.local_rtp_port());
     assert_eq!(bob_stream.remote_rtp_address_sdp().map(|a| a.port()), alice_stream.local_rtp_port());
+    Call { call, incoming, alice: alice_stream, bob: bob_stream, wire }
+}
+
+impl Call {
+    /// Alice hangs up; both sessions and streams end.
+    fn hang_up(&self, run: &Running) {
+        self.call.end().unwrap();
+        let ended = run.from("SIPSessionDidEnd", self.incoming.handle(), 1);
+        assert_eq!(text(&ended, "originator"), "remote");
+        run.from("SIPSessionDidEnd", self.call.handle(), 1);
+        for stream in [&self.alice, &self.bob] {
+            run.from("MediaStreamWillEnd", stream.handle(), 1);
+            run.from("MediaStreamDidEnd", stream.handle(), 1);
+        }
+        assert_eq!((self.call.state(), self.incoming.state()), (SessionState::Terminated, SessionState::Terminated));
+    }
+}
+
+/// Waits until `done` holds, polling every 20 ms; false on timeout.
+fn wait(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + T;
+    while !done() {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
+/// Alice calls bob; the WAV plays into alice's stream while bob's stream
+/// records. Returns what bob recorded, analysed.
+fn call_with_tone(run: &Running, dir: &Path) -> Outcome {
+    let rate = AudioEngine::instance().sample_rate().expect("the voice mixer runs");
+    let wav = dir.join("tone.wav");
+    let tone = sine(TONE, 16000.0, rate, (rate as usize) * PLAYED.as_millis() as usize / 1000);
+    write_wav(&wav, rate, &tone).unwrap();
+    let c = establish(run, 1);
+    let (alice_stream, bob_stream) = (c.alice.clone(), c.bob.clone());
 
     let recording = dir.join("received").join("bob.wav");
     bob_stream.start_recording(&recording).unwrap();
@@ -212,45 +256,38 @@ fn call_with_tone(run: &Running, dir: &Path) -> Outcome {
     let stream_slot = alice_stream.slot().expect("alice's stream has a slot");
     engine.with_mixer(|m| m.connect_slots(player_slot, stream_slot)).unwrap().unwrap();
     player.lock().unwrap().start().unwrap();
-    let deadline = Instant::now() + T;
-    while player.lock().unwrap().is_active() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(!player.lock().unwrap().is_active(), "the player ended");
-    // What is in flight (jitter buffer, one tick each way) arrives.
-    std::thread::sleep(Duration::from_millis(300));
+    assert!(wait(|| !player.lock().unwrap().is_active()), "the player ended");
+    // Everything sent until now (and two ticks more) is played out at bob.
+    let sent = alice_stream.statistics().rtp.packets_sent + 2;
+    assert!(wait(|| {
+        let jitter = bob_stream.statistics().jitter;
+        jitter.played + jitter.lost + jitter.discarded + jitter.other >= sent
+    }));
     engine.with_mixer(|m| m.remove_slot(player_slot)).unwrap().unwrap();
 
     let received = bob_stream.statistics();
     assert!(received.rtp.packets_received >= 100, "{received:?}");
     assert_eq!(received.rtp.srtp_failures, 0, "{received:?}");
+    assert_eq!(received.jitter.lost, 0, "{received:?}");
     assert_eq!(bob_stream.remote_rtp_address_received().map(|a| a.port()), alice_stream.local_rtp_port());
 
-    call.end().unwrap();
-    let ended = run.from("SIPSessionDidEnd", incoming.handle(), 1);
-    assert_eq!(text(&ended, "originator"), "remote");
-    run.from("SIPSessionDidEnd", call.handle(), 1);
-    for stream in [&alice_stream, &bob_stream] {
-        run.from("MediaStreamWillEnd", stream.handle(), 1);
-        run.from("MediaStreamDidEnd", stream.handle(), 1);
-    }
+    c.hang_up(run);
     let stopped = run.from("AudioStreamDidStopRecordingAudio", bob_stream.handle(), 1);
     assert_eq!(text(&stopped, "filename"), text(&did, "filename"));
     assert!(bob_stream.recording_filename().is_none());
-    assert_eq!((call.state(), incoming.state()), (SessionState::Terminated, SessionState::Terminated));
 
     let (recorded_rate, channels, samples) = read_wav(&recording).unwrap();
     assert_eq!((recorded_rate, channels), (rate, 1));
     let loud = loud_part(&samples, rate);
     let arrived = Duration::from_secs_f64(loud.len() as f64 / rate as f64);
     let frequency = dominant_frequency(&loud, rate).unwrap_or(0.0);
-    let wire = wire.lock().unwrap().clone();
+    let wire = c.wire.lock().unwrap().clone();
     Outcome { frequency, arrived, alice: alice_stream, bob: bob_stream, wire }
 }
 
 fn assert_tone_arrived(outcome: &Outcome, label: &str) {
     println!(
-        "{label}: recorded {:.1} Hz for {:.3} s of {:.1} s played ({:.1}%)",
+        "{label}: recorded {:.2} Hz for {:.3} s of {:.1} s played ({:.1}%)",
         outcome.frequency,
         outcome.arrived.as_secs_f64(),
         PLAYED.as_secs_f64(),
@@ -362,5 +399,65 @@ fn offers_without_a_common_codec_or_malformed_are_refused_with_488() {
     let failed = run.from("SIPSessionDidFail", call.handle(), 1);
     assert_eq!(failed.data.get("code"), Some(&Value::Int(488)));
     assert!(!run.recorder.names().contains(&"SIPSessionNewIncoming".to_owned()));
+    run.stop();
+}
+
+#[test]
+fn dtmf_digits_arrive_in_order_and_hold_is_seen_on_both_sides() {
+    let run = start();
+    run.configure(&["PCMU"], "opportunistic");
+    let c = establish(&run, 1);
+
+    for digit in "159#*0AD".chars() {
+        c.alice.send_dtmf(digit).unwrap();
+    }
+    assert!(c.alice.send_dtmf('x').is_err());
+    let digits = run
+        .recorder
+        .wait_until(T, |seen| {
+            let digits: String = seen
+                .iter()
+                .filter(|x| x.name == "AudioStreamGotDTMF" && x.sender == Value::Object(c.bob.handle()))
+                .map(|x| text(x, "digit"))
+                .collect();
+            (digits.len() >= 8).then_some(digits)
+        })
+        .expect("eight digits");
+    assert_eq!(digits, "159#*0AD");
+
+    // Alice holds: alice's streams stop; bob's sees the remote hold.
+    c.call.hold().unwrap();
+    let held = run.from("SIPSessionDidChangeHoldState", c.call.handle(), 1);
+    assert_eq!(text(&held, "originator"), "local");
+    assert_eq!(held.data.get("on_hold"), Some(&Value::Bool(true)));
+    assert_eq!(held.data.get("partial"), Some(&Value::Bool(false)));
+    let held = run.from("SIPSessionDidChangeHoldState", c.incoming.handle(), 1);
+    assert_eq!(text(&held, "originator"), "remote");
+    assert_eq!(held.data.get("on_hold"), Some(&Value::Bool(true)));
+    let stream_held = run.from("AudioStreamDidChangeHoldState", c.bob.handle(), 1);
+    assert_eq!(text(&stream_held, "originator"), "remote");
+    assert!(c.alice.on_hold_by_local() && c.bob.on_hold_by_remote());
+    assert!(c.call.on_hold() && c.incoming.on_hold());
+    assert!(c.call.local_sdp().windows(10).any(|w| w == b"a=sendonly"));
+    assert!(c.incoming.local_sdp().windows(10).any(|w| w == b"a=recvonly"));
+    // Nothing flows while held: neither side sends RTP (a tick in flight aside).
+    std::thread::sleep(Duration::from_millis(60));
+    let sent = |c: &Call| (c.alice.statistics().rtp.packets_sent, c.bob.statistics().rtp.packets_sent);
+    let before = sent(&c);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(sent(&c), before, "no RTP while on hold");
+
+    c.call.unhold().unwrap();
+    let unheld = run.from("SIPSessionDidChangeHoldState", c.call.handle(), 2);
+    assert_eq!(unheld.data.get("on_hold"), Some(&Value::Bool(false)));
+    let unheld = run.from("SIPSessionDidChangeHoldState", c.incoming.handle(), 2);
+    assert_eq!(text(&unheld, "originator"), "remote");
+    assert_eq!(unheld.data.get("on_hold"), Some(&Value::Bool(false)));
+    assert!(!c.call.on_hold() && !c.incoming.on_hold());
+    let received = c.bob.statistics().rtp.packets_received;
+    assert!(wait(|| c.bob.statistics().rtp.packets_received > received + 10), "audio flows again");
+    assert!(!run.recorder.names().iter().any(|n| n == "SIPSessionGotProposal"), "hold is no stream proposal");
+
+    c.hang_up(&run);
     run.stop();
 }

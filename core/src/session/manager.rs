@@ -68,6 +68,8 @@ struct MediaState {
     failed_after_start: bool,
     /// The INVITE's offer was refused: no `SIPSessionNewIncoming`.
     refused_offer: bool,
+    /// Our pending re-INVITE was built from the streams (hold, unhold).
+    reoffer: bool,
 }
 
 /// Where a `connect` offer comes from.
@@ -384,6 +386,61 @@ impl Session {
     fn accept_sdp(&self, answer: Vec<u8>) -> Result<()> {
         self.set_local_sdp(&answer);
         self.call(|m| m.accept(Instant::now(), answer))
+    }
+
+    /// `on_hold`: some stream is on hold, by either side.
+    pub fn on_hold(&self) -> bool {
+        self.streams().iter().any(|s| s.on_hold())
+    }
+
+    /// `hold()`: puts every stream that supports hold on hold (they stop
+    /// sending and receiving at once) and offers the hold in a re-INVITE.
+    /// `SIPSessionDidChangeHoldState` follows the answer. Needs an
+    /// established session with streams and no pending proposal.
+    pub fn hold(&self) -> Result<()> {
+        self.change_hold(true)
+    }
+
+    /// `unhold()`: the reverse of [`Session::hold`].
+    pub fn unhold(&self) -> Result<()> {
+        self.change_hold(false)
+    }
+
+    fn change_hold(&self, hold: bool) -> Result<()> {
+        let operation = if hold { "hold" } else { "unhold" };
+        if self.state() != SessionState::Connected {
+            return Err(Error::InvalidState(format!("{operation} is not allowed in state {}", self.state().name())));
+        }
+        let streams = self.media().streams.clone();
+        if streams.is_empty() {
+            return Err(Error::InvalidState(format!("{operation} needs a session with streams")));
+        }
+        for (_, stream) in streams.iter().filter(|(_, s)| s.hold_supported()) {
+            if hold {
+                stream.hold();
+            } else {
+                stream.unhold();
+            }
+        }
+        let previous = SessionDescription::parse(&self.local_sdp())
+            .map_err(|e| Error::Internal(format!("our last SDP does not parse: {e}")))?;
+        let mut lines: Vec<MediaDescription> = previous.media.iter().map(MediaDescription::disabled).collect();
+        for (index, stream) in &streams {
+            if let Some(line) = lines.get_mut(*index) {
+                *line = stream.get_local_media(None, *index)?;
+            }
+        }
+        let offer = {
+            let mut media = self.media();
+            let address = media.address.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+            media.reoffer = true;
+            media.local.get_or_insert_with(|| LocalSdp::new(address)).offer(lines).to_bytes()
+        };
+        let result = self.propose(offer);
+        if result.is_err() {
+            self.media().reoffer = false;
+        }
+        result
     }
 
     /// `reject(code=603, reason=None)`.
@@ -900,6 +957,7 @@ fn answer_reoffer(session: &Session, offer: &[u8]) -> bool {
     if session.machine().accept_proposal(Instant::now(), bytes).is_err() {
         return false;
     }
+    let held_before = hold_state(&streams, Originator::Remote);
     let mut kept = Vec::new();
     for (index, stream) in streams {
         if offer.media[index].is_disabled() {
@@ -910,8 +968,50 @@ fn answer_reoffer(session: &Session, offer: &[u8]) -> bool {
             kept.push((index, stream));
         }
     }
+    let held_after = hold_state(&kept, Originator::Remote);
     session.media().streams = kept;
+    if held_after != held_before {
+        let (on_hold, partial) = held_after;
+        NotificationCenter::default_center().post(
+            session.handle(),
+            n::SIPSessionDidChangeHoldState { originator: Originator::Remote.name().into(), on_hold, partial },
+        );
+    }
     true
+}
+
+/// Whether some stream is held by `originator`, and whether only some of
+/// the streams that support hold are.
+fn hold_state(streams: &[IndexedStream], originator: Originator) -> (bool, bool) {
+    let held: Vec<bool> = streams
+        .iter()
+        .filter(|(_, s)| s.hold_supported())
+        .map(|(_, s)| match originator {
+            Originator::Local => s.on_hold_by_local(),
+            Originator::Remote => s.on_hold_by_remote(),
+        })
+        .collect();
+    let on_hold = held.iter().any(|h| *h);
+    (on_hold, on_hold && held.iter().any(|h| !*h))
+}
+
+/// The answer to our hold/unhold re-INVITE arrived: update the streams and
+/// report the new hold state.
+fn reoffer_answered(session: &Session, answer: &[u8]) {
+    let streams = session.media().streams.clone();
+    match (SessionDescription::parse(&session.local_sdp()), SessionDescription::parse(answer)) {
+        (Ok(local), Ok(remote)) if validate_answer(&local, &remote).is_ok() => {
+            for (index, stream) in &streams {
+                let _ = stream.update(&local, &remote, *index);
+            }
+        }
+        _ => tracing::warn!("session {:?}: unusable answer to our re-INVITE", session.handle()),
+    }
+    let (on_hold, partial) = hold_state(&streams, Originator::Local);
+    NotificationCenter::default_center().post(
+        session.handle(),
+        n::SIPSessionDidChangeHoldState { originator: Originator::Local.name().into(), on_hold, partial },
+    );
 }
 
 /// Every initialized stream: deactivated before the BYE.
@@ -1007,23 +1107,35 @@ fn post(session: &Session, event: SessionEvent) {
                 )
             }
         }
-        SessionEvent::ProposalAccepted { .. } => center.post(
-            h,
-            n::SIPSessionGotAcceptProposal {
-                originator: Originator::Local.name().into(),
-                streams: streams(),
-                proposed_streams: streams(),
-            },
-        ),
-        SessionEvent::ProposalRejected { originator, code, reason } => center.post(
-            h,
-            n::SIPSessionGotRejectProposal {
-                originator: originator.name().into(),
-                code: code.into(),
-                reason,
-                streams: streams(),
-            },
-        ),
+        SessionEvent::ProposalAccepted { answer } => {
+            if std::mem::take(&mut session.media().reoffer) {
+                *session.remote_sdp.lock().unwrap_or_else(PoisonError::into_inner) = answer.clone();
+                reoffer_answered(session, &answer);
+            } else {
+                center.post(
+                    h,
+                    n::SIPSessionGotAcceptProposal {
+                        originator: Originator::Local.name().into(),
+                        streams: streams(),
+                        proposed_streams: streams(),
+                    },
+                )
+            }
+        }
+        SessionEvent::ProposalRejected { originator, code, reason } => {
+            if originator == Originator::Local {
+                session.media().reoffer = false;
+            }
+            center.post(
+                h,
+                n::SIPSessionGotRejectProposal {
+                    originator: originator.name().into(),
+                    code: code.into(),
+                    reason,
+                    streams: streams(),
+                },
+            )
+        }
         SessionEvent::DidProcessTransaction { originator, method, code, reason, ack_received } => center.post(
             h,
             n::SIPSessionDidProcessTransaction {
