@@ -490,7 +490,7 @@ impl MediaStream for AudioStream {
             inner.negotiated = Some(negotiated.clone());
             let (sends, receives) = Self::directions(&inner);
             let params = MediaParams { negotiated, sends, receives };
-            let media = Media::new(&self.account, params, inner.sample_rate)?;
+            let media = Media::new(&self.account.id().to_string(), params, inner.sample_rate)?;
             let srtp_active = media.rtp.srtp_active();
             let (commands, receiver) = mpsc::unbounded_channel();
             let notify = {
@@ -847,10 +847,10 @@ fn rtp_timeout() -> Option<Duration> {
 }
 
 impl Media {
-    fn new(account: &Account, params: MediaParams, mixer_rate: u32) -> Result<Media> {
+    fn new(cname: &str, params: MediaParams, mixer_rate: u32) -> Result<Media> {
         let negotiated = &params.negotiated;
         let codec = negotiated.codec;
-        let mut config = RtpConfig::new(codec.rtp_clock_rate(), negotiated.remote_rtp, account.id().to_string());
+        let mut config = RtpConfig::new(codec.rtp_clock_rate(), negotiated.remote_rtp, cname);
         config.remote_rtcp = Some(negotiated.remote_rtcp);
         config.payload_types = negotiated.receive.iter().map(|p| p.payload_type).collect();
         config.event_payload_type = receive_event_type(negotiated);
@@ -1090,5 +1090,97 @@ impl MediaTask {
         let center = NotificationCenter::default_center();
         center.post(self.handle, n::MediaStreamDidFail { context: "media".into(), reason: reason.into() });
         center.post(self.handle, n::MediaStreamDidEnd {});
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::analysis::{dominant_frequency, sine};
+    use crate::sdp::offer_answer::LocalSdp;
+
+    const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+    /// Both sides' negotiated audio, as a call between `codecs` would agree.
+    fn negotiate(codecs: &str, srtp: SrtpMode) -> (NegotiatedAudio, NegotiatedAudio) {
+        let config = |port| {
+            let mut c = AudioConfig::new(LOCALHOST, port);
+            c.codecs = AudioCodecs::parse(codecs).unwrap();
+            c.srtp = srtp;
+            c
+        };
+        let offer = AudioOffer::new(&config(40000), &mut RandomKeys);
+        let offer_sdp = LocalSdp::new(LOCALHOST).offer(vec![offer.media().clone()]);
+        let answer = negotiate_answer(&offer_sdp, 0, &config(40002), &mut RandomKeys).unwrap();
+        let answer_sdp = LocalSdp::new(LOCALHOST).answer(&offer_sdp, vec![answer.media.clone()]).unwrap();
+        (offer.process_answer(&answer_sdp, 0).unwrap(), answer.negotiated)
+    }
+
+    /// Two media pipelines wired back to back, the mixer at `rate`: a 1 kHz
+    /// tone fed to one comes out of the other.
+    fn tone_through(codecs: &str, srtp: SrtpMode, rate: u32) -> (f64, usize, bool) {
+        let (a, b) = negotiate(codecs, srtp);
+        let params = |negotiated| MediaParams { negotiated, sends: true, receives: true };
+        let mut alice = Media::new("alice@127.0.0.1", params(a), rate).unwrap();
+        let mut bob = Media::new("bob@127.0.0.1", params(b), rate).unwrap();
+        let status = Mutex::new(MediaStatus::default());
+        let tone = sine(1000.0, 10000.0, rate, frame_samples(rate) * 100);
+        let start = Instant::now();
+        let mut heard = Vec::new();
+        for (i, frame) in tone.chunks(frame_samples(rate)).enumerate() {
+            let now = start + Duration::from_millis(20 * i as u64);
+            assert!(alice.tick(now, Some(frame.to_vec())).is_none(), "nothing heard from bob yet");
+            while let Some(t) = alice.rtp.poll_transmit() {
+                if t.kind == PacketKind::Rtp {
+                    bob.rtp.handle_datagram(now, SocketAddr::new(LOCALHOST, 40000), &t.contents);
+                }
+            }
+            bob.events(Handle::default(), &status);
+            heard.extend(bob.tick(now, None).unwrap_or_default());
+        }
+        let secure = alice.rtp.srtp_active() && bob.rtp.srtp_active();
+        let frequency = dominant_frequency(&heard[heard.len() / 2..], rate).unwrap_or(0.0);
+        (frequency, heard.len() / frame_samples(rate), secure)
+    }
+
+    #[test]
+    fn a_tone_crosses_two_pipelines_for_each_codec_with_and_without_srtp() {
+        for (codecs, srtp, rate) in [
+            ("PCMU", SrtpMode::Disabled, 32000),
+            ("PCMA", SrtpMode::Required, 16000),
+            ("G722", SrtpMode::Optional, 48000),
+            ("opus", SrtpMode::Required, 32000),
+        ] {
+            let (frequency, frames, secure) = tone_through(codecs, srtp, rate);
+            assert!((frequency - 1000.0).abs() < 10.0, "{codecs}: {frequency} Hz");
+            // 100 frames sent; the jitter buffer holds back its 60 ms.
+            assert!(frames >= 95, "{codecs}: {frames} frames heard");
+            assert_eq!(secure, srtp != SrtpMode::Disabled, "{codecs}");
+        }
+    }
+
+    #[test]
+    fn the_port_hands_each_tick_to_the_media_task_and_plays_what_was_decoded() {
+        let mut port = StreamPort { frame_len: 160, active: true, ..StreamPort::default() };
+        let mut frame = vec![0i16; 160];
+        assert!(!port.get_frame(&mut frame), "nothing decoded yet");
+        port.put_frame(&[7; 160]);
+        port.received.push_back(vec![3; 160]);
+        assert!(port.get_frame(&mut frame));
+        assert_eq!(frame, vec![3; 160]);
+        let ticks: Vec<_> = port.ticks.drain(..).collect();
+        assert_eq!(ticks, [None, Some(vec![7; 160])], "silence, then what the mixer gave");
+        for _ in 0..2 * MAX_PENDING_TICKS {
+            port.get_frame(&mut frame);
+        }
+        assert_eq!(port.ticks.len(), MAX_PENDING_TICKS, "a stalled task costs a bounded queue");
+    }
+
+    #[test]
+    fn port_pairs_are_even_and_consecutive_inside_the_range() {
+        let (rtp, rtcp) = bind_pair(LOCALHOST, (41001, 41100)).unwrap();
+        let (p, q) = (rtp.local_addr().unwrap().port(), rtcp.local_addr().unwrap().port());
+        assert!(p % 2 == 0 && q == p + 1 && (41002..=41098).contains(&p), "{p} {q}");
+        assert!(bind_pair(LOCALHOST, (41001, 41002)).is_err(), "no pair fits");
     }
 }

@@ -1,5 +1,5 @@
 //! Media streams: the [`MediaStream`] contract between a
-//! [`Session`](crate::session::Session) and its streams (the original's
+//! [`Session`] and its streams (the original's
 //! `IMediaStream`), the [`MediaStreamRegistry`] that picks a stream type for
 //! each m-line of an incoming offer, the RTP [`AudioStream`], and the
 //! application's voice mixer ([`AudioEngine`]) audio streams play into.
