@@ -403,10 +403,15 @@ fn offers_without_a_common_codec_or_malformed_are_refused_with_488() {
 }
 
 #[test]
-fn dtmf_digits_arrive_in_order_and_hold_is_seen_on_both_sides() {
+fn dtmf_digits_arrive_in_order_and_hold_is_seen_on_both_sides_over_srtp() {
     let run = start();
-    run.configure(&["PCMU"], "opportunistic");
+    run.configure(&["PCMU"], "sdes_mandatory");
+    for account in [&run.alice, &run.bob] {
+        account.settings().set("rtp.encryption.enabled", Value::Bool(true)).unwrap();
+        account.save().unwrap();
+    }
     let c = establish(&run, 1);
+    assert!(c.alice.srtp_active() && c.bob.srtp_active());
 
     for digit in "159#*0AD".chars() {
         c.alice.send_dtmf(digit).unwrap();
@@ -456,6 +461,13 @@ fn dtmf_digits_arrive_in_order_and_hold_is_seen_on_both_sides() {
     assert!(!c.call.on_hold() && !c.incoming.on_hold());
     let received = c.bob.statistics().rtp.packets_received;
     assert!(wait(|| c.bob.statistics().rtp.packets_received > received + 10), "audio flows again");
+    let received = c.alice.statistics().rtp.packets_received;
+    assert!(wait(|| c.alice.statistics().rtp.packets_received > received + 10), "both ways");
+    // The re-INVITEs kept the SRTP keys: nothing failed authentication.
+    for stream in [&c.alice, &c.bob] {
+        assert!(stream.srtp_active());
+        assert_eq!(stream.statistics().rtp.srtp_failures, 0, "{:?}", stream.statistics());
+    }
     assert!(!run.recorder.names().iter().any(|n| n == "SIPSessionGotProposal"), "hold is no stream proposal");
 
     c.hang_up(&run);

@@ -48,8 +48,8 @@ use crate::rtp::jitter::{JitterBuffer, JitterConfig, JitterStats, Playout};
 use crate::rtp::session::{PacketKind, RtpConfig, RtpEvent, RtpSession, RtpStatistics};
 use crate::rtp::srtp::{self, InlineKey, SrtpSession};
 use crate::sdp::offer_answer::{
-    AudioCodec, AudioCodecs, AudioConfig, AudioFormat, AudioOffer, NegotiatedAudio, RandomKeys, SrtpMode, SrtpSuite,
-    negotiate_answer, offer_direction,
+    AudioCodec, AudioCodecs, AudioConfig, AudioFormat, AudioOffer, KeyGenerator, NegotiatedAudio, RandomKeys, SrtpMode,
+    SrtpSuite, negotiate_answer, offer_direction,
 };
 use crate::sdp::{MediaDescription, SessionDescription};
 use crate::session::Session;
@@ -460,16 +460,24 @@ impl MediaStream for AudioStream {
         if let Some(negotiated) = &inner.negotiated {
             config.keep_payload_types(negotiated);
         }
+        // Renegotiations keep our SRTP key (RFC 4568 §7.1.4 allows it), so a
+        // re-INVITE does not re-key a running stream.
+        let mut previous_key =
+            inner.negotiated.as_ref().and_then(|n| n.srtp.as_ref()).map(|p| p.local_key.as_bytes().to_vec());
+        let mut keys = move |buf: &mut [u8]| match previous_key.take() {
+            Some(key) if key.len() == buf.len() => buf.copy_from_slice(&key),
+            _ => RandomKeys.fill_key(buf),
+        };
         match remote_sdp {
             None => {
-                let offer = AudioOffer::new(&config, &mut RandomKeys);
+                let offer = AudioOffer::new(&config, &mut keys);
                 let media = offer.media().clone();
                 inner.pending = Some(Pending::Offer(Box::new(offer)));
                 Ok(media)
             }
             Some(offer) => {
                 config.direction = if inner.hold_local { offer_direction(true, false) } else { config.direction };
-                let answer = negotiate_answer(offer, index, &config, &mut RandomKeys)
+                let answer = negotiate_answer(offer, index, &config, &mut keys)
                     .map_err(|e| Error::InvalidArgument(format!("audio m-line {index}: {e}")))?;
                 inner.pending = Some(Pending::Answer(Box::new(answer.negotiated)));
                 Ok(answer.media)
