@@ -115,6 +115,10 @@ def app() -> Iterator[SIPApplication]:
     finally:
         if application.running:
             application.stop()
+        # A stop the test made itself posted WillEnd before returning, but
+        # delivery is asynchronous: let it reach the watcher, so the wait
+        # below covers that stop too.
+        nc._flush()
         with watcher.condition:
             done = watcher.condition.wait_for(lambda: watcher.did_end >= watcher.will_end, TIMEOUT)
         nc.purge_observer(watcher)
