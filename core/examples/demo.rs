@@ -1,17 +1,24 @@
 //! The main demo: starts the middleware with a file storage, prints every
 //! notification as it arrives, creates and saves an account, changes a
 //! setting, sends a SIP MESSAGE over loopback to its own engine,
-//! stops, restarts and finds the account again.
+//! stops, restarts and finds the account again; then alice calls bob (two
+//! accounts of the same application, over loopback) with an audio stream,
+//! plays a 440 Hz WAV file into the call, and bob records it.
 //!
 //! Run: `cargo run -p sipsimple-core --example demo [-- <storage directory>]`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use sipsimple_core::audio::analysis::{dominant_frequency, read_wav, sine, write_wav};
+use sipsimple_core::audio::{WavePlayer, WavePlayerOptions, shared};
+use sipsimple_core::handle::{self, ObjectKind};
 use sipsimple_core::notification::{Notification, NotificationRecorder};
 use sipsimple_core::paging::PagingMessage;
+use sipsimple_core::session::Session;
 use sipsimple_core::sip::engine::Engine;
 use sipsimple_core::sip::transport::TransportKind;
+use sipsimple_core::streams::{AudioEngine, AudioStream, MediaStream};
 use sipsimple_core::{Account, AccountManager, FileStorage, NotificationCenter, SIPApplication, Value};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -76,8 +83,76 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let again = AccountManager::instance().get_account("alice@example.com")?;
     println!("found {} again: register_interval = {:?}", again.id(), again.settings().get("sip.register_interval")?);
     println!("configuration file:\n{}", std::fs::read_to_string(directory.join("config"))?);
+    audio_call(&events, &directory)?;
     events.clear();
     app.stop()?;
     events.wait_for("SIPApplicationDidEnd", WAIT).ok_or("no SIPApplicationDidEnd")?;
+    Ok(())
+}
+
+/// Alice calls bob with an audio stream; a 1 s 440 Hz WAV plays into the
+/// call and bob records what arrives.
+fn audio_call(events: &NotificationRecorder, directory: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    let account = |id: &str| -> Result<Arc<Account>, Box<dyn std::error::Error>> {
+        let a = Account::get_or_create(id)?;
+        a.settings().set("sip.register", Value::Bool(false))?;
+        a.settings().set("sip.outbound_proxy", Value::Null)?;
+        a.settings().set("enabled", Value::Bool(true))?;
+        a.save()?;
+        Ok(a)
+    };
+    let (alice, bob) = (account("alice@example.com")?, account("bob@127.0.0.1")?);
+    let port = Engine::current().ok_or("no engine")?.local_address(TransportKind::Udp).ok_or("no UDP")?.port();
+    let bob_uri = format!("sip:{}@127.0.0.1:{port}", bob.contact().username);
+
+    println!("alice calls {bob_uri} with an audio stream");
+    let alice_stream = AudioStream::new(&alice);
+    let call = Session::new(&alice);
+    call.connect_with_streams(&bob_uri, vec![alice_stream.clone() as Arc<dyn MediaStream>], None)?;
+    let incoming = events.wait_for("SIPSessionNewIncoming", WAIT).ok_or("bob got no call")?;
+    let incoming = handle::resolve::<Session>(incoming.sender.as_object().ok_or("no sender")?, ObjectKind::Session)?;
+    let proposed = incoming.proposed_streams();
+    let bob_stream = proposed
+        .first()
+        .ok_or("no stream proposed")?
+        .clone()
+        .as_any()
+        .downcast::<AudioStream>()
+        .map_err(|_| "not audio")?;
+    incoming.accept_streams(&proposed)?;
+    events.wait_for("SIPSessionDidStart", WAIT).ok_or("the call did not start")?;
+
+    let rate = AudioEngine::instance().sample_rate().ok_or("the voice mixer does not run")?;
+    let wav = directory.join("tone-440.wav");
+    write_wav(&wav, rate, &sine(440.0, 12000.0, rate, rate as usize))?;
+    let recording = directory.join("bob-received.wav");
+    bob_stream.start_recording(&recording)?;
+    let engine = AudioEngine::instance();
+    let player = shared(WavePlayer::new(&wav, rate, WavePlayerOptions::default())?);
+    let player_slot = engine.with_mixer(|m| m.add_port(player.clone()))?;
+    let stream_slot = alice_stream.slot().ok_or("alice's stream has no slot")?;
+    engine.with_mixer(|m| m.connect_slots(player_slot, stream_slot))??;
+    player.lock().map_err(|_| "player lock")?.start()?;
+    // Play to the end, then give the last packets time to arrive.
+    let deadline = std::time::Instant::now() + WAIT;
+    while player.lock().map_err(|_| "player lock")?.is_active() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    engine.with_mixer(|m| m.remove_slot(player_slot))??;
+    call.end()?;
+    events.wait_for("SIPSessionDidEnd", WAIT).ok_or("the call did not end")?;
+    events.wait_for("AudioStreamDidStopRecordingAudio", WAIT).ok_or("the recording did not stop")?;
+
+    let (recorded_rate, _, samples) = read_wav(&recording)?;
+    let frequency = dominant_frequency(&samples, recorded_rate).unwrap_or(0.0);
+    println!(
+        "bob recorded {:.2} s of audio at {:.1} Hz ({}, codec {:?}) into {}",
+        samples.len() as f64 / f64::from(recorded_rate),
+        frequency,
+        if bob_stream.srtp_active() { "SRTP" } else { "RTP" },
+        bob_stream.codec(),
+        recording.display()
+    );
     Ok(())
 }
