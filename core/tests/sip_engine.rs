@@ -108,11 +108,13 @@ async fn engines_exchange_options_and_message_over_udp_and_tcp() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_to_nobody_times_out_as_408() {
     let a = engine(false).await;
-    // A UDP port nobody answers on: bind it, then keep it silent.
-    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    // A TCP port that is bound but never listens (held for the whole
+    // test, so no other engine can take it): connecting is refused at once,
+    // and the transport failure comes back as 503.
+    let silent = tokio::net::TcpSocket::new_v4().unwrap();
+    silent.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let to = silent.local_addr().unwrap();
     let destination = Destination { transport: TransportKind::Tcp, address: to, tls_name: None };
-    // Nothing listens on that TCP port: the transport fails at once -> 503.
     let response = final_response(&a, request(Method::Options, to, None, ""), destination).await;
     assert_eq!(response.status(), Some(503));
     a.stop();
