@@ -41,6 +41,9 @@ struct State {
     storage: Option<Arc<dyn Storage>>,
     runtime: Option<Arc<Runtime>>,
     stopper: Option<JoinHandle<()>>,
+    /// Disconnected when the start task has finished: a stop waits for
+    /// it, so nothing the start sets up outlives the stop.
+    started: Option<std::sync::mpsc::Receiver<()>>,
 }
 
 /// The `SIPApplication` singleton.
@@ -51,7 +54,7 @@ pub struct SIPApplication {
 
 static APPLICATION: LazyLock<Arc<SIPApplication>> = LazyLock::new(|| {
     let app = Arc::new(SIPApplication {
-        state: Mutex::new(State { phase: Phase::Stopped, storage: None, runtime: None, stopper: None }),
+        state: Mutex::new(State { phase: Phase::Stopped, storage: None, runtime: None, stopper: None, started: None }),
         handle: OnceLock::new(),
     });
     let h = handle::register(ObjectKind::Application, app.clone(), None);
@@ -125,7 +128,10 @@ impl SIPApplication {
         s.runtime = Some(runtime.clone());
         drop(s);
         let app = SIPApplication::instance();
+        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+        app.lock().started = Some(started_rx);
         runtime.spawn(async move {
+            let _started = started_tx;
             app.post(n::SIPApplicationWillStart {});
             match Engine::start(engine_config()).await {
                 Ok((engine, tls_error)) => {
@@ -157,11 +163,16 @@ impl SIPApplication {
         }
         s.phase = Phase::Stopping;
         let runtime = s.runtime.take();
+        let started = s.started.take();
         self.post(n::SIPApplicationWillEnd {});
         let app = SIPApplication::instance();
         let stopper = std::thread::Builder::new()
             .name("sipsimple-stop".into())
             .spawn(move || {
+                // A stop right after start: the start finishes first.
+                if let Some(started) = started {
+                    let _ = started.recv_timeout(STOP_GRACE);
+                }
                 crate::session::SessionManager::instance().stop();
                 AccountManager::instance().stop();
                 if let Some(engine) = Engine::current() {
