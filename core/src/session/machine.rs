@@ -273,6 +273,13 @@ struct PendingAck {
     reinvite: bool,
 }
 
+impl PendingAck {
+    /// Retransmit `response` from T1 on, doubling, for 64·T1 (RFC 3261 §13.3.1.4).
+    fn new(now: Instant, t1: Duration, transaction: TransactionId, response: Message, reinvite: bool) -> PendingAck {
+        PendingAck { transaction, response, next_retransmit: now + t1, interval: t1, give_up: now + t1 * 64, reinvite }
+    }
+}
+
 /// The peer's INVITE or re-INVITE waiting for our final answer.
 struct ReceivedInvite {
     transaction: TransactionId,
@@ -343,6 +350,15 @@ impl SessionTimer {
             refresh_at: we_refresh.then(|| now + interval / 2),
             expire_at: now + interval - grace,
         }
+    }
+}
+
+impl SessionTimer {
+    /// A refresh went through: start over, with the interval `message`
+    /// gives (or the same one).
+    fn restart(&mut self, now: Instant, message: &Message) {
+        let (interval, _) = session_expires(message).unwrap_or((self.interval, None));
+        *self = SessionTimer::new(now, interval, self.we_refresh);
     }
 }
 
@@ -630,8 +646,7 @@ impl InviteSession {
             if (200..300).contains(&code)
                 && let Some(timer) = self.session_timer.as_mut()
             {
-                let (interval, _) = session_expires(response).unwrap_or((timer.interval, None));
-                *timer = SessionTimer::new(now, interval, timer.we_refresh);
+                timer.restart(now, response);
             } else if code == 481 || code == 408 {
                 self.emit(SessionEvent::WillEnd { originator: Originator::Local });
                 self.finish_end(Originator::Remote, format!("{code} {reason}"));
@@ -797,15 +812,7 @@ impl InviteSession {
     fn send_cancel(&mut self) {
         let Some(pending) = self.invite.as_ref() else { return };
         let Some(hop) = self.next_hop.clone() else { return };
-        let invite = pending.sent.as_ref().unwrap_or(&pending.request);
-        let mut cancel = Message::request(Method::Cancel, invite.uri().cloned().unwrap_or_else(|| Uri::sip("invalid")));
-        for name in ["Via", "Route", "From", "To", "Call-ID"] {
-            for value in invite.headers().values(name) {
-                cancel.add_header(name, value);
-            }
-        }
-        let cseq = invite.cseq_parts().map(|(n, _)| n).unwrap_or(1);
-        cancel.add_header("CSeq", format!("{cseq} CANCEL"));
+        let cancel = cancel_of(pending.sent.as_ref().unwrap_or(&pending.request));
         let _ = self.send(cancel, hop);
     }
 
@@ -903,14 +910,7 @@ impl InviteSession {
         self.state = SessionState::Accepting;
         self.emit(SessionEvent::WillStart);
         if let Some(transaction) = transaction {
-            self.pending_ack = Some(PendingAck {
-                transaction,
-                response,
-                next_retransmit: now + self.timers.t1,
-                interval: self.timers.t1,
-                give_up: now + self.timers.t1 * 64,
-                reinvite: false,
-            });
+            self.pending_ack = Some(PendingAck::new(now, self.timers.t1, transaction, response, false));
         }
         Ok(())
     }
@@ -918,8 +918,7 @@ impl InviteSession {
     /// `reject(code, reason)`: answers the INVITE with a final failure.
     pub fn reject(&mut self, code: u16, reason: Option<&str>) -> Result<(), IllegalState> {
         self.guard("reject", &[SessionState::Incoming])?;
-        let code = if (300..700).contains(&code) { code } else { 603 };
-        let reason = reason.map(str::to_owned).unwrap_or_else(|| crate::sip::message::reason_phrase(code).to_owned());
+        let (code, reason) = final_failure(code, 603, reason);
         self.state = SessionState::Terminating;
         self.respond_to_received(code, &reason, Vec::new(), false);
         self.processed(Originator::Remote, "INVITE", code, &reason, Some(false));
@@ -1042,8 +1041,7 @@ impl InviteSession {
                     return;
                 }
                 if let Some(timer) = self.session_timer.as_mut() {
-                    let (interval, _) = session_expires(request).unwrap_or((timer.interval, None));
-                    *timer = SessionTimer::new(now, interval, timer.we_refresh);
+                    timer.restart(now, request);
                 }
                 self.received = Some(ReceivedInvite { transaction, request: request.clone() });
                 self.state = SessionState::ReceivedProposal;
@@ -1052,10 +1050,10 @@ impl InviteSession {
             Method::Update => {
                 let mut response = dialog.create_response(request, 200, "OK");
                 if let Some(timer) = self.session_timer.as_mut() {
-                    let (interval, _) = session_expires(request).unwrap_or((timer.interval, None));
-                    *timer = SessionTimer::new(now, interval, timer.we_refresh);
+                    timer.restart(now, request);
                     let refresher = if timer.we_refresh == dialog.is_uac() { "uac" } else { "uas" };
-                    response.add_header("Session-Expires", format!("{};refresher={refresher}", interval.as_secs()));
+                    response
+                        .add_header("Session-Expires", format!("{};refresher={refresher}", timer.interval.as_secs()));
                 }
                 self.respond(transaction, response);
             }
@@ -1079,14 +1077,7 @@ impl InviteSession {
         };
         self.state = SessionState::Connected;
         if let Some(transaction) = transaction {
-            self.pending_ack = Some(PendingAck {
-                transaction,
-                response,
-                next_retransmit: now + self.timers.t1,
-                interval: self.timers.t1,
-                give_up: now + self.timers.t1 * 64,
-                reinvite: true,
-            });
+            self.pending_ack = Some(PendingAck::new(now, self.timers.t1, transaction, response, true));
         }
         Ok(())
     }
@@ -1094,8 +1085,7 @@ impl InviteSession {
     /// `reject_proposal(code, reason)`: refuses the peer's re-INVITE.
     pub fn reject_proposal(&mut self, code: u16, reason: Option<&str>) -> Result<(), IllegalState> {
         self.guard("reject_proposal", &[SessionState::ReceivedProposal])?;
-        let code = if (300..700).contains(&code) { code } else { 488 };
-        let reason = reason.map(str::to_owned).unwrap_or_else(|| crate::sip::message::reason_phrase(code).to_owned());
+        let (code, reason) = final_failure(code, 488, reason);
         self.respond_to_received(code, &reason, Vec::new(), false);
         self.processed(Originator::Remote, "INVITE", code, &reason, Some(false));
         self.state = SessionState::Connected;
@@ -1107,18 +1097,26 @@ impl InviteSession {
     /// unhold): `sending_proposal` until the answer.
     pub fn propose(&mut self, offer: Vec<u8>) -> Result<(), IllegalState> {
         self.guard("propose", &[SessionState::Connected])?;
-        let (Some(dialog), Some(hop)) = (self.dialog.as_mut(), self.next_hop.clone()) else {
+        let (Some(request), Some(hop)) = (self.new_reinvite(offer, None), self.next_hop.clone()) else {
             return Err(IllegalState { operation: "propose", state: self.state.name() });
         };
-        let mut request = dialog.create_request(Method::Invite).header("Allow", ALLOW);
-        if let Some(contact) = &self.contact {
-            request.add_header("Contact", contact);
-        }
-        let request = self.with_via(request.with_body("application/sdp", offer));
         self.state = SessionState::SendingProposal;
         let tag = self.send(request.clone(), hop);
         self.reinvite = Some((tag, request));
         Ok(())
+    }
+
+    /// A re-INVITE of the dialog carrying `offer` (and credentials), with
+    /// our Contact and Via.
+    fn new_reinvite(&mut self, offer: Vec<u8>, authorization: Option<(&str, String)>) -> Option<Message> {
+        let mut request = self.dialog.as_mut()?.create_request(Method::Invite).header("Allow", ALLOW);
+        if let Some(contact) = &self.contact {
+            request.add_header("Contact", contact);
+        }
+        if let Some((name, value)) = authorization {
+            request.add_header(name, value);
+        }
+        Some(self.with_via(request.with_body("application/sdp", offer)))
     }
 
     fn reinvite_response(&mut self, code: u16, response: &Message) {
@@ -1126,15 +1124,10 @@ impl InviteSession {
             return;
         }
         let Some((tag, request)) = self.reinvite.take() else { return };
-        if let Some((name, value)) = self.authorization(tag, &request, response)
-            && let (Some(dialog), Some(hop)) = (self.dialog.as_mut(), self.next_hop.clone())
+        if let Some(authorization) = self.authorization(tag, &request, response)
+            && let Some(hop) = self.next_hop.clone()
+            && let Some(again) = self.new_reinvite(request.body().to_vec(), Some(authorization))
         {
-            let mut again = dialog.create_request(Method::Invite).header("Allow", ALLOW);
-            if let Some(contact) = &self.contact {
-                again.add_header("Contact", contact);
-            }
-            again.add_header(name, value);
-            let again = self.with_via(again.with_body("application/sdp", request.body().to_vec()));
             let new_tag = self.send(again.clone(), hop);
             self.authorized.insert(new_tag);
             self.reinvite = Some((new_tag, again));
@@ -1175,14 +1168,7 @@ impl InviteSession {
         let (Some((_, invite)), Some(hop)) = (self.reinvite.as_ref(), self.next_hop.clone()) else {
             return Ok(());
         };
-        let mut cancel = Message::request(Method::Cancel, invite.uri().cloned().unwrap_or_else(|| Uri::sip("invalid")));
-        for name in ["Via", "Route", "From", "To", "Call-ID"] {
-            for value in invite.headers().values(name) {
-                cancel.add_header(name, value);
-            }
-        }
-        let cseq = invite.cseq_parts().map(|(n, _)| n).unwrap_or(1);
-        cancel.add_header("CSeq", format!("{cseq} CANCEL"));
+        let cancel = cancel_of(invite);
         let _ = self.send(cancel, hop);
         Ok(())
     }
@@ -1315,6 +1301,27 @@ impl InviteSession {
             self.respond(transaction, response);
         }
     }
+}
+
+/// A failure status to answer with: `code` when it is 300–699, else
+/// `default`; `reason`, else the standard phrase.
+fn final_failure(code: u16, default: u16, reason: Option<&str>) -> (u16, String) {
+    let code = if (300..700).contains(&code) { code } else { default };
+    (code, reason.map(str::to_owned).unwrap_or_else(|| crate::sip::message::reason_phrase(code).to_owned()))
+}
+
+/// The CANCEL of `invite` as sent (RFC 3261 §9.1): its Request-URI, top
+/// Via, Route, From, To, Call-ID and CSeq number.
+fn cancel_of(invite: &Message) -> Message {
+    let mut cancel = Message::request(Method::Cancel, invite.uri().cloned().unwrap_or_else(|| Uri::sip("invalid")));
+    for name in ["Via", "Route", "From", "To", "Call-ID"] {
+        for value in invite.headers().values(name) {
+            cancel.add_header(name, value);
+        }
+    }
+    let cseq = invite.cseq_parts().map(|(n, _)| n).unwrap_or(1);
+    cancel.add_header("CSeq", format!("{cseq} CANCEL"));
+    cancel
 }
 
 /// Methods a session serves (the Allow header).
