@@ -15,6 +15,9 @@
 //! - an offer with no codec in common is refused with 488 and
 //!   `SIPSessionDidFail` on both sides, a malformed one too.
 
+#[path = "support/app.rs"]
+mod app;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -29,7 +32,7 @@ use sipsimple_core::session::{Session, SessionState};
 use sipsimple_core::sip::engine::Engine;
 use sipsimple_core::sip::transport::TransportKind;
 use sipsimple_core::streams::{AudioEngine, AudioStream, MediaStream, TappedPacket};
-use sipsimple_core::{Account, MemoryStorage, SIPApplication, SIPSimpleSettings, Value};
+use sipsimple_core::{Account, SIPApplication, SIPSimpleSettings, Value};
 
 const T: Duration = Duration::from_secs(10);
 const TONE: f64 = 440.0;
@@ -48,31 +51,8 @@ fn start() -> Running {
     let lock = APP.lock().unwrap_or_else(PoisonError::into_inner);
     let recorder = NotificationRecorder::new();
     NotificationCenter::default_center().add_observer(recorder.clone(), None, None);
-    let app = SIPApplication::instance();
-    if app.stop().is_ok() {
-        // Left running by a test that failed.
-        recorder.wait_for("SIPApplicationDidEnd", T).expect("DidEnd");
-        recorder.clear();
-    }
-    let storage = Arc::new(MemoryStorage::new());
-    app.start(storage.clone()).unwrap();
-    recorder.wait_for("SIPApplicationDidStart", T).expect("DidStart");
-    let s = SIPSimpleSettings::instance();
-    s.settings().set("sip.transport_list", Value::from("udp")).unwrap();
-    s.settings().save().unwrap();
-    app.stop().unwrap();
-    recorder.wait_for("SIPApplicationDidEnd", T).expect("DidEnd");
-    recorder.clear();
-    app.start(storage).unwrap();
-    recorder.wait_for("SIPApplicationDidStart", T).expect("DidStart");
-    let account = |id: &str| {
-        let a = Account::get_or_create(id).unwrap();
-        a.settings().set("sip.register", Value::Bool(false)).unwrap();
-        a.settings().set("enabled", Value::Bool(true)).unwrap();
-        a.save().unwrap();
-        a
-    };
-    let (alice, bob) = (account("alice@127.0.0.1"), account("bob@127.0.0.1"));
+    app::start_with_settings(&recorder, &[("sip.transport_list", Value::from("udp"))]);
+    let (alice, bob) = (app::unregistered_account("alice@127.0.0.1"), app::unregistered_account("bob@127.0.0.1"));
     Running { recorder, alice, bob, _lock: lock }
 }
 

@@ -20,6 +20,9 @@
 //!
 //! The SIPApplication is a singleton: the tests run one at a time.
 
+#[path = "support/app.rs"]
+mod app;
+
 #[path = "support/kamailio.rs"]
 mod kamailio;
 
@@ -29,7 +32,7 @@ use std::time::Duration;
 use kamailio::Kamailio;
 use sipsimple_core::notification::{Notification, NotificationCenter, NotificationRecorder};
 use sipsimple_core::paging::PagingMessage;
-use sipsimple_core::{Account, MemoryStorage, SIPApplication, SIPSimpleSettings, Value};
+use sipsimple_core::{Account, SIPApplication, Value};
 
 const T: Duration = Duration::from_secs(20);
 
@@ -46,26 +49,15 @@ fn application_lock() -> MutexGuard<'static, ()> {
 fn start_application(kamailio: &Kamailio) -> Arc<NotificationRecorder> {
     let recorder = NotificationRecorder::new();
     NotificationCenter::default_center().add_observer(recorder.clone(), None, None);
-    let app = SIPApplication::instance();
-    if app.stop().is_ok() {
-        // Left running by a test that failed.
-        recorder.wait_for("SIPApplicationDidEnd", T).expect("SIPApplicationDidEnd");
-        recorder.clear();
-    }
-    let storage = Arc::new(MemoryStorage::new());
-    app.start(storage.clone()).unwrap();
-    recorder.wait_for("SIPApplicationDidStart", T).expect("SIPApplicationDidStart");
-    let settings = SIPSimpleSettings::instance();
-    let s = settings.settings();
-    s.set("sip.transport_list", Value::from("udp, tcp, tls")).unwrap();
-    s.set("tls.ca_list", Value::from(kamailio.ca_file().display().to_string())).unwrap();
-    s.set("tls.verify_server", Value::Bool(true)).unwrap();
-    s.set("logs.trace_sip", Value::Bool(true)).unwrap();
-    s.save().unwrap();
-    stop_application(&recorder);
-    recorder.clear();
-    app.start(storage).unwrap();
-    recorder.wait_for("SIPApplicationDidStart", T).expect("SIPApplicationDidStart");
+    app::start_with_settings(
+        &recorder,
+        &[
+            ("sip.transport_list", Value::from("udp, tcp, tls")),
+            ("tls.ca_list", Value::from(kamailio.ca_file().display().to_string())),
+            ("tls.verify_server", Value::Bool(true)),
+            ("logs.trace_sip", Value::Bool(true)),
+        ],
+    );
     assert!(recorder.wait_for("SIPApplicationFailedToStartTLS", Duration::ZERO).is_none(), "TLS did not start");
     recorder
 }

@@ -4,17 +4,19 @@
 //! callee by its registration and record-routes the dialog, so the ACK and
 //! the BYE travel through it too. SDP bodies are carried as they are.
 
+#[path = "support/app.rs"]
+mod app;
+
 #[path = "support/kamailio.rs"]
 mod kamailio;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use kamailio::Kamailio;
 use sipsimple_core::handle::{self, ObjectKind};
 use sipsimple_core::notification::{Notification, NotificationCenter, NotificationRecorder};
 use sipsimple_core::session::{Session, SessionState};
-use sipsimple_core::{Account, MemoryStorage, SIPApplication, SIPSimpleSettings, Value};
+use sipsimple_core::{Account, SIPApplication, Value};
 
 const T: Duration = Duration::from_secs(15);
 const OFFER: &[u8] =
@@ -35,18 +37,10 @@ fn two_registered_accounts_call_each_other_by_address_of_record() {
     let recorder = NotificationRecorder::new();
     NotificationCenter::default_center().add_observer(recorder.clone(), None, None);
     let app = SIPApplication::instance();
-    let storage = Arc::new(MemoryStorage::new());
-    app.start(storage.clone()).unwrap();
-    recorder.wait_for("SIPApplicationDidStart", T).expect("DidStart");
-    let s = SIPSimpleSettings::instance();
-    s.settings().set("sip.transport_list", Value::from("udp, tcp")).unwrap();
-    s.settings().set("logs.trace_sip", Value::Bool(true)).unwrap();
-    s.settings().save().unwrap();
-    app.stop().unwrap();
-    recorder.wait_for("SIPApplicationDidEnd", T).expect("DidEnd");
-    recorder.clear();
-    app.start(storage).unwrap();
-    recorder.wait_for("SIPApplicationDidStart", T).expect("DidStart");
+    app::start_with_settings(
+        &recorder,
+        &[("sip.transport_list", Value::from("udp, tcp")), ("logs.trace_sip", Value::Bool(true))],
+    );
 
     let account = |user: &str, transport: &str| {
         let a = Account::get_or_create(&format!("{user}@127.0.0.1")).unwrap();

@@ -5,6 +5,9 @@
 //! changed codec that the application accepts, and the application hangs
 //! up (`uas_invite.xml`). SDP bodies are carried as they are.
 
+#[path = "support/app.rs"]
+mod app;
+
 #[path = "support/sipp.rs"]
 mod sipp;
 
@@ -18,7 +21,7 @@ use sipsimple_core::notification::{Notification, NotificationCenter, Notificatio
 use sipsimple_core::session::{Session, SessionState};
 use sipsimple_core::sip::engine::Engine;
 use sipsimple_core::sip::transport::TransportKind;
-use sipsimple_core::{Account, Handle, MemoryStorage, SIPApplication, SIPSimpleSettings, Value};
+use sipsimple_core::{Account, Handle, SIPApplication, Value};
 
 const T: Duration = Duration::from_secs(15);
 const SDP: &[u8] = b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n";
@@ -30,27 +33,8 @@ static APP: Mutex<()> = Mutex::new(());
 fn start(user: &str) -> (Arc<NotificationRecorder>, Arc<Account>) {
     let recorder = NotificationRecorder::new();
     NotificationCenter::default_center().add_observer(recorder.clone(), None, None);
-    let app = SIPApplication::instance();
-    if app.stop().is_ok() {
-        recorder.wait_for("SIPApplicationDidEnd", T).expect("DidEnd");
-        recorder.clear();
-    }
-    let storage = Arc::new(MemoryStorage::new());
-    app.start(storage.clone()).unwrap();
-    recorder.wait_for("SIPApplicationDidStart", T).expect("DidStart");
-    let s = SIPSimpleSettings::instance();
-    s.settings().set("sip.transport_list", Value::from("udp")).unwrap();
-    s.settings().save().unwrap();
-    app.stop().unwrap();
-    recorder.wait_for("SIPApplicationDidEnd", T).expect("DidEnd");
-    recorder.clear();
-    app.start(storage).unwrap();
-    recorder.wait_for("SIPApplicationDidStart", T).expect("DidStart");
-    let account = Account::get_or_create(&format!("{user}@127.0.0.1")).unwrap();
-    account.settings().set("sip.register", Value::Bool(false)).unwrap();
-    account.settings().set("enabled", Value::Bool(true)).unwrap();
-    account.save().unwrap();
-    (recorder, account)
+    app::start_with_settings(&recorder, &[("sip.transport_list", Value::from("udp"))]);
+    (recorder, app::unregistered_account(&format!("{user}@127.0.0.1")))
 }
 
 fn stop(recorder: &NotificationRecorder) {
