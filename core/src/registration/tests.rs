@@ -47,6 +47,21 @@ impl Harness {
     fn new() -> Harness {
         Harness { m: Registration::new(config()), now: Instant::now(), events: vec![], sent: vec![], lookups: vec![] }
     }
+    /// Activated: the WillRegister and the route lookup are out.
+    fn activated() -> Harness {
+        let mut h = Harness::new();
+        h.m.activate(h.now);
+        h.drain();
+        h
+    }
+    /// Registered through one route (events taken).
+    fn registered() -> Harness {
+        let mut h = Harness::activated();
+        h.routes(vec![target(5060)]);
+        h.answer(200, &[]);
+        h.take_events();
+        h
+    }
     fn drain(&mut self) {
         while let Some(o) = self.m.poll_output() {
             match o {
@@ -102,9 +117,7 @@ fn contact_of(request: &Message) -> String {
 
 #[test]
 fn registers_with_digest_and_refreshes_before_expiry() {
-    let mut h = Harness::new();
-    h.m.activate(h.now);
-    h.drain();
+    let mut h = Harness::activated();
     assert_eq!(h.take_events(), vec![Event::WillRegister]);
     h.routes(vec![target(5060)]);
     let (_, first, destination) = h.last_sent().clone();
@@ -156,9 +169,7 @@ fn registers_with_digest_and_refreshes_before_expiry() {
 
 #[test]
 fn a_wrong_password_fails_once_and_waits_a_minute() {
-    let mut h = Harness::new();
-    h.m.activate(h.now);
-    h.drain();
+    let mut h = Harness::activated();
     h.routes(vec![target(5060), target(5062)]);
     h.answer(401, &[("WWW-Authenticate", CHALLENGE)]);
     let sent_before = h.sent.len();
@@ -181,9 +192,7 @@ fn a_wrong_password_fails_once_and_waits_a_minute() {
 
 #[test]
 fn failover_to_the_next_route_on_timeout_and_5xx_then_back_off() {
-    let mut h = Harness::new();
-    h.m.activate(h.now);
-    h.drain();
+    let mut h = Harness::activated();
     h.routes(vec![target(5060), target(5062), target(5064)]);
     assert_eq!(h.last_sent().2.address.port(), 5060);
     h.answer(503, &[]);
@@ -219,9 +228,7 @@ fn failover_to_the_next_route_on_timeout_and_5xx_then_back_off() {
 
 #[test]
 fn interval_too_brief_is_answered_with_min_expires() {
-    let mut h = Harness::new();
-    h.m.activate(h.now);
-    h.drain();
+    let mut h = Harness::activated();
     h.routes(vec![target(5060)]);
     h.answer(423, &[("Min-Expires", "1800")]);
     let (_, again, _) = h.last_sent().clone();
@@ -232,12 +239,7 @@ fn interval_too_brief_is_answered_with_min_expires() {
 
 #[test]
 fn deactivating_unregisters_and_reports_the_end() {
-    let mut h = Harness::new();
-    h.m.activate(h.now);
-    h.drain();
-    h.routes(vec![target(5060)]);
-    h.answer(200, &[]);
-    h.take_events();
+    let mut h = Harness::registered();
     h.m.deactivate(h.now);
     h.drain();
     let (_, bye, _) = h.last_sent().clone();
@@ -254,12 +256,7 @@ fn deactivating_unregisters_and_reports_the_end() {
 
 #[test]
 fn an_unanswered_unregistration_does_not_end() {
-    let mut h = Harness::new();
-    h.m.activate(h.now);
-    h.drain();
-    h.routes(vec![target(5060)]);
-    h.answer(200, &[]);
-    h.take_events();
+    let mut h = Harness::registered();
     h.m.deactivate(h.now);
     h.drain();
     assert_eq!(h.advance_to_timer(), Duration::from_secs(2));
@@ -269,9 +266,7 @@ fn an_unanswered_unregistration_does_not_end() {
 
 #[test]
 fn deactivating_mid_attempt_removes_the_binding_it_made() {
-    let mut h = Harness::new();
-    h.m.activate(h.now);
-    h.drain();
+    let mut h = Harness::activated();
     h.routes(vec![target(5060)]);
     h.m.deactivate(h.now);
     h.drain();
@@ -285,9 +280,7 @@ fn deactivating_mid_attempt_removes_the_binding_it_made() {
 
 #[test]
 fn deactivating_while_waiting_to_retry_stops_at_once() {
-    let mut h = Harness::new();
-    h.m.activate(h.now);
-    h.drain();
+    let mut h = Harness::activated();
     h.routes(vec![target(5060)]);
     h.answer(403, &[]);
     assert!(h.take_events().iter().any(|e| matches!(e, Event::DidFail { error, .. } if error == "403 Forbidden")));
@@ -299,12 +292,7 @@ fn deactivating_while_waiting_to_retry_stops_at_once() {
 
 #[test]
 fn a_new_password_registers_again() {
-    let mut h = Harness::new();
-    h.m.activate(h.now);
-    h.drain();
-    h.routes(vec![target(5060)]);
-    h.answer(200, &[]);
-    h.take_events();
+    let mut h = Harness::registered();
     let mut new = config();
     new.credentials.password = Secret::new("newpw");
     h.m.reconfigure(h.now, new);
@@ -318,9 +306,7 @@ fn a_new_password_registers_again() {
 
 #[test]
 fn a_dns_failure_is_retried_with_back_off() {
-    let mut h = Harness::new();
-    h.m.activate(h.now);
-    h.drain();
+    let mut h = Harness::activated();
     let lookup = h.lookups[0];
     h.m.handle_routes(h.now, lookup, Err("NXDOMAIN".into()));
     h.drain();
