@@ -17,6 +17,7 @@
 
 #include "sipsimple.h"
 #include "check.h"
+#include "files.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -37,44 +38,6 @@
 #define PASSWORD "secret-password"
 
 
-
-/* ---- temporary directory ---- */
-
-static void make_temp_dir(char *out, size_t size) {
-    const char *base = getenv("TMPDIR");
-    snprintf(out, size, "%s/sipsimple-c-reg-XXXXXX", base != NULL && *base != '\0' ? base : "/tmp");
-    REQUIRE(mkdtemp(out) != NULL);
-}
-
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "wb");
-    REQUIRE(f != NULL);
-    REQUIRE(fputs(text, f) >= 0);
-    REQUIRE(fclose(f) == 0);
-}
-
-static void remove_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    if (d == NULL) {
-        return;
-    }
-    struct dirent *e;
-    char path[1024];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-            continue;
-        }
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-            remove_tree(path);
-        } else {
-            unlink(path);
-        }
-    }
-    closedir(d);
-    rmdir(dir);
-}
 
 /* ---- SIP messages ---- */
 
