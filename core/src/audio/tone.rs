@@ -16,6 +16,8 @@
 use std::collections::VecDeque;
 use std::f64::consts::PI;
 
+use crate::rtp::dtmf::DtmfDigit;
+
 use super::AudioError;
 use super::analysis::{DTMF_COLUMNS, DTMF_KEYPAD, DTMF_ROWS};
 use super::mixer::AudioPort;
@@ -65,25 +67,16 @@ pub fn dtmf_frequencies(digit: char) -> Option<(u32, u32)> {
 /// The RFC 4733 event code of a DTMF digit (`0`-`9` → 0-9, `*` → 10,
 /// `#` → 11, `A`-`D` → 12-15).
 pub fn dtmf_event_code(digit: char) -> Option<u8> {
-    match digit.to_ascii_uppercase() {
-        d @ '0'..='9' => Some(d as u8 - b'0'),
-        '*' => Some(10),
-        '#' => Some(11),
-        d @ 'A'..='D' => Some(d as u8 - b'A' + 12),
-        _ => None,
-    }
+    DtmfDigit::from_char(digit).map(DtmfDigit::event).filter(|e| *e < FLASH)
 }
 
 /// The DTMF digit of an RFC 4733 event code 0-15.
 pub fn dtmf_digit(event: u8) -> Option<char> {
-    match event {
-        0..=9 => Some((b'0' + event) as char),
-        10 => Some('*'),
-        11 => Some('#'),
-        12..=15 => Some((b'A' + event - 12) as char),
-        _ => None,
-    }
+    DtmfDigit::from_event(event).filter(|d| d.event() < FLASH).map(DtmfDigit::to_char)
 }
+
+/// Flash (RFC 4733 event 16) has no tone.
+const FLASH: u8 = 16;
 
 struct Playing {
     tone: Tone,
