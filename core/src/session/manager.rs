@@ -233,20 +233,16 @@ impl Session {
         manager.add(self.clone());
         let session = self.clone();
         runtime.spawn(async move {
+            // Through an outbound proxy the INVITE names it in a Route header.
+            let via_proxy = session.account.settings().get("sip.outbound_proxy").is_ok_and(|v| v.as_str().is_some());
             let mut routes: Vec<SessionRoute> = match crate::paging::routes(&engine, &session.account, to.uri()).await {
                 Ok(routes) => routes
                     .into_iter()
                     .filter_map(|(route, destination)| {
                         let contact = session.account.contact().uri_for(&engine, &destination).ok()?;
-                        let proxy = session
-                            .account
-                            .settings()
-                            .get("sip.outbound_proxy")
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned));
                         let via = via_start(&engine, &destination)?;
                         Some(SessionRoute {
-                            route: proxy.map(|_| format!("<{};lr>", route.get_uri())),
+                            route: via_proxy.then(|| format!("<{};lr>", route.get_uri())),
                             destination,
                             contact: NameAddr::new(contact),
                             via,
