@@ -465,6 +465,16 @@ impl InviteSession {
         self.refresh_tag = Some(tag);
     }
 
+    /// Our identity (the account's address, with display name).
+    pub fn local_identity(&self) -> &NameAddr<'static> {
+        &self.local_identity
+    }
+
+    /// The transport of the session's next hop, once known.
+    pub fn transport(&self) -> Option<crate::sip::transport::TransportKind> {
+        self.next_hop.as_ref().map(|hop| hop.transport)
+    }
+
     /// The current state.
     pub fn state(&self) -> SessionState {
         self.state

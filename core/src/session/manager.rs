@@ -22,7 +22,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use tokio::sync::mpsc;
 
@@ -87,6 +87,15 @@ pub struct Session {
     local_sdp: Mutex<Vec<u8>>,
     remote_sdp: Mutex<Vec<u8>>,
     media: Mutex<MediaState>,
+    times: Mutex<SessionTimes>,
+}
+
+/// When the session started and stopped, and who the peer is.
+#[derive(Default)]
+struct SessionTimes {
+    start_time: Option<SystemTime>,
+    stop_time: Option<SystemTime>,
+    remote_identity: Option<String>,
 }
 
 impl Session {
@@ -108,6 +117,7 @@ impl Session {
             local_sdp: Mutex::new(Vec::new()),
             remote_sdp: Mutex::new(Vec::new()),
             media: Mutex::new(MediaState::default()),
+            times: Mutex::new(SessionTimes::default()),
         });
         let h = handle::register(ObjectKind::Session, session.clone(), Some(format!("Session of {}", account.id())));
         let _ = session.handle.set(h);
@@ -141,6 +151,39 @@ impl Session {
     /// `remote_user_agent`, once known.
     pub fn remote_user_agent(&self) -> Option<String> {
         self.machine().remote_user_agent().map(str::to_owned)
+    }
+
+    fn times(&self) -> MutexGuard<'_, SessionTimes> {
+        self.times.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `transport`: `udp`, `tcp` or `tls`, once the route is known.
+    pub fn transport(&self) -> Option<&'static str> {
+        self.machine().transport().map(|t| t.name())
+    }
+
+    /// `start_time`: when the session started (`SIPSessionDidStart`).
+    pub fn start_time(&self) -> Option<SystemTime> {
+        self.times().start_time
+    }
+
+    /// `stop_time`: when the session ended or failed.
+    pub fn stop_time(&self) -> Option<SystemTime> {
+        self.times().stop_time
+    }
+
+    /// `local_identity`: our address (`"Alice" <sip:alice@example.com>`).
+    pub fn local_identity(&self) -> String {
+        self.machine().local_identity().to_string()
+    }
+
+    /// `remote_identity`: the peer's address (the To of our INVITE, the
+    /// From of theirs), once known.
+    pub fn remote_identity(&self) -> Option<String> {
+        if let Some(dialog) = self.machine().dialog() {
+            return Some(identity_without_tag(&dialog.remote_address().to_string()));
+        }
+        self.times().remote_identity.clone()
     }
 
     /// The dialog's route set (from Record-Route), as URIs; empty before
@@ -227,6 +270,7 @@ impl Session {
             return Err(Error::InvalidState(format!("connect is not allowed in state {}", self.state().name())));
         }
         *self.direction.lock().unwrap_or_else(PoisonError::into_inner) = Some("outgoing");
+        self.times().remote_identity = Some(to.to_string());
         if let OfferSource::Raw(offer) = &offer {
             self.set_local_sdp(offer);
         }
@@ -462,6 +506,29 @@ impl Session {
     pub fn accept_proposal(&self, answer: Vec<u8>) -> Result<()> {
         self.set_local_sdp(&answer);
         self.call(|m| m.accept_proposal(Instant::now(), answer))
+    }
+
+    /// `add_stream(stream)`: proposes one more stream to the peer in a
+    /// re-INVITE. `SIPSessionGotAcceptProposal` (the stream is then in
+    /// `streams`) or `SIPSessionGotRejectProposal` follows.
+    pub fn add_stream(&self, stream: Arc<dyn MediaStream>) -> Result<()> {
+        let _ = stream;
+        Err(Error::InvalidState("add_stream is not available yet".into()))
+    }
+
+    /// `remove_stream(stream)`: removes an active stream by a re-INVITE
+    /// that disables its m-line. The stream ends at once.
+    pub fn remove_stream(&self, stream: &Arc<dyn MediaStream>) -> Result<()> {
+        let _ = stream;
+        Err(Error::InvalidState("remove_stream is not available yet".into()))
+    }
+
+    /// `accept_proposal(streams)`: accepts the peer's proposal of new
+    /// streams with `streams`, a subset of [`Session::proposed_streams`];
+    /// the others are refused (port 0).
+    pub fn accept_proposal_streams(&self, streams: &[Arc<dyn MediaStream>]) -> Result<()> {
+        let _ = streams;
+        Err(Error::InvalidState("accept_proposal with streams is not available yet".into()))
     }
 
     /// `reject_proposal(code=488, reason=None)`.
@@ -725,6 +792,8 @@ fn on_new_invite(
     };
     let session = Session::new(&account);
     *session.direction.lock().unwrap_or_else(PoisonError::into_inner) = Some("incoming");
+    session.times().remote_identity =
+        request.header_value("From").or_else(|| request.header_value("f")).map(identity_without_tag);
     *session.remote_sdp.lock().unwrap_or_else(PoisonError::into_inner) = request.body().to_vec();
     let refusal = propose_streams(&session, request.body());
     session.media().address = engine.contact_address(&source).map(|a| a.ip());
@@ -777,6 +846,20 @@ fn propose_streams(session: &Session, body: &[u8]) -> Option<String> {
     media.proposed = proposed;
     media.offer = Some(offer);
     None
+}
+
+/// A From or To header value without its parameters (the tag).
+fn identity_without_tag(value: &str) -> String {
+    match NameAddr::parse(value) {
+        Ok(address) => {
+            let plain = NameAddr::new(address.uri().clone());
+            match address.display_name() {
+                Some(name) if !name.is_empty() => plain.with_display_name(&name).to_string(),
+                _ => plain.to_string(),
+            }
+        }
+        Err(_) => value.to_owned(),
+    }
 }
 
 /// `SIP/2.0/<T> <address>` for requests to `destination`.
@@ -1053,11 +1136,13 @@ fn post(session: &Session, event: SessionEvent) {
             if !remote_sdp.is_empty() {
                 *session.remote_sdp.lock().unwrap_or_else(PoisonError::into_inner) = remote_sdp;
             }
+            session.times().start_time = Some(SystemTime::now());
             if start_streams(session, &session.remote_sdp()) {
                 center.post(h, n::SIPSessionDidStart { streams: active() })
             }
         }
         SessionEvent::DidFail { originator, code, reason, failure_reason } => {
+            session.times().stop_time = Some(SystemTime::now());
             end_streams(session);
             let failure_reason = session.media().failure_reason.clone().unwrap_or(failure_reason);
             center.post(
@@ -1077,6 +1162,7 @@ fn post(session: &Session, event: SessionEvent) {
             }
         }
         SessionEvent::DidEnd { originator, end_reason } => {
+            session.times().stop_time = Some(SystemTime::now());
             end_streams(session);
             let failed = {
                 let media = session.media();
