@@ -308,6 +308,111 @@ sipsimple_result sipsimple_application_start(sipsimple_handle storage);
 sipsimple_result sipsimple_application_stop(void);
 
 /**
+ * `*out` receives the negotiated codec's name (`PCMU`, `PCMA`, `G722`,
+ * `opus`...; owned: free it with `sipsimple_string_free`), or `NULL` before
+ * the stream started.
+ */
+sipsimple_result sipsimple_audio_stream_codec(sipsimple_handle stream, char **out);
+
+/**
+ * `*out` receives the local IP address our SDP gives for RTP (owned: free
+ * it with `sipsimple_string_free`), or `NULL` before the session
+ * initialized the stream.
+ */
+sipsimple_result sipsimple_audio_stream_local_rtp_address(sipsimple_handle stream, char **out);
+
+/**
+ * `*out` receives our local RTP port (RTCP uses the next one), or 0 before
+ * the session initialized the stream.
+ */
+sipsimple_result sipsimple_audio_stream_local_rtp_port(sipsimple_handle stream, uint16_t *out);
+
+/**
+ * `AudioStream(account)`: `*out_stream` receives the handle of a new RTP
+ * audio stream for a session of `account` (an Account or BonjourAccount
+ * handle), to offer with `sipsimple_session_connect` or
+ * `sipsimple_session_add_stream`. Its codecs and SRTP policy come from the
+ * account's `rtp` settings when the session initializes it.
+ */
+sipsimple_result sipsimple_audio_stream_new(sipsimple_handle account, sipsimple_handle *out_stream);
+
+/**
+ * `*out` receives the absolute path of the WAV file being recorded (owned:
+ * free it with `sipsimple_string_free`), or `NULL` when not recording.
+ */
+sipsimple_result sipsimple_audio_stream_recording_filename(sipsimple_handle stream, char **out);
+
+/**
+ * `remote_rtp_address_received`: `*out` receives the IP address the
+ * peer's RTP really comes from (owned: free it with
+ * `sipsimple_string_free`), or `NULL` before any RTP arrived.
+ */
+sipsimple_result sipsimple_audio_stream_remote_rtp_address_received(sipsimple_handle stream,
+                                                                    char **out);
+
+/**
+ * `remote_rtp_address_sdp`: `*out` receives the IP address the peer's SDP
+ * gives for RTP (owned: free it with `sipsimple_string_free`), or `NULL`
+ * before the stream started.
+ */
+sipsimple_result sipsimple_audio_stream_remote_rtp_address_sdp(sipsimple_handle stream, char **out);
+
+/**
+ * `remote_rtp_port_received`: `*out` receives the port the peer's RTP
+ * really comes from, or 0 before any RTP arrived.
+ */
+sipsimple_result sipsimple_audio_stream_remote_rtp_port_received(sipsimple_handle stream,
+                                                                 uint16_t *out);
+
+/**
+ * `remote_rtp_port_sdp`: `*out` receives the RTP port the peer's SDP
+ * gives, or 0 before the stream started.
+ */
+sipsimple_result sipsimple_audio_stream_remote_rtp_port_sdp(sipsimple_handle stream, uint16_t *out);
+
+/**
+ * `*out` receives the negotiated codec's sample rate in Hz, or 0 before
+ * the stream started.
+ */
+sipsimple_result sipsimple_audio_stream_sample_rate(sipsimple_handle stream, uint32_t *out);
+
+/**
+ * `send_dtmf(digit)`: sends one DTMF digit (`'0'`-`'9'`, `'*'`, `'#'`,
+ * `'A'`-`'D'`) as RFC 4733 telephone events; the peer posts
+ * `AudioStreamGotDTMF` with `digit`. Another character is
+ * `SIPSIMPLE_RESULT_INVALID_ARGUMENT`; a stream that has not started, or
+ * whose peer did not accept `telephone-event`, is
+ * `SIPSIMPLE_RESULT_INVALID_STATE`.
+ */
+sipsimple_result sipsimple_audio_stream_send_dtmf(sipsimple_handle stream, char digit);
+
+/**
+ * `*out` receives whether SRTP protects the stream's media.
+ */
+sipsimple_result sipsimple_audio_stream_srtp_active(sipsimple_handle stream, bool *out);
+
+/**
+ * `start_recording(filename)`: records the conversation (what the stream
+ * sends mixed with what it receives) into a 16-bit mono WAV file at the
+ * voice mixer's rate; missing directories are created and a relative
+ * path is made absolute. Posts `AudioStreamWillStartRecordingAudio` and
+ * `AudioStreamDidStartRecordingAudio` (with `filename`). The stream must
+ * be initialized (its session is connecting or connected) and not
+ * recording already (`SIPSIMPLE_RESULT_INVALID_STATE`). The file is
+ * completed by `sipsimple_audio_stream_stop_recording` or when the stream
+ * ends (`AudioStreamDidStopRecordingAudio`).
+ */
+sipsimple_result sipsimple_audio_stream_start_recording(sipsimple_handle stream,
+                                                        const char *filename);
+
+/**
+ * `stop_recording()`: completes the WAV file being recorded, posting
+ * `AudioStreamWillStopRecordingAudio` and
+ * `AudioStreamDidStopRecordingAudio`. Does nothing when not recording.
+ */
+sipsimple_result sipsimple_audio_stream_stop_recording(sipsimple_handle stream);
+
+/**
  * Releases a lookup object: its handle becomes stale and the results not
  * taken by `sipsimple_dns_lookup_wait` are dropped. Lookups under way still
  * end and post their notification (with the old handle as sender).
@@ -568,6 +673,22 @@ sipsimple_result sipsimple_notification_get_handle(const struct sipsimple_notifi
                                                    sipsimple_handle *out);
 
 /**
+ * Fills `handles` (room for `len` handles) with the object handles of the
+ * list field `field` (the `streams` of a session notification, say) and
+ * sets `*out_count` to their number. If `len` is too small, `*out_count`
+ * still receives the number needed, `handles` is not written and the
+ * result is `SIPSIMPLE_RESULT_BUFFER_TOO_SMALL` (`handles` may be `NULL`
+ * with `len` 0 to ask for the number). `SIPSIMPLE_RESULT_NOT_FOUND` if the
+ * data has no such field, `SIPSIMPLE_RESULT_INVALID_ARGUMENT` if it is not
+ * a list of handles.
+ */
+sipsimple_result sipsimple_notification_get_handles(const struct sipsimple_notification *n,
+                                                    const char *field,
+                                                    sipsimple_handle *handles,
+                                                    size_t len,
+                                                    size_t *out_count);
+
+/**
  * `*out` receives the integer field `field`. `SIPSIMPLE_RESULT_NOT_FOUND` if
  * the data has no such field, `SIPSIMPLE_RESULT_INVALID_ARGUMENT` if it is
  * not an integer.
@@ -655,6 +776,230 @@ sipsimple_result sipsimple_notification_timestamp(const struct sipsimple_notific
  * string must not be freed. `result` is a `sipsimple_result` value.
  */
 const char *sipsimple_result_text(uint32_t result);
+
+/**
+ * `accept(streams)`: answers an incoming session (state `incoming`) with
+ * the `streams_count` streams of `streams`, a subset of the proposed
+ * streams (the others are refused). Posts `SIPSessionWillStart` and
+ * `SIPSessionDidStart`, or `SIPSessionDidFail`. None of the streams
+ * proposed: `SIPSIMPLE_RESULT_INVALID_ARGUMENT`; none of them could be set
+ * up: the call is rejected with 488 and the result is
+ * `SIPSIMPLE_RESULT_INVALID_STATE`.
+ */
+sipsimple_result sipsimple_session_accept(sipsimple_handle session,
+                                          const sipsimple_handle *streams,
+                                          size_t streams_count);
+
+/**
+ * `accept_proposal(streams)`: accepts the peer's proposal of new streams
+ * (state `received_proposal`) with the `streams_count` streams of
+ * `streams`, a subset of the proposed streams (the others are refused).
+ * Posts `SIPSessionGotAcceptProposal`.
+ */
+sipsimple_result sipsimple_session_accept_proposal(sipsimple_handle session,
+                                                   const sipsimple_handle *streams,
+                                                   size_t streams_count);
+
+/**
+ * `*out` receives the handle of the session's `account`.
+ */
+sipsimple_result sipsimple_session_account(sipsimple_handle session, sipsimple_handle *out);
+
+/**
+ * `add_stream(stream)`: proposes one more stream to the peer in a
+ * re-INVITE (state `connected`). `SIPSessionGotAcceptProposal` (the stream
+ * is then among the session's streams) or `SIPSessionGotRejectProposal`
+ * follows.
+ */
+sipsimple_result sipsimple_session_add_stream(sipsimple_handle session, sipsimple_handle stream);
+
+/**
+ * `cancel_proposal()`: withdraws our pending proposal (state
+ * `sending_proposal`); `SIPSessionGotRejectProposal` with `code` 487
+ * follows.
+ */
+sipsimple_result sipsimple_session_cancel_proposal(sipsimple_handle session);
+
+/**
+ * `connect(to, streams, subject)`: calls `to_uri` (a SIP URI such as
+ * `sip:bob@example.com`, or `bob@example.com`) offering the
+ * `streams_count` (at least one) streams of the array `streams`, through
+ * the account's `sip.outbound_proxy` when set, else the routes DNS gives
+ * for the target's domain. `subject` (optional, `NULL` for none) adds a
+ * Subject header.
+ *
+ * Posts `SIPSessionNewOutgoing` (with `streams`), then
+ * `SIPSessionGotRingIndication` / `SIPSessionGotProvisionalResponse` as the
+ * peer answers, and `SIPSessionWillStart` + `SIPSessionDidStart` (with the
+ * `streams` now active) or `SIPSessionDidFail` (with `originator`, `code`,
+ * `reason` and `failure_reason`; `code` 486 when the peer is busy, say).
+ *
+ * Errors: `SIPSIMPLE_RESULT_INVALID_ARGUMENT` for a malformed URI or no
+ * streams, `SIPSIMPLE_RESULT_INVALID_STATE` when the session is not in
+ * state `None` or the application is not running.
+ */
+sipsimple_result sipsimple_session_connect(sipsimple_handle session,
+                                           const char *to_uri,
+                                           const sipsimple_handle *streams,
+                                           size_t streams_count,
+                                           const char *subject);
+
+/**
+ * `*out` receives the session's `direction`, `incoming` or `outgoing`
+ * (owned: free it with `sipsimple_string_free`), or `NULL` before
+ * `sipsimple_session_connect`.
+ */
+sipsimple_result sipsimple_session_direction(sipsimple_handle session, char **out);
+
+/**
+ * `end()`: ends the session as its state asks (CANCEL while connecting,
+ * 603 while incoming, BYE once connected); posts `SIPSessionWillEnd` and
+ * `SIPSessionDidEnd` (or `SIPSessionDidFail` before it started). A new
+ * session (state `None`) becomes `terminated`; ending a session that is
+ * ending or ended already does nothing.
+ */
+sipsimple_result sipsimple_session_end(sipsimple_handle session);
+
+/**
+ * `hold()`: puts every stream that supports hold on hold and offers the
+ * hold to the peer in a re-INVITE; `SIPSessionDidChangeHoldState` follows.
+ * Needs a connected session with streams and no pending proposal.
+ */
+sipsimple_result sipsimple_session_hold(sipsimple_handle session);
+
+/**
+ * `*out` receives the session's `local_identity`, our address as in a
+ * From header (`"Alice" <sip:alice@example.com>`; owned: free it with
+ * `sipsimple_string_free`). Never `NULL`.
+ */
+sipsimple_result sipsimple_session_local_identity(sipsimple_handle session, char **out);
+
+/**
+ * `SessionManager().sessions`: fills `handles` (room for `len` handles)
+ * with the sessions that are neither new (state `None`) nor terminated and
+ * sets `*out_count` to their number. The buffer is handled as by
+ * `sipsimple_session_streams`.
+ */
+sipsimple_result sipsimple_session_manager_sessions(sipsimple_handle *handles,
+                                                    size_t len,
+                                                    size_t *out_count);
+
+/**
+ * `Session(account)`: `*out_session` receives the handle of a new session
+ * of `account` (an Account or BonjourAccount handle) in state `None`.
+ */
+sipsimple_result sipsimple_session_new(sipsimple_handle account, sipsimple_handle *out_session);
+
+/**
+ * `*out` receives the session's `on_hold`: whether some stream is on hold,
+ * by either side.
+ */
+sipsimple_result sipsimple_session_on_hold(sipsimple_handle session, bool *out);
+
+/**
+ * Fills `handles` (room for `len` handles) with the session's
+ * `proposed_streams`, the streams of the pending offer (ours while
+ * connecting, the peer's while incoming or with a received proposal), and
+ * sets `*out_count` to their number (0 when no offer is pending). The
+ * buffer is handled as by `sipsimple_session_streams`.
+ */
+sipsimple_result sipsimple_session_proposed_streams(sipsimple_handle session,
+                                                    sipsimple_handle *handles,
+                                                    size_t len,
+                                                    size_t *out_count);
+
+/**
+ * `reject(code, reason)`: refuses an incoming session (state `incoming`)
+ * with the failure status `code` (300-699; 0 selects 603 Decline) and the
+ * phrase `reason` (optional: `NULL` uses the standard phrase of the code).
+ * Posts `SIPSessionDidFail` on this side; the caller gets
+ * `SIPSessionDidFail` with this `code`. Another code, or a reason with
+ * control characters: `SIPSIMPLE_RESULT_INVALID_ARGUMENT`.
+ */
+sipsimple_result sipsimple_session_reject(sipsimple_handle session,
+                                          uint16_t code,
+                                          const char *reason);
+
+/**
+ * `reject_proposal(code, reason)`: declines the peer's proposal (state
+ * `received_proposal`) with `code` (300-699; 0 selects 488) and `reason`
+ * (optional: `NULL` uses the standard phrase). Posts
+ * `SIPSessionGotRejectProposal`.
+ */
+sipsimple_result sipsimple_session_reject_proposal(sipsimple_handle session,
+                                                   uint16_t code,
+                                                   const char *reason);
+
+/**
+ * `*out` receives the session's `remote_identity`, the peer's address
+ * (the To of our INVITE, the From of theirs; owned: free it with
+ * `sipsimple_string_free`), or `NULL` before it is known.
+ */
+sipsimple_result sipsimple_session_remote_identity(sipsimple_handle session, char **out);
+
+/**
+ * `*out` receives the peer's User-Agent (`remote_user_agent`; owned: free
+ * it with `sipsimple_string_free`), or `NULL` while it is not known (a
+ * peer may never send one).
+ */
+sipsimple_result sipsimple_session_remote_user_agent(sipsimple_handle session, char **out);
+
+/**
+ * `remove_stream(stream)`: removes an active stream of the session by a
+ * re-INVITE that disables its m-line; the stream ends at once, even if the
+ * peer refuses.
+ */
+sipsimple_result sipsimple_session_remove_stream(sipsimple_handle session, sipsimple_handle stream);
+
+/**
+ * `send_ring_indication()`: answers an incoming session with 180 Ringing.
+ * Allowed in state `incoming`.
+ */
+sipsimple_result sipsimple_session_send_ring_indication(sipsimple_handle session);
+
+/**
+ * `*out` receives the session's `start_time` (`SIPSessionDidStart`) in
+ * seconds since the Unix epoch, or 0 before it started.
+ */
+sipsimple_result sipsimple_session_start_time(sipsimple_handle session, double *out);
+
+/**
+ * `*out` receives the session's `state` (owned: free it with
+ * `sipsimple_string_free`): `None` (new), `connecting`, `incoming`,
+ * `accepting`, `connected`, `sending_proposal`, `received_proposal`,
+ * `terminating` or `terminated`.
+ */
+sipsimple_result sipsimple_session_state(sipsimple_handle session, char **out);
+
+/**
+ * `*out` receives the session's `stop_time` (when it ended or failed) in
+ * seconds since the Unix epoch, or 0 while it has not.
+ */
+sipsimple_result sipsimple_session_stop_time(sipsimple_handle session, double *out);
+
+/**
+ * Fills `handles` (room for `len` handles) with the session's active
+ * `streams` and sets `*out_count` to their number. If `len` is too small,
+ * `*out_count` still receives the number needed, `handles` is not written
+ * and the result is `SIPSIMPLE_RESULT_BUFFER_TOO_SMALL` (`handles` may be
+ * `NULL` with `len` 0 to ask for the number).
+ */
+sipsimple_result sipsimple_session_streams(sipsimple_handle session,
+                                           sipsimple_handle *handles,
+                                           size_t len,
+                                           size_t *out_count);
+
+/**
+ * `*out` receives the SIP `transport` of the session, `udp`, `tcp` or
+ * `tls` (owned: free it with `sipsimple_string_free`), or `NULL` before
+ * the route is known.
+ */
+sipsimple_result sipsimple_session_transport(sipsimple_handle session, char **out);
+
+/**
+ * `unhold()`: the reverse of `sipsimple_session_hold`.
+ */
+sipsimple_result sipsimple_session_unhold(sipsimple_handle session);
 
 /**
  * `*out_json` receives the value of the setting `path` of `object` (an
@@ -765,6 +1110,19 @@ sipsimple_result sipsimple_storage_free(sipsimple_handle storage);
  * `sipsimple_storage_free`.
  */
 sipsimple_result sipsimple_storage_memory_new(sipsimple_handle *out);
+
+/**
+ * `*out` receives the stream's `on_hold`: whether it is on hold, by either
+ * side. Accepts a handle of any stream kind.
+ */
+sipsimple_result sipsimple_stream_on_hold(sipsimple_handle stream, bool *out);
+
+/**
+ * `*out` receives the stream's `type`: `"audio"` for an `AudioStream`
+ * (owned: free it with `sipsimple_string_free`). Accepts a handle of any
+ * stream kind.
+ */
+sipsimple_result sipsimple_stream_type(sipsimple_handle stream, char **out);
 
 /**
  * Releases a string returned by this library. `NULL` is a no-op. Passing a

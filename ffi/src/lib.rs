@@ -44,8 +44,10 @@ pub mod notification;
 mod objects;
 pub mod queue;
 pub mod result;
+pub mod session;
 pub mod settings;
 pub mod storage;
+pub mod stream;
 pub mod strings;
 
 /// A reference to a library object (application, storage, account, settings,

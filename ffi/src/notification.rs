@@ -261,6 +261,42 @@ pub unsafe extern "C" fn sipsimple_notification_get_handle(
     })
 }
 
+/// Fills `handles` (room for `len` handles) with the object handles of the
+/// list field `field` (the `streams` of a session notification, say) and
+/// sets `*out_count` to their number. If `len` is too small, `*out_count`
+/// still receives the number needed, `handles` is not written and the
+/// result is `SIPSIMPLE_RESULT_BUFFER_TOO_SMALL` (`handles` may be `NULL`
+/// with `len` 0 to ask for the number). `SIPSIMPLE_RESULT_NOT_FOUND` if the
+/// data has no such field, `SIPSIMPLE_RESULT_INVALID_ARGUMENT` if it is not
+/// a list of handles.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sipsimple_notification_get_handles(
+    n: *const sipsimple_notification,
+    field: *const c_char,
+    handles: *mut sipsimple_handle,
+    len: usize,
+    out_count: *mut usize,
+) -> sipsimple_result {
+    guard("sipsimple_notification_get_handles", || {
+        Out::new(out_count, "out_count")?;
+        // SAFETY: API contract.
+        let items = unsafe {
+            with_field(n, field, |name, v| match v {
+                Value::List(items) => items
+                    .iter()
+                    .map(|item| match item {
+                        Value::Object(h) => Ok(h.raw()),
+                        other => Err(wrong_type(name, "a list of object handles", other)),
+                    })
+                    .collect::<Result<Vec<sipsimple_handle>, FfiError>>(),
+                other => Err(wrong_type(name, "a list of object handles", other)),
+            })
+        }?;
+        // SAFETY: API contract.
+        unsafe { crate::stream::fill_handles(handles, len, out_count, &items, "handles") }
+    })
+}
+
 /// `*out` receives the field `field`, whatever its type, as JSON (owned:
 /// free it with `sipsimple_string_free`); for maps such as `modified`.
 /// `SIPSIMPLE_RESULT_NOT_FOUND` if the data has no such field.
@@ -383,6 +419,36 @@ mod tests {
         );
         assert_eq!(unsafe { sipsimple_notification_name(null(), &mut s) }, sipsimple_result::NullArgument);
         assert_eq!(unsafe { sipsimple_notification_name(&n, null_mut()) }, sipsimple_result::NullArgument);
+    }
+
+    #[test]
+    fn handle_lists() {
+        let sender = sipsimple_core::SIPSimpleSettings::instance().handle();
+        let n = sipsimple_notification::new(Notification {
+            name: "Test".into(),
+            sender: Value::Object(sender),
+            data: NotificationData::new()
+                .with("streams", Value::List(vec![Value::Object(sender), Value::Object(sender)]))
+                .with("empty", Value::List(Vec::new()))
+                .with("mixed", Value::List(vec![Value::Object(sender), Value::from(1)]))
+                .with("i", 1),
+        });
+        let mut count = 0usize;
+        let mut buf = [0u64; 2];
+        let get = |field: &std::ffi::CStr, buf: &mut [u64], len: usize, count: &mut usize| unsafe {
+            sipsimple_notification_get_handles(&n, field.as_ptr(), buf.as_mut_ptr(), len, count)
+        };
+        assert_eq!(get(c"streams", &mut buf, 1, &mut count), sipsimple_result::BufferTooSmall);
+        assert_eq!((count, buf), (2, [0, 0]));
+        assert_eq!(get(c"streams", &mut buf, 2, &mut count), sipsimple_result::Ok);
+        assert_eq!(buf, [sender.raw(), sender.raw()]);
+        assert_eq!(get(c"empty", &mut buf, 0, &mut count), sipsimple_result::Ok);
+        assert_eq!(count, 0);
+        assert_eq!(get(c"mixed", &mut buf, 2, &mut count), sipsimple_result::InvalidArgument);
+        assert_eq!(get(c"i", &mut buf, 2, &mut count), sipsimple_result::InvalidArgument);
+        assert_eq!(get(c"missing", &mut buf, 2, &mut count), sipsimple_result::NotFound);
+        let r = unsafe { sipsimple_notification_get_handles(&n, c"streams".as_ptr(), buf.as_mut_ptr(), 2, null_mut()) };
+        assert_eq!(r, sipsimple_result::NullArgument);
     }
 
     #[test]
