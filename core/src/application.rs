@@ -13,6 +13,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::account::AccountManager;
+use crate::audio::objects::{AudioBridge, AudioDevice, DeviceMixer};
 use crate::config::ConfigurationManager;
 use crate::error::{Error, Result};
 use crate::handle::{self, Handle, ObjectKind};
@@ -24,6 +25,7 @@ use crate::settings::SIPSimpleSettings;
 use crate::sip::engine::{Engine, EngineConfig};
 use crate::sip::transport::{TlsConfig, TransportKind};
 use crate::storage::Storage;
+use crate::streams::AudioEngine;
 use crate::value::Value;
 
 /// How long components get to stop before the runtime is torn down.
@@ -96,6 +98,43 @@ impl SIPApplication {
         self.lock().runtime.clone()
     }
 
+    /// `voice_audio_mixer`: the mixer on the `audio.input_device` and
+    /// `audio.output_device` settings, from `SIPApplicationWillStart` until
+    /// the application stopped. Its `input_device`/`output_device` are
+    /// `None` when it runs on the null device (no sound card).
+    pub fn voice_audio_mixer(&self) -> Option<Arc<DeviceMixer>> {
+        AudioEngine::instance().voice_mixer()
+    }
+
+    /// `voice_audio_bridge`: add ports here to play to the output device or
+    /// record from the input device.
+    pub fn voice_audio_bridge(&self) -> Option<Arc<AudioBridge>> {
+        AudioEngine::instance().voice_bridge()
+    }
+
+    /// `voice_audio_device`: the voice device, always a member of
+    /// `voice_audio_bridge`.
+    pub fn voice_audio_device(&self) -> Option<Arc<AudioDevice>> {
+        AudioEngine::instance().voice_device()
+    }
+
+    /// `alert_audio_mixer`: the mixer on the `audio.alert_device` setting
+    /// (playback only; silent while `audio.silent` is on).
+    pub fn alert_audio_mixer(&self) -> Option<Arc<DeviceMixer>> {
+        AudioEngine::instance().alert_mixer()
+    }
+
+    /// `alert_audio_bridge`: add ports here to play on the alert device.
+    pub fn alert_audio_bridge(&self) -> Option<Arc<AudioBridge>> {
+        AudioEngine::instance().alert_bridge()
+    }
+
+    /// `alert_audio_device`: the alert device, always a member of
+    /// `alert_audio_bridge`.
+    pub fn alert_audio_device(&self) -> Option<Arc<AudioDevice>> {
+        AudioEngine::instance().alert_device()
+    }
+
     /// Starts the middleware with `storage`. Errors: already running, or the
     /// configuration could not be loaded (then nothing changed and `start`
     /// may be retried, e.g. after fixing the file).
@@ -133,6 +172,10 @@ impl SIPApplication {
         runtime.spawn(async move {
             let _started = started_tx;
             app.post(n::SIPApplicationWillStart {});
+            // The voice and alert mixers, their devices and bridges.
+            if let Err(e) = AudioEngine::instance().start() {
+                tracing::error!("the audio engine failed to start: {e}");
+            }
             match Engine::start(engine_config()).await {
                 Ok((engine, tls_error)) => {
                     if let Some(e) = tls_error {

@@ -48,6 +48,19 @@ pub enum ObjectKind {
     Session = 15,
     /// An `AudioStream` (RTP audio media stream of a session).
     AudioStream = 16,
+    /// A mixer on a sound device (`AudioMixer`): the application's voice
+    /// and alert mixers.
+    AudioMixer = 17,
+    /// An `AudioDevice` (a mixer's sound device as a port).
+    AudioDevice = 18,
+    /// An `AudioBridge`.
+    AudioBridge = 19,
+    /// A `WavePlayer`.
+    WavePlayer = 20,
+    /// A `WaveRecorder`.
+    WaveRecorder = 21,
+    /// An `AudioConference`.
+    AudioConference = 22,
 }
 
 impl ObjectKind {
@@ -70,6 +83,12 @@ impl ObjectKind {
             ObjectKind::Message => "Message",
             ObjectKind::Session => "Session",
             ObjectKind::AudioStream => "AudioStream",
+            ObjectKind::AudioMixer => "AudioMixer",
+            ObjectKind::AudioDevice => "AudioDevice",
+            ObjectKind::AudioBridge => "AudioBridge",
+            ObjectKind::WavePlayer => "WavePlayer",
+            ObjectKind::WaveRecorder => "WaveRecorder",
+            ObjectKind::AudioConference => "AudioConference",
         }
     }
 
@@ -91,6 +110,12 @@ impl ObjectKind {
             14 => ObjectKind::Message,
             15 => ObjectKind::Session,
             16 => ObjectKind::AudioStream,
+            17 => ObjectKind::AudioMixer,
+            18 => ObjectKind::AudioDevice,
+            19 => ObjectKind::AudioBridge,
+            20 => ObjectKind::WavePlayer,
+            21 => ObjectKind::WaveRecorder,
+            22 => ObjectKind::AudioConference,
             _ => return None,
         })
     }

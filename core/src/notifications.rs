@@ -393,6 +393,31 @@ notifications! {
         /// Why.
         error: String,
     }
+    /// An audio port's slots changed; bridges holding it reconnect it.
+    /// Sender: the port (AudioDevice, AudioBridge, WavePlayer, WaveRecorder, AudioStream).
+    AudioPortDidChangeSlots {
+        /// Whether `consumer_slot` changed.
+        consumer_slot_changed: bool,
+        /// Whether `producer_slot` changed.
+        producer_slot_changed: bool,
+        /// The consumer slot before (None: it consumed nothing).
+        old_consumer_slot: Option<u32>,
+        /// The consumer slot now.
+        new_consumer_slot: Option<u32>,
+        /// The producer slot before (None: it produced nothing).
+        old_producer_slot: Option<u32>,
+        /// The producer slot now.
+        new_producer_slot: Option<u32>,
+    }
+    /// The first play after `start()` began. Sender: the WavePlayer.
+    WavePlayerDidStart {}
+    /// Every loop was played, or `stop()` was called. Sender: the WavePlayer.
+    WavePlayerDidEnd {}
+    /// The file cannot be played (missing, not a WAV file, unsupported format). Sender: the WavePlayer.
+    WavePlayerDidFail {
+        /// Why, as text.
+        error: String,
+    }
     /// A paging-mode MESSAGE was accepted (2xx). Sender: the Message.
     SIPMessageDidSucceed {
         /// The status code.

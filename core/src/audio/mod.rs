@@ -1,12 +1,13 @@
 //! The audio engine: codecs, the mixer and its ports (devices, WAV players
 //! and recorders, tone generators), bridges and conferences.
 //!
-//! Everything here is sans-IO and single-threaded: a mixer is a plain struct
+//! The primitives here are sans-IO and single-threaded: a mixer is a plain struct
 //! that somebody (a device callback, a timer, a test) drives with
 //! [`AudioMixer::tick`] once every [`FRAME_DURATION`] (20 ms). Each tick pulls
 //! one frame from every port, mixes the frames along the slot connections
-//! (with saturation) and pushes one frame to every connected consumer. No
-//! module here starts a thread or opens a sound device.
+//! (with saturation) and pushes one frame to every connected consumer. Only
+//! [`objects`] starts threads (one per [`DeviceMixer`](objects::DeviceMixer))
+//! and opens sound devices, through [`backend`].
 //!
 //! - [`codec`]: the [`Codec`] trait, G.711 (PCMU, PCMA), G.722
 //!   and Opus, and [`codec_by_name`].
@@ -18,6 +19,12 @@
 //! - [`tone`]: [`ToneGenerator`] (dual tones, DTMF, ringback).
 //! - [`wave`]: [`WavePlayer`] and [`WaveRecorder`] over `hound`.
 //! - [`device`]: [`NullDevice`] and [`BufferPort`].
+//! - [`backend`]: the [`SoundBackend`](backend::SoundBackend) trait sound
+//!   devices are opened through, its registry and the null backend.
+//! - [`objects`]: the application's handle-registered objects: the
+//!   device mixers, `AudioDevice`, `AudioBridge`, `WavePlayer`,
+//!   `WaveRecorder` and `AudioConference`, as the original's
+//!   `sipsimple.audio` has them.
 //! - [`analysis`]: tone generation, Goertzel, frequency estimation and SNR for
 //!   tests (also used by the end-to-end tests).
 
@@ -25,10 +32,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub mod analysis;
+pub mod backend;
 pub mod bridge;
 pub mod codec;
 pub mod device;
 pub mod mixer;
+pub mod objects;
 pub mod resample;
 pub mod tone;
 pub mod wave;

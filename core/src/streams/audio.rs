@@ -38,6 +38,7 @@ use tokio::sync::{Notify, mpsc};
 use super::engine::AudioEngine;
 use super::{MediaStream, MediaStreamType, StreamDirection};
 use crate::account::Account;
+use crate::audio::objects::StreamAudio;
 use crate::audio::{AudioPort, Codec, Resampler, SlotId, WaveRecorder, codec_by_name, frame_samples};
 use crate::error::{Error, Result};
 use crate::handle::{self, Handle, ObjectKind};
@@ -109,6 +110,8 @@ struct Inner {
     commands: Option<mpsc::UnboundedSender<Command>>,
     recording: Option<PathBuf>,
     deactivated: bool,
+    /// The stream's bridge with the voice device and the stream's port.
+    audio: Option<StreamAudio>,
 }
 
 /// What the media task shares with the stream object.
@@ -172,6 +175,7 @@ impl AudioStream {
                 commands: None,
                 recording: None,
                 deactivated: false,
+                audio: None,
             }),
             port: Arc::new(Mutex::new(StreamPort::default())),
             status: Arc::new(Mutex::new(MediaStatus::default())),
@@ -223,6 +227,25 @@ impl AudioStream {
     /// The account.
     pub fn account(&self) -> &Arc<Account> {
         &self.account
+    }
+
+    /// The stream's bridge (`bridge`): it holds the voice device (`device`)
+    /// and, while the stream runs, the stream itself. `None` before
+    /// `initialize` and after `end`.
+    pub fn bridge(&self) -> Option<Arc<crate::audio::objects::AudioBridge>> {
+        self.inner().audio.as_ref().map(StreamAudio::bridge)
+    }
+
+    /// The voice device in the stream's bridge (`device`); mute it to mute
+    /// the call. `None` before `initialize` and after `end`.
+    pub fn device(&self) -> Option<Arc<crate::audio::objects::AudioDevice>> {
+        self.inner().audio.as_ref().map(StreamAudio::device)
+    }
+
+    /// The stream as an audio port (its `consumer_slot` and `producer_slot`),
+    /// to add it to other bridges. `None` before `initialize` and after `end`.
+    pub fn port(&self) -> Option<Arc<dyn crate::audio::objects::AudioPortObject>> {
+        self.inner().audio.as_ref().map(StreamAudio::port)
     }
 
     /// The voice mixer slot of the stream (its `consumer_slot` and
@@ -436,6 +459,10 @@ impl MediaStream for AudioStream {
             let port_ref: crate::audio::SharedPort = self.port.clone();
             let slot = engine.with_mixer(|m| m.add_port(port_ref))?;
             inner.slot = Some(slot);
+            if let Some(mixer) = engine.voice_mixer() {
+                // Heard and spoken on the voice device, as in the original.
+                inner.audio = Some(StreamAudio::new(self.handle(), &mixer, slot)?);
+            }
             inner.sample_rate = rate;
             inner.sockets = Some((rtp, rtcp));
             inner.config = Some(config);
@@ -624,6 +651,10 @@ impl MediaStream for AudioStream {
             inner.pending = None;
             (inner.slot.take(), inner.commands.take())
         };
+        let audio = self.inner().audio.take();
+        if let Some(audio) = audio {
+            audio.close();
+        }
         let center = NotificationCenter::default_center();
         center.post(self.handle(), n::MediaStreamWillEnd {});
         let _ = self.stop_recording();
