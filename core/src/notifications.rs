@@ -232,6 +232,22 @@ notifications! {
         /// The streams originally proposed.
         proposed_streams: Value,
     }
+    /// A proposal failed for an internal reason (a stream that could not
+    /// be set up). Sender: the Session.
+    SIPSessionHadProposalFailure {
+        /// The error.
+        failure_reason: String,
+        /// The streams of the proposal.
+        streams: Value,
+    }
+    /// Streams were added or removed: use this to know when a stream can be
+    /// used. Sender: the Session.
+    SIPSessionDidRenegotiateStreams {
+        /// `add` or `remove`.
+        action: String,
+        /// The streams added or removed.
+        streams: Value,
+    }
     /// The hold state changed, by either side. Sender: the Session.
     SIPSessionDidChangeHoldState {
         /// Who requested it: `local` or `remote`.

@@ -68,8 +68,29 @@ struct MediaState {
     failed_after_start: bool,
     /// The INVITE's offer was refused: no `SIPSessionNewIncoming`.
     refused_offer: bool,
-    /// Our pending re-INVITE was built from the streams (hold, unhold).
-    reoffer: bool,
+    /// Our pending re-INVITE built from the streams, if any.
+    our_proposal: Option<OurProposal>,
+    /// `hold()`/`unhold()` called while a re-INVITE could not be sent: the
+    /// hold state to offer once the session is `connected` again.
+    pending_hold: Option<bool>,
+    /// The streams started on early media (a 1xx with SDP).
+    early_media: bool,
+    /// The peer's proposal is being refused because its streams could not
+    /// be set up (`SIPSessionHadProposalFailure` replaces the rejection).
+    proposal_failure: bool,
+    /// The handles of every stream this session made or was given: released
+    /// with the session's own handle.
+    stream_handles: Vec<Handle>,
+}
+
+/// What our pending, stream-built re-INVITE does.
+enum OurProposal {
+    /// Hold or unhold.
+    Hold,
+    /// Adds these streams (`add_stream`).
+    Add(Vec<IndexedStream>),
+    /// Removes these streams (`remove_stream`); they ended already.
+    Remove(Vec<IndexedStream>),
 }
 
 /// Where a `connect` offer comes from.
@@ -151,6 +172,14 @@ impl Session {
     /// `remote_user_agent`, once known.
     pub fn remote_user_agent(&self) -> Option<String> {
         self.machine().remote_user_agent().map(str::to_owned)
+    }
+
+    /// Releases the session's handle and its streams' (they become stale).
+    fn release_handles(&self) {
+        let streams = std::mem::take(&mut self.media().stream_handles);
+        for h in streams.into_iter().chain([self.handle()]) {
+            let _ = handle::release(h);
+        }
     }
 
     fn times(&self) -> MutexGuard<'_, SessionTimes> {
@@ -254,6 +283,7 @@ impl Session {
         {
             let mut media = self.media();
             media.uses_streams = true;
+            media.stream_handles.extend(streams.iter().map(|s| s.handle()));
             media.proposed = streams.into_iter().enumerate().collect();
         }
         self.connect_inner(to, OfferSource::Streams, subject)
@@ -393,6 +423,7 @@ impl Session {
                 .map_err(|e| Error::Internal(format!("cannot build the answer: {e}")))?;
             media.streams = active;
             media.proposed.clear();
+            media.offer = None;
             answer.to_bytes()
         };
         self.accept_sdp(answer)
@@ -448,8 +479,19 @@ impl Session {
 
     fn change_hold(&self, hold: bool) -> Result<()> {
         let operation = if hold { "hold" } else { "unhold" };
-        if self.state() != SessionState::Connected {
-            return Err(Error::InvalidState(format!("{operation} is not allowed in state {}", self.state().name())));
+        match self.state() {
+            SessionState::Connected => {}
+            SessionState::Terminating | SessionState::Terminated => {
+                return Err(Error::InvalidState(format!(
+                    "{operation} is not allowed in state {}",
+                    self.state().name()
+                )));
+            }
+            // Sent as soon as the session is connected and idle again.
+            _ => {
+                self.media().pending_hold = Some(hold);
+                return Ok(());
+            }
         }
         let streams = self.media().streams.clone();
         if streams.is_empty() {
@@ -462,23 +504,11 @@ impl Session {
                 stream.unhold();
             }
         }
-        let previous = SessionDescription::parse(&self.local_sdp())
-            .map_err(|e| Error::Internal(format!("our last SDP does not parse: {e}")))?;
-        let mut lines: Vec<MediaDescription> = previous.media.iter().map(MediaDescription::disabled).collect();
-        for (index, stream) in &streams {
-            if let Some(line) = lines.get_mut(*index) {
-                *line = stream.get_local_media(None, *index)?;
-            }
-        }
-        let offer = {
-            let mut media = self.media();
-            let address = media.address.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
-            media.reoffer = true;
-            media.local.get_or_insert_with(|| LocalSdp::new(address)).offer(lines).to_bytes()
-        };
+        let offer = self.local_offer(self.current_lines()?);
+        self.media().our_proposal = Some(OurProposal::Hold);
         let result = self.propose(offer);
         if result.is_err() {
-            self.media().reoffer = false;
+            self.media().our_proposal = None;
         }
         result
     }
@@ -509,26 +539,258 @@ impl Session {
     }
 
     /// `add_stream(stream)`: proposes one more stream to the peer in a
-    /// re-INVITE. `SIPSessionGotAcceptProposal` (the stream is then in
-    /// `streams`) or `SIPSessionGotRejectProposal` follows.
+    /// re-INVITE (`SIPSessionGotProposal`, originator `local`). The stream is
+    /// initialized now; when the peer accepts it, it starts and
+    /// `SIPSessionGotAcceptProposal` and `SIPSessionDidRenegotiateStreams`
+    /// follow. A refusal (or `cancel_proposal`) posts
+    /// `SIPSessionGotRejectProposal` and ends the stream. Needs a
+    /// `connected` session.
     pub fn add_stream(&self, stream: Arc<dyn MediaStream>) -> Result<()> {
-        let _ = stream;
-        Err(Error::InvalidState("add_stream is not available yet".into()))
+        self.require_connected("add_stream")?;
+        {
+            let media = self.media();
+            if !media.uses_streams {
+                return Err(Error::InvalidState("add_stream needs a session with streams".into()));
+            }
+            if media.initialized.iter().any(|s| s.handle() == stream.handle()) {
+                return Err(Error::InvalidArgument("the stream was used in this session already".into()));
+            }
+        }
+        self.media().stream_handles.push(stream.handle());
+        stream.initialize(self, StreamDirection::Outgoing)?;
+        self.media().initialized.push(stream.clone());
+        let mut lines = match self.current_lines() {
+            Ok(lines) => lines,
+            Err(e) => {
+                stream.end();
+                return Err(e);
+            }
+        };
+        let index = lines.len();
+        match stream.get_local_media(None, index) {
+            Ok(line) => lines.push(line),
+            Err(e) => {
+                stream.end();
+                return Err(e);
+            }
+        }
+        let added = vec![(index, stream.clone())];
+        let offer = self.local_offer(lines);
+        {
+            let mut media = self.media();
+            media.proposed = added.clone();
+            media.our_proposal = Some(OurProposal::Add(added));
+        }
+        if let Err(e) = self.propose(offer) {
+            let mut media = self.media();
+            media.proposed.clear();
+            media.our_proposal = None;
+            drop(media);
+            stream.end();
+            return Err(e);
+        }
+        NotificationCenter::default_center().post(
+            self.handle(),
+            n::SIPSessionGotProposal {
+                originator: Originator::Local.name().into(),
+                streams: stream_handles(std::slice::from_ref(&stream)),
+            },
+        );
+        Ok(())
     }
 
-    /// `remove_stream(stream)`: removes an active stream by a re-INVITE
-    /// that disables its m-line. The stream ends at once.
+    /// `remove_stream(stream)`: ends an active stream and tells the peer in
+    /// a re-INVITE that disables its m-line. The stream is removed locally
+    /// whatever the peer answers; `SIPSessionDidRenegotiateStreams` (action
+    /// `remove`) follows the answer. Needs a `connected` session.
     pub fn remove_stream(&self, stream: &Arc<dyn MediaStream>) -> Result<()> {
-        let _ = stream;
-        Err(Error::InvalidState("remove_stream is not available yet".into()))
+        self.require_connected("remove_stream")?;
+        let removed: Vec<IndexedStream> = {
+            let media = self.media();
+            media.streams.iter().filter(|(_, s)| s.handle() == stream.handle()).cloned().collect()
+        };
+        if removed.is_empty() {
+            return Err(Error::InvalidArgument("the stream is not active in this session".into()));
+        }
+        let mut lines = self.current_lines()?;
+        for (index, _) in &removed {
+            if let Some(line) = lines.get_mut(*index) {
+                *line = MediaDescription::disabled(line);
+            }
+        }
+        // Keep only the other streams' m-lines live.
+        let offer = self.local_offer(lines);
+        {
+            let mut media = self.media();
+            media.streams.retain(|(_, s)| s.handle() != stream.handle());
+            media.our_proposal = Some(OurProposal::Remove(removed.clone()));
+        }
+        for (_, s) in &removed {
+            s.deactivate();
+            s.end();
+        }
+        if let Err(e) = self.propose(offer) {
+            self.media().our_proposal = None;
+            renegotiated(self, "remove", &removed);
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// `accept_proposal(streams)`: accepts the peer's proposal of new
     /// streams with `streams`, a subset of [`Session::proposed_streams`];
-    /// the others are refused (port 0).
+    /// the others are refused (port 0). The accepted streams start at once;
+    /// `SIPSessionGotAcceptProposal` and `SIPSessionDidRenegotiateStreams`
+    /// follow. When none can be set up the proposal is rejected with 488
+    /// and `SIPSessionHadProposalFailure` posted.
     pub fn accept_proposal_streams(&self, streams: &[Arc<dyn MediaStream>]) -> Result<()> {
-        let _ = streams;
-        Err(Error::InvalidState("accept_proposal with streams is not available yet".into()))
+        if self.state() != SessionState::ReceivedProposal {
+            return Err(Error::InvalidState(format!(
+                "accept_proposal is not allowed in state {}",
+                self.state().name()
+            )));
+        }
+        let (offer, proposed, active) = {
+            let media = self.media();
+            let offer = media.offer.clone().ok_or_else(|| {
+                Error::InvalidState("the proposal carries no streams; use accept_proposal with an SDP".into())
+            })?;
+            if media.proposed.is_empty() {
+                return Err(Error::InvalidState(
+                    "the proposal carries no streams; use accept_proposal with an SDP".into(),
+                ));
+            }
+            (offer, media.proposed.clone(), media.streams.clone())
+        };
+        let accepted: Vec<IndexedStream> =
+            proposed.iter().filter(|(_, s)| streams.iter().any(|x| x.handle() == s.handle())).cloned().collect();
+        if accepted.is_empty() {
+            return Err(Error::InvalidArgument("none of the streams was proposed by the peer".into()));
+        }
+        let mut lines: Vec<MediaDescription> = offer.media.iter().map(MediaDescription::disabled).collect();
+        for (index, stream) in &active {
+            if offer.media.get(*index).is_some_and(|m| !m.is_disabled()) {
+                lines[*index] = stream.get_local_media(Some(&offer), *index)?;
+            }
+        }
+        let mut ready = Vec::new();
+        let mut failure = None;
+        for (index, stream) in accepted {
+            if let Err(e) = stream.initialize(self, StreamDirection::Incoming) {
+                failure = Some(e.to_string());
+                continue;
+            }
+            self.media().initialized.push(stream.clone());
+            match stream.get_local_media(Some(&offer), index) {
+                Ok(line) => {
+                    lines[index] = line;
+                    ready.push((index, stream));
+                }
+                Err(e) => {
+                    failure = Some(e.to_string());
+                    stream.end();
+                }
+            }
+        }
+        if ready.is_empty() {
+            let reason = failure.unwrap_or_else(|| "no stream could be set up".into());
+            self.proposal_failed(&proposed, &reason);
+            return Err(Error::InvalidState(format!("no stream could be set up: {reason}")));
+        }
+        let answer = {
+            let mut media = self.media();
+            let address = media.address.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+            media
+                .local
+                .get_or_insert_with(|| LocalSdp::new(address))
+                .answer(&offer, lines)
+                .map_err(|e| Error::Internal(format!("cannot build the answer: {e}")))?
+        };
+        let bytes = answer.to_bytes();
+        self.set_local_sdp(&bytes);
+        self.call(|m| m.accept_proposal(Instant::now(), bytes))?;
+        for (index, stream) in &active {
+            let _ = stream.update(&answer, &offer, *index);
+        }
+        let mut started = Vec::new();
+        for (index, stream) in ready {
+            match stream.start(&answer, &offer, index) {
+                Ok(()) => started.push((index, stream)),
+                Err(e) => {
+                    failure = Some(e.to_string());
+                    stream.end();
+                }
+            }
+        }
+        {
+            let mut media = self.media();
+            media.streams.extend(started.iter().cloned());
+            media.proposed.clear();
+        }
+        let center = NotificationCenter::default_center();
+        if started.is_empty() {
+            center.post(
+                self.handle(),
+                n::SIPSessionHadProposalFailure {
+                    failure_reason: failure.unwrap_or_default(),
+                    streams: indexed_handles(&proposed),
+                },
+            );
+            return Ok(());
+        }
+        center.post(
+            self.handle(),
+            n::SIPSessionGotAcceptProposal {
+                originator: Originator::Remote.name().into(),
+                streams: indexed_handles(&started),
+                proposed_streams: indexed_handles(&proposed),
+            },
+        );
+        renegotiated(self, "add", &started);
+        Ok(())
+    }
+
+    /// A received proposal could not be set up: refuse it with 488 and
+    /// post `SIPSessionHadProposalFailure`.
+    fn proposal_failed(&self, proposed: &[IndexedStream], reason: &str) {
+        self.media().proposal_failure = true;
+        let _ = self.call(|m| m.reject_proposal(488, None));
+        NotificationCenter::default_center().post(
+            self.handle(),
+            n::SIPSessionHadProposalFailure {
+                failure_reason: format!("media stream failed: {reason}"),
+                streams: indexed_handles(proposed),
+            },
+        );
+    }
+
+    fn require_connected(&self, operation: &str) -> Result<()> {
+        if self.state() != SessionState::Connected {
+            return Err(Error::InvalidState(format!("{operation} is not allowed in state {}", self.state().name())));
+        }
+        Ok(())
+    }
+
+    /// Our current m-lines, rebuilt from the active streams (a new offer
+    /// keeps every m-line, RFC 3264 §8): the others are disabled.
+    fn current_lines(&self) -> Result<Vec<MediaDescription>> {
+        let previous = SessionDescription::parse(&self.local_sdp())
+            .map_err(|e| Error::Internal(format!("our last SDP does not parse: {e}")))?;
+        let mut lines: Vec<MediaDescription> = previous.media.iter().map(MediaDescription::disabled).collect();
+        let streams = self.media().streams.clone();
+        for (index, stream) in &streams {
+            if let Some(line) = lines.get_mut(*index) {
+                *line = stream.get_local_media(None, *index)?;
+            }
+        }
+        Ok(lines)
+    }
+
+    /// A new offer (next `o=` version) with `lines`.
+    fn local_offer(&self, lines: Vec<MediaDescription>) -> Vec<u8> {
+        let mut media = self.media();
+        let address = media.address.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+        media.local.get_or_insert_with(|| LocalSdp::new(address)).offer(lines).to_bytes()
     }
 
     /// `reject_proposal(code=488, reason=None)`.
@@ -573,7 +835,15 @@ struct ManagerState {
     runtime: Option<tokio::runtime::Handle>,
     wake: Option<mpsc::UnboundedSender<Wake>>,
     sessions: Vec<Arc<Session>>,
+    /// Terminated sessions whose handles still resolve, oldest first.
+    retired: std::collections::VecDeque<Arc<Session>>,
 }
+
+/// How many terminated sessions keep their handles (and their streams'):
+/// an application can read a session's attributes after `SIPSessionDidEnd`
+/// until this many newer sessions have ended, or the application starts
+/// again. Older handles are stale.
+pub const RETAINED_SESSIONS: usize = 64;
 
 static SESSION_MANAGER: LazyLock<SessionManager> =
     LazyLock::new(|| SessionManager { state: Mutex::new(ManagerState::default()) });
@@ -609,6 +879,20 @@ impl SessionManager {
         }
     }
 
+    /// Keeps a terminated session's handles for a while (see
+    /// [`RETAINED_SESSIONS`]), releasing the oldest beyond that.
+    fn retire(&self, session: Arc<Session>) {
+        let released: Vec<Arc<Session>> = {
+            let mut s = self.lock();
+            s.retired.push_back(session);
+            let excess = s.retired.len().saturating_sub(RETAINED_SESSIONS);
+            s.retired.drain(..excess).collect()
+        };
+        for session in released {
+            session.release_handles();
+        }
+    }
+
     /// `sessions`: the sessions neither new nor terminated.
     pub fn sessions(&self) -> Vec<Arc<Session>> {
         self.lock()
@@ -622,6 +906,11 @@ impl SessionManager {
     /// Starts serving INVITEs on `engine` (SIPApplication does this).
     pub fn start(&self, engine: &Engine) -> Result<()> {
         let requests = engine.serve(&[Method::Invite, Method::Bye, Method::Info, Method::Update])?;
+        // The sessions of the previous run are gone for good.
+        let previous: Vec<Arc<Session>> = self.lock().retired.drain(..).collect();
+        for session in previous {
+            session.release_handles();
+        }
         let (wake, wakes) = mpsc::unbounded_channel();
         {
             let mut s = self.lock();
@@ -677,10 +966,17 @@ async fn run(
         for session in &sessions {
             drain(&engine, session, &wake, &mut invites);
         }
-        manager
-            .lock()
-            .sessions
-            .retain(|s| s.state() != SessionState::Terminated || s.machine().poll_timeout().is_some());
+        let finished: Vec<Arc<Session>> = {
+            let mut state = manager.lock();
+            let (done, live) = std::mem::take(&mut state.sessions)
+                .into_iter()
+                .partition(|s| s.state() == SessionState::Terminated && s.machine().poll_timeout().is_none());
+            state.sessions = live;
+            done
+        };
+        for session in finished {
+            manager.retire(session);
+        }
         let deadline = sessions.iter().filter_map(|s| s.machine().poll_timeout()).min();
         let sleep = async {
             match deadline {
@@ -699,6 +995,12 @@ async fn run(
                 {
                     if response.status().is_some_and(|c| c >= 200) && !response.body().is_empty() {
                         *s.remote_sdp.lock().unwrap_or_else(PoisonError::into_inner) = response.body().to_vec();
+                    }
+                    if response.status().is_some_and(|c| (101..200).contains(&c))
+                        && !response.body().is_empty()
+                        && s.state() == SessionState::Connecting
+                    {
+                        start_early_media(&s, response.body());
                     }
                     s.machine().handle_response(Instant::now(), tag, &response);
                 }
@@ -843,6 +1145,7 @@ fn propose_streams(session: &Session, body: &[u8]) -> Option<String> {
     }
     let mut media = session.media();
     media.uses_streams = true;
+    media.stream_handles.extend(proposed.iter().map(|(_, s)| s.handle()));
     media.proposed = proposed;
     media.offer = Some(offer);
     None
@@ -913,21 +1216,87 @@ fn drain(
             Output::Event(event) => post(session, event),
         }
     }
+    apply_pending_hold(session);
+}
+
+/// Sends a `hold()`/`unhold()` that had to wait, once the session is
+/// `connected` with no re-INVITE pending.
+fn apply_pending_hold(session: &Session) {
+    if session.state() != SessionState::Connected {
+        return;
+    }
+    let hold = {
+        let mut media = session.media();
+        if media.streams.is_empty() {
+            return;
+        }
+        media.pending_hold.take()
+    };
+    if let Some(hold) = hold
+        && let Err(e) = session.change_hold(hold)
+    {
+        tracing::warn!(
+            "session {:?}: the deferred {} failed: {e}",
+            session.handle(),
+            if hold { "hold" } else { "unhold" }
+        );
+    }
+}
+
+/// A provisional response with SDP (early media, RFC 3960) to our
+/// INVITE: the offered streams start on it, so early audio (ringback,
+/// announcements) plays; the final answer then updates them.
+fn start_early_media(session: &Session, early_sdp: &[u8]) {
+    let proposed = {
+        let media = session.media();
+        if !media.uses_streams || media.early_media || session.direction() != Some("outgoing") {
+            return;
+        }
+        media.proposed.clone()
+    };
+    let (Ok(local), Ok(remote)) =
+        (SessionDescription::parse(&session.local_sdp()), SessionDescription::parse(early_sdp))
+    else {
+        tracing::info!("session {:?}: ignoring unparsable early media SDP", session.handle());
+        return;
+    };
+    if let Err(e) = validate_answer(&local, &remote) {
+        tracing::info!("session {:?}: ignoring unusable early media SDP: {e}", session.handle());
+        return;
+    }
+    let mut started = Vec::new();
+    for (index, stream) in &proposed {
+        if remote.media.get(*index).is_some_and(|m| !m.is_disabled()) && stream.start(&local, &remote, *index).is_ok() {
+            started.push((*index, stream.clone()));
+        }
+    }
+    if started.is_empty() {
+        return;
+    }
+    let mut media = session.media();
+    media.early_media = true;
+    media.proposed.retain(|(_, s)| !started.iter().any(|(_, x)| x.handle() == s.handle()));
+    media.streams = started;
 }
 
 /// Starts the session's streams once it is established (`remote_sdp` is
 /// the peer's answer, or its offer when we answered). Returns false when
 /// none could start: the session is then ended and reported failed.
 fn start_streams(session: &Session, remote_sdp: &[u8]) -> bool {
-    let streams = {
+    // Streams started on early media are updated by the answer; the others start now.
+    let (early, streams) = {
         let mut media = session.media();
         if !media.uses_streams {
             return true;
         }
-        if media.streams.is_empty() {
-            media.streams = std::mem::take(&mut media.proposed);
+        if media.early_media {
+            (std::mem::take(&mut media.streams), std::mem::take(&mut media.proposed))
+        } else {
+            if media.streams.is_empty() {
+                media.streams = std::mem::take(&mut media.proposed);
+            }
+            (Vec::new(), media.streams.clone())
         }
-        media.streams.clone()
     };
     let local = SessionDescription::parse(&session.local_sdp());
     let remote = SessionDescription::parse(remote_sdp);
@@ -946,6 +1315,20 @@ fn start_streams(session: &Session, remote_sdp: &[u8]) -> bool {
     }
     let mut started = Vec::new();
     let mut failure = None;
+    for (index, stream) in early {
+        if remote.media.get(index).is_none_or(MediaDescription::is_disabled) {
+            stream.deactivate();
+            stream.end();
+            continue;
+        }
+        match stream.update(&local, &remote, index) {
+            Ok(()) => started.push((index, stream)),
+            Err(e) => {
+                failure = Some(e.to_string());
+                stream.end();
+            }
+        }
+    }
     for (index, stream) in streams {
         if remote.media.get(index).is_none_or(MediaDescription::is_disabled) {
             // Refused by the peer.
@@ -1004,8 +1387,12 @@ fn answer_reoffer(session: &Session, offer: &[u8]) -> bool {
         Err(e) => return reject(format!("malformed SDP offer: {e}")),
     };
     let previous = SessionDescription::parse(&session.local_sdp()).map(|l| l.media.len()).unwrap_or(0);
-    if offer.media.len() != previous {
-        return false;
+    if offer.media.len() < previous {
+        // RFC 3264 §8: m-lines are never removed from an offer.
+        return reject(format!("the offer has {} m-lines, fewer than the {previous} negotiated", offer.media.len()));
+    }
+    if offer.media.len() > previous {
+        return propose_added_streams(session, offer, previous, &streams);
     }
     if let Some((index, _)) = streams.iter().find(|(index, s)| !s.validate_update(&offer, *index)) {
         return reject(format!("m-line {index} cannot be updated"));
@@ -1038,10 +1425,12 @@ fn answer_reoffer(session: &Session, offer: &[u8]) -> bool {
     }
     let held_before = hold_state(&streams, Originator::Remote);
     let mut kept = Vec::new();
+    let mut removed = Vec::new();
     for (index, stream) in streams {
         if offer.media[index].is_disabled() {
             stream.deactivate();
             stream.end();
+            removed.push((index, stream));
         } else {
             let _ = stream.update(&answer, &offer, index);
             kept.push((index, stream));
@@ -1049,6 +1438,9 @@ fn answer_reoffer(session: &Session, offer: &[u8]) -> bool {
     }
     let held_after = hold_state(&kept, Originator::Remote);
     session.media().streams = kept;
+    if !removed.is_empty() {
+        renegotiated(session, "remove", &removed);
+    }
     if held_after != held_before {
         let (on_hold, partial) = held_after;
         NotificationCenter::default_center().post(
@@ -1057,6 +1449,157 @@ fn answer_reoffer(session: &Session, offer: &[u8]) -> bool {
         );
     }
     true
+}
+
+/// The peer's re-INVITE adds m-lines from `first_new` on: each becomes a
+/// proposed stream if a registered type takes it, and the application
+/// decides (`SIPSessionGotProposal`, then `accept_proposal(streams)` or
+/// `reject_proposal`). An offer whose new m-lines no type takes, or which
+/// changes the running streams in a way they refuse, gets 488.
+fn propose_added_streams(
+    session: &Session,
+    offer: SessionDescription,
+    first_new: usize,
+    streams: &[IndexedStream],
+) -> bool {
+    if let Some((index, _)) = streams.iter().find(|(index, s)| !s.validate_update(&offer, *index)) {
+        tracing::info!("refusing a re-INVITE with 488: m-line {index} cannot be updated");
+        let _ = session.machine().reject_proposal(488, None);
+        return true;
+    }
+    let registry = MediaStreamRegistry::instance();
+    let proposed: Vec<IndexedStream> = (first_new..offer.media.len())
+        .filter(|&index| !offer.media[index].is_disabled())
+        .filter_map(|index| registry.stream_for(&session.account, &offer, index).ok().flatten().map(|s| (index, s)))
+        .collect();
+    if proposed.is_empty() {
+        tracing::info!("refusing a re-INVITE with 488: no acceptable new media stream");
+        let _ = session.machine().reject_proposal(488, None);
+        return true;
+    }
+    {
+        let mut media = session.media();
+        media.stream_handles.extend(proposed.iter().map(|(_, s)| s.handle()));
+        media.proposed = proposed.clone();
+        media.offer = Some(offer);
+    }
+    NotificationCenter::default_center().post(
+        session.handle(),
+        n::SIPSessionGotProposal { originator: Originator::Remote.name().into(), streams: indexed_handles(&proposed) },
+    );
+    true
+}
+
+/// The handles of indexed streams, as a notification value.
+fn indexed_handles(streams: &[IndexedStream]) -> Value {
+    Value::List(streams.iter().map(|(_, s)| Value::Object(s.handle())).collect())
+}
+
+/// Posts `SIPSessionDidRenegotiateStreams` (`add` or `remove`).
+fn renegotiated(session: &Session, action: &str, streams: &[IndexedStream]) {
+    NotificationCenter::default_center().post(
+        session.handle(),
+        n::SIPSessionDidRenegotiateStreams { action: action.into(), streams: indexed_handles(streams) },
+    );
+}
+
+/// The peer answered our `add_stream` re-INVITE: start the streams it
+/// accepted (a live m-line), end the ones it refused (port 0).
+fn added_streams_answered(session: &Session, added: Vec<IndexedStream>, answer: &[u8]) {
+    let center = NotificationCenter::default_center();
+    let parsed = match (SessionDescription::parse(&session.local_sdp()), SessionDescription::parse(answer)) {
+        (Ok(local), Ok(remote)) => {
+            validate_answer(&local, &remote).map(|()| (local, remote)).map_err(|e| e.to_string())
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e.to_string()),
+    };
+    let (local, remote) = match parsed {
+        Ok(pair) => pair,
+        Err(e) => {
+            for (_, stream) in &added {
+                stream.end();
+            }
+            session.media().proposed.clear();
+            center.post(
+                session.handle(),
+                n::SIPSessionHadProposalFailure {
+                    failure_reason: format!("unusable SDP answer: {e}"),
+                    streams: indexed_handles(&added),
+                },
+            );
+            return;
+        }
+    };
+    let active = session.media().streams.clone();
+    for (index, stream) in &active {
+        let _ = stream.update(&local, &remote, *index);
+    }
+    let mut started = Vec::new();
+    let mut failure = None;
+    for (index, stream) in &added {
+        if remote.media.get(*index).is_none_or(MediaDescription::is_disabled) {
+            stream.deactivate();
+            stream.end();
+            continue;
+        }
+        match stream.start(&local, &remote, *index) {
+            Ok(()) => started.push((*index, stream.clone())),
+            Err(e) => {
+                failure = Some(e.to_string());
+                stream.end();
+            }
+        }
+    }
+    {
+        let mut media = session.media();
+        media.proposed.clear();
+        media.streams.extend(started.iter().cloned());
+    }
+    if started.is_empty() {
+        match failure {
+            Some(reason) => center.post(
+                session.handle(),
+                n::SIPSessionHadProposalFailure {
+                    failure_reason: format!("media stream failed: {reason}"),
+                    streams: indexed_handles(&added),
+                },
+            ),
+            // Every new m-line came back with port 0.
+            None => center.post(
+                session.handle(),
+                n::SIPSessionGotRejectProposal {
+                    originator: Originator::Local.name().into(),
+                    code: 488,
+                    reason: "Not Acceptable Here".into(),
+                    streams: indexed_handles(&added),
+                },
+            ),
+        }
+        return;
+    }
+    center.post(
+        session.handle(),
+        n::SIPSessionGotAcceptProposal {
+            originator: Originator::Local.name().into(),
+            streams: indexed_handles(&started),
+            proposed_streams: indexed_handles(&added),
+        },
+    );
+    renegotiated(session, "add", &started);
+}
+
+/// The peer answered our `remove_stream` re-INVITE: the other streams
+/// follow the answer.
+fn removal_answered(session: &Session, removed: &[IndexedStream], answer: &[u8]) {
+    if let (Ok(local), Ok(remote)) =
+        (SessionDescription::parse(&session.local_sdp()), SessionDescription::parse(answer))
+    {
+        let active = session.media().streams.clone();
+        for (index, stream) in &active {
+            let _ = stream.update(&local, &remote, *index);
+        }
+    }
+    renegotiated(session, "remove", removed);
 }
 
 /// Whether some stream is held by `originator`, and whether only some of
@@ -1190,33 +1733,59 @@ fn post(session: &Session, event: SessionEvent) {
             }
         }
         SessionEvent::ProposalAccepted { answer } => {
-            if std::mem::take(&mut session.media().reoffer) {
+            let ours = session.media().our_proposal.take();
+            if ours.is_some() {
                 *session.remote_sdp.lock().unwrap_or_else(PoisonError::into_inner) = answer.clone();
-                reoffer_answered(session, &answer);
-            } else {
-                center.post(
+            }
+            match ours {
+                Some(OurProposal::Hold) => reoffer_answered(session, &answer),
+                Some(OurProposal::Add(added)) => added_streams_answered(session, added, &answer),
+                Some(OurProposal::Remove(removed)) => removal_answered(session, &removed, &answer),
+                None => center.post(
                     h,
                     n::SIPSessionGotAcceptProposal {
                         originator: Originator::Local.name().into(),
                         streams: streams(),
                         proposed_streams: streams(),
                     },
-                )
+                ),
             }
         }
         SessionEvent::ProposalRejected { originator, code, reason } => {
-            if originator == Originator::Local {
-                session.media().reoffer = false;
-            }
-            center.post(
-                h,
-                n::SIPSessionGotRejectProposal {
-                    originator: originator.name().into(),
-                    code: code.into(),
-                    reason,
-                    streams: streams(),
+            let rejected = match originator {
+                Originator::Local => match session.media().our_proposal.take() {
+                    Some(OurProposal::Add(added)) => {
+                        session.media().proposed.clear();
+                        for (_, stream) in &added {
+                            stream.end();
+                        }
+                        Some(indexed_handles(&added))
+                    }
+                    Some(OurProposal::Remove(removed)) => {
+                        // Removed locally whatever the peer says.
+                        renegotiated(session, "remove", &removed);
+                        None
+                    }
+                    Some(OurProposal::Hold) | None => Some(streams()),
                 },
-            )
+                Originator::Remote => {
+                    let mut media = session.media();
+                    let proposed = indexed_handles(&std::mem::take(&mut media.proposed));
+                    media.offer = None;
+                    (!std::mem::take(&mut media.proposal_failure)).then_some(proposed)
+                }
+            };
+            if let Some(rejected) = rejected {
+                center.post(
+                    h,
+                    n::SIPSessionGotRejectProposal {
+                        originator: originator.name().into(),
+                        code: code.into(),
+                        reason,
+                        streams: rejected,
+                    },
+                )
+            }
         }
         SessionEvent::DidProcessTransaction { originator, method, code, reason, ack_received } => center.post(
             h,

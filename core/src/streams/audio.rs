@@ -102,6 +102,9 @@ struct Inner {
     config: Option<AudioConfig>,
     sockets: Option<(UdpSocket, UdpSocket)>,
     pending: Option<Pending>,
+    /// Our last offer once answered: a provisional answer (early media) is
+    /// followed by the final one to the same offer.
+    answered_offer: Option<Box<AudioOffer>>,
     negotiated: Option<NegotiatedAudio>,
     hold_local: bool,
     hold_remote: bool,
@@ -167,6 +170,7 @@ impl AudioStream {
                 config: None,
                 sockets: None,
                 pending: None,
+                answered_offer: None,
                 negotiated: None,
                 hold_local: false,
                 hold_remote: false,
@@ -403,14 +407,20 @@ impl AudioStream {
         remote_sdp: &SessionDescription,
         index: usize,
     ) -> Result<(NegotiatedAudio, bool)> {
-        match inner.pending.take() {
-            Some(Pending::Offer(offer)) => offer
-                .process_answer(remote_sdp, index)
-                .map(|n| (n, false))
-                .map_err(|e| Error::InvalidArgument(format!("answer: {e}"))),
-            Some(Pending::Answer(negotiated)) => Ok((*negotiated, true)),
-            None => Err(Error::InvalidState("no offer or answer was made for this stream".into())),
-        }
+        let offer = match inner.pending.take() {
+            Some(Pending::Offer(offer)) => offer,
+            Some(Pending::Answer(negotiated)) => return Ok((*negotiated, true)),
+            None => inner
+                .answered_offer
+                .take()
+                .ok_or_else(|| Error::InvalidState("no offer or answer was made for this stream".into()))?,
+        };
+        let negotiated = offer
+            .process_answer(remote_sdp, index)
+            .map(|n| (n, false))
+            .map_err(|e| Error::InvalidArgument(format!("answer: {e}")));
+        inner.answered_offer = Some(offer);
+        negotiated
     }
 }
 
@@ -500,6 +510,7 @@ impl MediaStream for AudioStream {
                 let offer = AudioOffer::new(&config, &mut keys);
                 let media = offer.media().clone();
                 inner.pending = Some(Pending::Offer(Box::new(offer)));
+                inner.answered_offer = None;
                 Ok(media)
             }
             Some(offer) => {
@@ -507,6 +518,7 @@ impl MediaStream for AudioStream {
                 let answer = negotiate_answer(offer, index, &config, &mut keys)
                     .map_err(|e| Error::InvalidArgument(format!("audio m-line {index}: {e}")))?;
                 inner.pending = Some(Pending::Answer(Box::new(answer.negotiated)));
+                inner.answered_offer = None;
                 Ok(answer.media)
             }
         }
