@@ -14,19 +14,25 @@
 
 mod account;
 mod application;
+mod audio;
 mod error;
 mod lookup;
 mod notification;
+mod session;
 mod settings;
 mod storage;
+mod streams;
 
 pub use account::{Account, AccountClass, AccountManager, register_account_extension};
 pub use application::SipApplication;
+pub use audio::{AudioMixer, WavePlayer};
 pub use error::SipSimpleError;
 pub use lookup::{DnsLookup, Route, ServiceAddress, ServiceLookup, SipProxyLookup, XcapServerLookup};
 pub use notification::{Notification, NotificationCenter, NotificationObserver, ObjectRef, ObserverToken};
+pub use session::{Session, SessionManager};
 pub use settings::SipSimpleSettings;
 pub use storage::Storage;
+pub use streams::{AudioStream, AudioStreamStatistics, MediaStream, media_stream_from_handle};
 
 uniffi::setup_scaffolding!("sipsimple");
 
