@@ -6,6 +6,7 @@ Use the public modules instead: :mod:`sipsimple.application`,
 """
 
 import os
+from datetime import datetime
 from collections.abc import Callable
 from typing import Any, Literal, Optional, Union, final
 
@@ -19,6 +20,12 @@ __all__ = [
     "CoreDNSLookup",
     "CorePendingLookup",
     "CoreDNSManager",
+    "CoreSession",
+    "CoreAudioStream",
+    "CoreAudioMixer",
+    "CoreWavePlayer",
+    "CoreWaveRecorder",
+    "CoreAudioBridge",
     "Handle",
     "set_conversion_hooks",
     "SIPCoreError",
@@ -317,6 +324,230 @@ class CoreDNSManager:
         """Sets the nameservers (`1.2.3.4`, `1.2.3.4:5353`, `[::1]:5353`), or
         goes back to the system's with `None`. `ValueError` for an entry that
         is not an address (nothing changes then)."""
+
+@final
+class CoreSession:
+    """One INVITE session."""
+
+    @staticmethod
+    def new(account: Handle) -> CoreSession:
+        """A new session (state `None`) of the account `account` (a handle)."""
+    @staticmethod
+    def resolve(handle: Handle) -> Optional[CoreSession]:
+        """The session behind a handle, `None` if it is no (live) session."""
+    @staticmethod
+    def sessions() -> list[Handle]:
+        """The handles of the sessions that are neither new nor terminated."""
+    @property
+    def handle(self) -> Handle:
+        """The session's handle (the sender of its notifications)."""
+    @property
+    def account(self) -> Handle:
+        """The handle of the session's account."""
+    @property
+    def state(self) -> Optional[str]:
+        """The state: `None`, `connecting`, `incoming`, ... `terminated`."""
+    @property
+    def direction(self) -> Optional[str]:
+        """`incoming`, `outgoing`, or `None` before either."""
+    @property
+    def transport(self) -> Optional[str]:
+        """`udp`, `tcp` or `tls`, once the route is known."""
+    @property
+    def start_time(self) -> Optional[datetime]:
+        """When the session started, as a naive local `datetime`."""
+    @property
+    def stop_time(self) -> Optional[datetime]:
+        """When the session ended or failed, as a naive local `datetime`."""
+    @property
+    def on_hold(self) -> bool:
+        """Some stream is on hold, by either side."""
+    @property
+    def remote_user_agent(self) -> Optional[str]:
+        """The peer's User-Agent, once known."""
+    @property
+    def local_identity(self) -> str:
+        """Our address (`"Alice" <sip:alice@example.com>`)."""
+    @property
+    def remote_identity(self) -> Optional[str]:
+        """The peer's address, once known."""
+    @property
+    def streams(self) -> list[Handle]:
+        """The handles of the active streams."""
+    @property
+    def proposed_streams(self) -> list[Handle]:
+        """The handles of the streams of the pending offer."""
+    def connect(self, to: str, streams: list[Handle], subject: Optional[str] = None) -> None:
+        """Calls `to` (a SIP URI) offering `streams` (handles); returns at once."""
+    def send_ring_indication(self) -> None:
+        """Sends 180 Ringing."""
+    def accept(self, streams: list[Handle]) -> None:
+        """Answers the incoming offer with `streams` (handles of proposed streams)."""
+    def reject(self, code: int = 603, reason: Optional[str] = None) -> None:
+        """Rejects the incoming session with `code` and `reason`."""
+    def end(self) -> None:
+        """Ends the session (CANCEL, decline or BYE)."""
+    def hold(self) -> None:
+        """Puts the streams on hold."""
+    def unhold(self) -> None:
+        """Takes the streams off hold."""
+    def add_stream(self, stream: Handle) -> None:
+        """Proposes one more stream (a handle)."""
+    def remove_stream(self, stream: Handle) -> None:
+        """Removes an active stream (a handle)."""
+    def accept_proposal(self, streams: list[Handle]) -> None:
+        """Accepts the peer's proposal with `streams` (handles)."""
+    def reject_proposal(self, code: int = 488, reason: Optional[str] = None) -> None:
+        """Rejects the peer's proposal."""
+    def cancel_proposal(self) -> None:
+        """Cancels our pending proposal."""
+
+@final
+class CoreAudioStream:
+    """One RTP audio stream (`sipsimple.streams.rtp.AudioStream`)."""
+
+    @staticmethod
+    def new(account: Handle) -> CoreAudioStream:
+        """A new audio stream for sessions of the account `account` (a handle)."""
+    @staticmethod
+    def resolve(handle: Handle) -> Optional[CoreAudioStream]:
+        """The audio stream behind a handle, `None` if it is no (live) audio stream."""
+    @property
+    def handle(self) -> Handle:
+        """The stream's handle (the sender of its notifications)."""
+    @property
+    def account(self) -> Handle:
+        """The handle of the account the stream belongs to."""
+    @property
+    def hold_supported(self) -> bool:
+        """Whether the stream supports hold (always true)."""
+    @property
+    def on_hold_by_local(self) -> bool:
+        """Held by us."""
+    @property
+    def on_hold_by_remote(self) -> bool:
+        """Held by the peer."""
+    @property
+    def on_hold(self) -> bool:
+        """Held by either side."""
+    @property
+    def sample_rate(self) -> Optional[int]:
+        """The negotiated sample rate, once started."""
+    @property
+    def codec(self) -> Optional[str]:
+        """The negotiated codec, once started."""
+    @property
+    def srtp_active(self) -> bool:
+        """Whether SRTP protects the media."""
+    @property
+    def local_rtp_address(self) -> Optional[str]:
+        """The local RTP address, once initialized."""
+    @property
+    def local_rtp_port(self) -> Optional[int]:
+        """The local RTP port, once initialized."""
+    @property
+    def remote_rtp_sdp(self) -> Optional[tuple[str, int]]:
+        """`(address, port)` the peer's SDP names for RTP, once started."""
+    @property
+    def remote_rtp_received(self) -> Optional[tuple[str, int]]:
+        """`(address, port)` the peer's RTP comes from, once some arrived."""
+    @property
+    def recording_filename(self) -> Optional[str]:
+        """The WAV file being recorded, if any."""
+    @property
+    def slot(self) -> Optional[int]:
+        """The stream's slot on the voice mixer, once initialized."""
+    @property
+    def statistics(self) -> dict[str, int]:
+        """RTP and jitter-buffer counters, as a dict of integers."""
+    def send_dtmf(self, digit: str) -> None:
+        """Sends one DTMF digit (`0-9`, `*`, `#`, `A-D`). `ValueError` for
+        another character, `RuntimeError` unless the stream is started and
+        the peer accepted telephone events."""
+    def start_recording(self, filename: Union[str, os.PathLike[str]]) -> None:
+        """Records the call into the WAV file `filename` (GIL released)."""
+    def stop_recording(self) -> None:
+        """Completes the recording (GIL released); nothing when not recording."""
+
+@final
+class CoreAudioMixer:
+    """The application's voice mixer (`SIPApplication.voice_audio_mixer`)."""
+
+    @staticmethod
+    def running() -> bool:
+        """True while the voice mixer runs (between application start and stop)."""
+    @staticmethod
+    def sample_rate() -> Optional[int]:
+        """The mixer's sample rate, `None` while it does not run."""
+    @staticmethod
+    def instance_id() -> Optional[int]:
+        """An identifier of the running mixer instance (a new one after each
+        application start), `None` while it does not run."""
+
+@final
+class CoreWavePlayer:
+    """A WAV file player on the voice mixer (a producer port)."""
+
+    def __new__(
+        cls,
+        filename: Union[str, os.PathLike[str]],
+        volume: int = 100,
+        loop_count: int = 1,
+        pause_time: float = 0.0,
+        initial_play: bool = True,
+    ) -> CoreWavePlayer: ...
+    @property
+    def producer_slot(self) -> int:
+        """The slot the player produces on."""
+    @property
+    def is_active(self) -> bool:
+        """Playing, or waiting between plays."""
+    def start(self, sender: object) -> None:
+        """Starts playing; `sender` is the sender of the player's notifications.
+        `RuntimeError` if it is active already."""
+    def stop(self) -> None:
+        """Stops at once (`WavePlayerDidEnd` follows if it was active)."""
+
+@final
+class CoreWaveRecorder:
+    """A WAV file recorder on the voice mixer (a consumer port)."""
+
+    def __new__(cls, filename: Union[str, os.PathLike[str]]) -> CoreWaveRecorder: ...
+    @property
+    def consumer_slot(self) -> int:
+        """The slot the recorder consumes from."""
+    @property
+    def filename(self) -> str:
+        """The file written."""
+    @filename.setter
+    def filename(self, filename: Union[str, os.PathLike[str]]) -> None: ...
+    @property
+    def is_active(self) -> bool:
+        """Writing."""
+    @property
+    def duration(self) -> float:
+        """Seconds of audio written since `start`."""
+    def start(self) -> None:
+        """Creates the file (and missing directories) and starts writing (GIL released)."""
+    def stop(self) -> None:
+        """Stops and completes the file (GIL released)."""
+
+@final
+class CoreAudioBridge:
+    """A full mesh of ports on the voice mixer; members are keyed by the caller."""
+
+    def __new__(cls) -> CoreAudioBridge: ...
+    @property
+    def slots(self) -> tuple[Optional[int], Optional[int]]:
+        """The bridge's own `(consumer_slot, producer_slot)`, to nest it."""
+    def add(self, key: int, consumer_slot: Optional[int], producer_slot: Optional[int]) -> None:
+        """Adds member `key` with its slots (adding a member twice does nothing)."""
+    def update(self, key: int, consumer_slot: Optional[int], producer_slot: Optional[int]) -> None:
+        """Reconnects member `key` whose slots changed."""
+    def remove(self, key: int) -> None:
+        """Removes member `key`; `KeyError` if it is none."""
+    def contains(self, key: int) -> bool:
+        """Whether `key` is a member."""
 
 def set_conversion_hooks(
     handle_hook: Callable[[Handle], Any], map_hook: Callable[[dict[str, Any]], Any]

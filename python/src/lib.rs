@@ -7,8 +7,9 @@
 //! [`application::CoreStorage`], [`notification::CoreNotificationCenter`],
 //! [`account::CoreAccountManager`], [`account::CoreAccount`],
 //! [`settings::CoreSettings`], [`lookup::CoreDNSLookup`] (with
-//! [`lookup::CorePendingLookup`]), [`lookup::CoreDNSManager`] and
-//! [`values::PyHandle`], plus the exceptions in [`errors`] and
+//! [`lookup::CorePendingLookup`]), [`lookup::CoreDNSManager`],
+//! [`session::CoreSession`], [`streams::CoreAudioStream`], the audio ports
+//! of [`audio`] and [`values::PyHandle`], plus the exceptions in [`errors`] and
 //! [`lookup::DNSLookupError`]. Calls that may wait (start, stop, save,
 //! delete, post, flush, a lookup's wait...) release the GIL.
 
@@ -18,10 +19,13 @@ use pyo3::prelude::*;
 
 pub mod account;
 pub mod application;
+pub mod audio;
 pub mod errors;
 pub mod lookup;
 pub mod notification;
+pub mod session;
 pub mod settings;
+pub mod streams;
 pub mod values;
 
 /// Private extension module of the `sipsimple` package.
@@ -34,11 +38,17 @@ mod core_module {
     #[pymodule_export]
     use crate::application::{CoreApplication, CoreStorage};
     #[pymodule_export]
+    use crate::audio::{CoreAudioBridge, CoreAudioMixer, CoreWavePlayer, CoreWaveRecorder};
+    #[pymodule_export]
     use crate::lookup::{CoreDNSLookup, CoreDNSManager, CorePendingLookup};
     #[pymodule_export]
     use crate::notification::CoreNotificationCenter;
     #[pymodule_export]
+    use crate::session::CoreSession;
+    #[pymodule_export]
     use crate::settings::CoreSettings;
+    #[pymodule_export]
+    use crate::streams::CoreAudioStream;
     #[pymodule_export]
     use crate::values::{PyHandle, set_conversion_hooks};
 

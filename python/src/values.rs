@@ -219,6 +219,9 @@ pub fn value_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, P
         }
         Value::Object(h) => {
             let handle = Bound::new(py, PyHandle::new(*h))?;
+            if let Some(module) = h.try_kind().and_then(converter_module) {
+                return py.import(module)?.getattr("_from_core_handle")?.call1((handle,));
+            }
             match HOOKS.get(py) {
                 Some(hooks) => hooks.handle.bind(py).call1((handle,))?,
                 None => handle.into_any(),
@@ -229,6 +232,18 @@ pub fn value_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, P
             None => PyString::new(py, &o.describe()).into_any(),
         },
     })
+}
+
+/// The Python module that owns the objects of `kind`, for the kinds not
+/// converted by the general handle hook: its `_from_core_handle(handle)`
+/// returns the one Python object for the handle (a `Session`, an
+/// `AudioStream`), importing the module on first use.
+fn converter_module(kind: handle::ObjectKind) -> Option<&'static str> {
+    match kind {
+        handle::ObjectKind::Session => Some("sipsimple.session"),
+        handle::ObjectKind::AudioStream => Some("sipsimple.streams.rtp.audio"),
+        _ => None,
+    }
 }
 
 /// Converts a map of values into a dict.
