@@ -453,3 +453,148 @@ fn dtmf_digits_arrive_in_order_and_hold_is_seen_on_both_sides_over_srtp() {
     c.hang_up(&run);
     run.stop();
 }
+
+fn stream_list(n: &Notification, field: &str) -> Vec<sipsimple_core::Handle> {
+    match n.data.get(field) {
+        Some(Value::List(items)) => items.iter().filter_map(Value::as_object).collect(),
+        other => panic!("{field} is {other:?}"),
+    }
+}
+
+#[test]
+fn a_second_stream_is_added_by_reinvite_carries_audio_and_is_removed() {
+    let run = start();
+    run.configure(&["PCMU"], "opportunistic");
+    let c = establish(&run, 1);
+
+    // Alice adds a second audio stream: bob is asked.
+    let second = AudioStream::new(&run.alice);
+    let second_dyn: Arc<dyn MediaStream> = second.clone();
+    c.call.add_stream(second_dyn.clone()).unwrap();
+    assert_eq!(c.call.state(), SessionState::SendingProposal);
+    let ours = run.from("SIPSessionGotProposal", c.call.handle(), 1);
+    assert_eq!(text(&ours, "originator"), "local");
+    assert_eq!(stream_list(&ours, "streams"), [second.handle()]);
+    assert_eq!(c.call.proposed_streams().len(), 1);
+    let theirs = run.from("SIPSessionGotProposal", c.incoming.handle(), 1);
+    assert_eq!(text(&theirs, "originator"), "remote");
+    let proposed = c.incoming.proposed_streams();
+    assert_eq!(stream_list(&theirs, "streams"), [proposed[0].handle()]);
+    assert_eq!(c.incoming.state(), SessionState::ReceivedProposal);
+    let bob_second = proposed[0].clone().as_any().downcast::<AudioStream>().unwrap();
+    c.incoming.accept_proposal_streams(&proposed).unwrap();
+
+    let accepted = run.from("SIPSessionGotAcceptProposal", c.call.handle(), 1);
+    assert_eq!(text(&accepted, "originator"), "local");
+    assert_eq!(stream_list(&accepted, "streams"), [second.handle()]);
+    assert_eq!(stream_list(&accepted, "proposed_streams"), [second.handle()]);
+    let added = run.from("SIPSessionDidRenegotiateStreams", c.call.handle(), 1);
+    assert_eq!((text(&added, "action"), stream_list(&added, "streams")), ("add".into(), vec![second.handle()]));
+    let accepted = run.from("SIPSessionGotAcceptProposal", c.incoming.handle(), 1);
+    assert_eq!(text(&accepted, "originator"), "remote");
+    let added = run.from("SIPSessionDidRenegotiateStreams", c.incoming.handle(), 1);
+    assert_eq!(stream_list(&added, "streams"), [bob_second.handle()]);
+    assert_eq!((c.call.streams().len(), c.incoming.streams().len()), (2, 2));
+    assert!(c.call.proposed_streams().is_empty() && c.incoming.proposed_streams().is_empty());
+    assert_eq!(c.call.state(), SessionState::Connected);
+    // Both m-lines are live in both SDPs, and RTP flows on the new stream both ways.
+    let live = |sdp: Vec<u8>| String::from_utf8_lossy(&sdp).matches("m=audio ").filter(|m| !m.is_empty()).count();
+    assert_eq!((live(c.call.local_sdp()), live(c.incoming.local_sdp())), (2, 2));
+    assert_eq!(second.remote_rtp_address_sdp().map(|a| a.port()), bob_second.local_rtp_port());
+    assert!(wait(|| bob_second.statistics().rtp.packets_received > 10), "RTP on the added stream");
+    assert!(wait(|| second.statistics().rtp.packets_received > 10), "both ways");
+    for digit in "42".chars() {
+        second.send_dtmf(digit).unwrap();
+    }
+    let digits = run
+        .recorder
+        .wait_until(T, |seen| {
+            let d: String = seen
+                .iter()
+                .filter(|x| x.name == "AudioStreamGotDTMF" && x.sender == Value::Object(bob_second.handle()))
+                .map(|x| text(x, "digit"))
+                .collect();
+            (d.len() >= 2).then_some(d)
+        })
+        .expect("digits on the added stream");
+    assert_eq!(digits, "42");
+
+    // Bob removes it again: it ends on both sides, the first stream stays.
+    let bob_second_dyn: Arc<dyn MediaStream> = bob_second.clone();
+    c.incoming.remove_stream(&bob_second_dyn).unwrap();
+    assert!(c.incoming.remove_stream(&bob_second_dyn).is_err(), "not active any more");
+    let removed = run.from("SIPSessionDidRenegotiateStreams", c.call.handle(), 2);
+    assert_eq!((text(&removed, "action"), stream_list(&removed, "streams")), ("remove".into(), vec![second.handle()]));
+    let removed = run.from("SIPSessionDidRenegotiateStreams", c.incoming.handle(), 2);
+    assert_eq!(text(&removed, "action"), "remove");
+    for stream in [&second, &bob_second] {
+        run.from("MediaStreamDidEnd", stream.handle(), 1);
+    }
+    assert_eq!((c.call.streams().len(), c.incoming.streams().len()), (1, 1));
+    assert!(c.call.local_sdp().windows(9).any(|w| w == b"m=audio 0"), "the removed m-line stays, with port 0");
+    let received = c.bob.statistics().rtp.packets_received;
+    assert!(wait(|| c.bob.statistics().rtp.packets_received > received + 10), "the first stream still flows");
+    assert_eq!(c.call.state(), SessionState::Connected);
+
+    // Adding a stream that was used already is refused.
+    assert!(c.call.add_stream(second_dyn).is_err());
+    c.hang_up(&run);
+    run.stop();
+}
+
+#[test]
+fn a_refused_stream_proposal_ends_the_stream_and_hold_waits_for_an_idle_session() {
+    let run = start();
+    run.configure(&["PCMU"], "opportunistic");
+    let c = establish(&run, 1);
+
+    let second = AudioStream::new(&run.alice);
+    c.call.add_stream(second.clone()).unwrap();
+    run.from("SIPSessionGotProposal", c.incoming.handle(), 1);
+    let proposed = c.incoming.proposed_streams();
+    // Alice asks to hold while her proposal is pending: it waits.
+    c.call.hold().unwrap();
+    c.incoming.reject_proposal(488, None).unwrap();
+    let refused = run.from("SIPSessionGotRejectProposal", c.call.handle(), 1);
+    assert_eq!(text(&refused, "originator"), "local");
+    assert_eq!(refused.data.get("code"), Some(&Value::Int(488)));
+    assert_eq!(stream_list(&refused, "streams"), [second.handle()]);
+    let refused = run.from("SIPSessionGotRejectProposal", c.incoming.handle(), 1);
+    assert_eq!(text(&refused, "originator"), "remote");
+    assert_eq!(stream_list(&refused, "streams"), [proposed[0].handle()]);
+    run.from("MediaStreamDidEnd", second.handle(), 1);
+    assert!(c.call.proposed_streams().is_empty() && c.incoming.proposed_streams().is_empty());
+    assert_eq!(c.call.streams().len(), 1);
+
+    // Then the deferred hold goes out.
+    let held = run.from("SIPSessionDidChangeHoldState", c.call.handle(), 1);
+    assert_eq!(held.data.get("on_hold"), Some(&Value::Bool(true)));
+    let held = run.from("SIPSessionDidChangeHoldState", c.incoming.handle(), 1);
+    assert_eq!(text(&held, "originator"), "remote");
+    assert!(c.call.on_hold() && c.incoming.on_hold());
+    assert!(!run.recorder.names().iter().any(|n| n == "SIPSessionDidRenegotiateStreams"));
+
+    // A proposal cancelled before the answer: 487.
+    let third = AudioStream::new(&run.alice);
+    c.call.unhold().unwrap();
+    run.from("SIPSessionDidChangeHoldState", c.call.handle(), 2);
+    c.call.add_stream(third.clone()).unwrap();
+    run.from("SIPSessionGotProposal", c.incoming.handle(), 2);
+    c.call.cancel_proposal().unwrap();
+    let cancelled = run.from("SIPSessionGotRejectProposal", c.call.handle(), 2);
+    assert_eq!(cancelled.data.get("code"), Some(&Value::Int(487)));
+    assert_eq!(stream_list(&cancelled, "streams"), [third.handle()]);
+    run.from("MediaStreamDidEnd", third.handle(), 1);
+    assert!(wait(|| c.incoming.state() == SessionState::Connected), "{:?}", c.incoming.state());
+
+    let session_handle = c.call.handle();
+    let stream_handle = c.alice.handle();
+    c.hang_up(&run);
+    // After the application stops and starts again, the old handles are stale.
+    assert!(handle::resolve::<Session>(session_handle, ObjectKind::Session).is_ok(), "kept after the end");
+    run.stop();
+    let run = start();
+    assert!(handle::resolve::<Session>(session_handle, ObjectKind::Session).is_err());
+    assert!(handle::resolve::<AudioStream>(stream_handle, ObjectKind::AudioStream).is_err());
+    run.stop();
+}

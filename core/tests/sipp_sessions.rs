@@ -3,7 +3,10 @@
 //! is hung up on (`uac_invite.xml`); the application calls sipp, which
 //! rings, answers with early media (183 with SDP), then re-INVITEs with a
 //! changed codec that the application accepts, and the application hangs
-//! up (`uas_invite.xml`). SDP bodies are carried as they are.
+//! up (`uas_invite.xml`). SDP bodies are carried as they are. Then early
+//! media: sipp answers 183 with SDP and streams a 440 Hz tone over RTP for
+//! 2 s before its 200 (`uas_early_media.xml`); the offered AudioStream
+//! starts on the 183 and records the tone before the call is answered.
 
 #[path = "support/app.rs"]
 mod app;
@@ -119,5 +122,84 @@ fn an_account_calls_sipp_with_early_media_and_a_codec_changing_reinvite() {
     call.end().unwrap();
     from(&recorder, "SIPSessionDidEnd", call.handle());
     callee.wait(T).unwrap_or_else(|e| panic!("sipp as callee: {e}"));
+    stop(&recorder);
+}
+
+/// A µ-law WAV file (format 7, 8 kHz, mono) of `samples`, as sipp's
+/// `rtp_stream` plays it.
+fn write_ulaw_wav(path: &std::path::Path, samples: &[i16]) {
+    use sipsimple_core::audio::codec::ulaw_encode;
+    let data: Vec<u8> = samples.iter().map(|&s| ulaw_encode(s)).collect();
+    let mut wav = Vec::new();
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(4 + 26 + 8 + data.len() as u32).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&18u32.to_le_bytes());
+    for (value, width) in [(7u32, 2), (1, 2), (8000, 4), (8000, 4), (1, 2), (8, 2), (0, 2)] {
+        wav.extend_from_slice(&value.to_le_bytes()[..width]);
+    }
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    wav.extend_from_slice(&data);
+    std::fs::write(path, wav).unwrap();
+}
+
+#[test]
+fn early_media_from_sipp_plays_before_the_answer() {
+    use sipsimple_core::audio::analysis::{dominant_frequency, read_wav, rms, sine};
+    use sipsimple_core::streams::{AudioStream, MediaStream};
+
+    let _app = APP.lock().unwrap_or_else(PoisonError::into_inner);
+    let (recorder, alice) = start("alice");
+    alice.settings().set("rtp.audio_codec_list", Value::List(vec![Value::from("PCMU")])).unwrap();
+    alice.settings().set("rtp.encryption.enabled", Value::Bool(false)).unwrap();
+    alice.save().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tone = dir.path().join("tone.wav");
+    write_ulaw_wav(&tone, &sine(440.0, 12000.0, 8000, 16000));
+    let text = std::fs::read_to_string(scenario("uas_early_media.xml")).unwrap();
+    let early_scenario = dir.path().join("uas_early_media.xml");
+    std::fs::write(&early_scenario, text.replace("@TONE@", tone.to_str().unwrap())).unwrap();
+    let media_port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let options = sipp::Options { args: vec!["-mp".into(), media_port.to_string()], ..Default::default() };
+    let mut callee = Sipp::uas_with(&early_scenario, options);
+
+    let stream = AudioStream::new(&alice);
+    let call = Session::new(&alice);
+    let offered: Vec<Arc<dyn MediaStream>> = vec![stream.clone()];
+    call.connect_with_streams(&format!("sip:sipp@{}", callee.address()), offered, None).unwrap();
+    recorder
+        .wait_until(T, |seen| {
+            seen.iter()
+                .find(|n| n.name == "SIPSessionGotProvisionalResponse" && n.data.get("code") == Some(&Value::Int(183)))
+                .cloned()
+        })
+        .unwrap_or_else(|| panic!("no 183: {:?}\n{}", recorder.names(), callee.logs()));
+    let recording = dir.path().join("early.wav");
+    from(&recorder, "MediaStreamDidStart", stream.handle());
+    stream.start_recording(&recording).unwrap();
+    assert_eq!(call.state(), SessionState::Connecting, "not answered yet");
+
+    from(&recorder, "SIPSessionDidStart", call.handle());
+    let received_before_answer = stream.statistics().rtp.packets_received;
+    stream.stop_recording().unwrap();
+    assert_eq!(call.streams().len(), 1);
+    assert_eq!(stream.codec(), Some("PCMU"));
+    call.end().unwrap();
+    from(&recorder, "SIPSessionDidEnd", call.handle());
+    callee.wait(T).unwrap_or_else(|e| panic!("sipp: {e}"));
+
+    let (rate, _, samples) = read_wav(&recording).unwrap();
+    let frame = (rate / 50) as usize;
+    let loud: Vec<i16> =
+        samples.chunks(frame).filter(|c| c.len() == frame && rms(c) > 1000.0).flatten().copied().collect();
+    let arrived = loud.len() as f64 / f64::from(rate);
+    let frequency = dominant_frequency(&loud, rate).unwrap_or(0.0);
+    println!(
+        "early media: {received_before_answer} packets before the answer, {frequency:.2} Hz for {arrived:.3} s of 2 s"
+    );
+    assert!(received_before_answer >= 90, "{received_before_answer} packets");
+    assert!((frequency - 440.0).abs() <= 8.8, "{frequency} Hz");
+    assert!(arrived >= 1.8, "{arrived} s");
     stop(&recorder);
 }

@@ -78,6 +78,9 @@ struct MediaState {
     /// The peer's proposal is being refused because its streams could not
     /// be set up (`SIPSessionHadProposalFailure` replaces the rejection).
     proposal_failure: bool,
+    /// Our SDP before our pending re-INVITE: the session goes back to it
+    /// when the re-INVITE fails (RFC 3264 §8).
+    negotiated_local_sdp: Option<Vec<u8>>,
     /// The handles of every stream this session made or was given: released
     /// with the session's own handle.
     stream_handles: Vec<Handle>,
@@ -528,8 +531,15 @@ impl Session {
 
     /// Sends a re-INVITE with `offer` (streams added or removed, hold).
     pub fn propose(&self, offer: Vec<u8>) -> Result<()> {
+        let negotiated = self.local_sdp();
         self.set_local_sdp(&offer);
-        self.call(|m| m.propose(offer))
+        let result = self.call(|m| m.propose(offer));
+        if result.is_ok() {
+            self.media().negotiated_local_sdp = Some(negotiated);
+        } else {
+            self.set_local_sdp(&negotiated);
+        }
+        result
     }
 
     /// `accept_proposal` with our `answer`.
@@ -1391,7 +1401,7 @@ fn answer_reoffer(session: &Session, offer: &[u8]) -> bool {
         // RFC 3264 §8: m-lines are never removed from an offer.
         return reject(format!("the offer has {} m-lines, fewer than the {previous} negotiated", offer.media.len()));
     }
-    if offer.media.len() > previous {
+    if offer.media[previous..].iter().any(|m| !m.is_disabled()) {
         return propose_added_streams(session, offer, previous, &streams);
     }
     if let Some((index, _)) = streams.iter().find(|(index, s)| !s.validate_update(&offer, *index)) {
@@ -1733,7 +1743,11 @@ fn post(session: &Session, event: SessionEvent) {
             }
         }
         SessionEvent::ProposalAccepted { answer } => {
-            let ours = session.media().our_proposal.take();
+            let ours = {
+                let mut media = session.media();
+                media.negotiated_local_sdp = None;
+                media.our_proposal.take()
+            };
             if ours.is_some() {
                 *session.remote_sdp.lock().unwrap_or_else(PoisonError::into_inner) = answer.clone();
             }
@@ -1752,8 +1766,20 @@ fn post(session: &Session, event: SessionEvent) {
             }
         }
         SessionEvent::ProposalRejected { originator, code, reason } => {
+            let ours = if originator == Originator::Local {
+                let (ours, negotiated) = {
+                    let mut media = session.media();
+                    (media.our_proposal.take(), media.negotiated_local_sdp.take())
+                };
+                if let Some(negotiated) = negotiated {
+                    session.set_local_sdp(&negotiated);
+                }
+                ours
+            } else {
+                None
+            };
             let rejected = match originator {
-                Originator::Local => match session.media().our_proposal.take() {
+                Originator::Local => match ours {
                     Some(OurProposal::Add(added)) => {
                         session.media().proposed.clear();
                         for (_, stream) in &added {
