@@ -25,6 +25,7 @@ impl SipApplication {
     /// running, `ConfigurationFile` (file and line) if the configuration is
     /// broken — then nothing changed and `start` may be called again.
     pub fn start(&self, storage: Arc<Storage>) -> Result<()> {
+        sipsimple_cpal::install();
         Ok(self.inner.start(storage.inner.clone())?)
     }
 

@@ -18,6 +18,7 @@ use crate::strings::Out;
 pub extern "C" fn sipsimple_application_start(storage: sipsimple_handle) -> sipsimple_result {
     guard("sipsimple_application_start", || {
         let storage = storage::resolve(storage)?;
+        sipsimple_cpal::install();
         SIPApplication::instance().start(storage.storage.clone())?;
         Ok(())
     })

@@ -53,7 +53,11 @@ impl CoreApplication {
     #[staticmethod]
     fn start(py: Python<'_>, storage: &CoreStorage) -> PyResult<()> {
         let storage = storage.inner.clone();
-        py.detach(move || SIPApplication::instance().start(storage)).py_err(py)
+        py.detach(move || {
+            sipsimple_cpal::install();
+            SIPApplication::instance().start(storage)
+        })
+        .py_err(py)
     }
 
     /// Stops the middleware; returns at once, `SIPApplicationDidEnd` follows.
