@@ -13,6 +13,8 @@ command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 pkg-config --exists alsa 2>/dev/null || need_apt+=(libasound2-dev)
 command -v mvn >/dev/null || need_apt+=(maven)
 command -v java >/dev/null || need_apt+=(default-jdk-headless)
+# baresip for core/tests/baresip.rs (the test harness installs it too when missing)
+command -v baresip >/dev/null || need_apt+=(baresip-core)
 if [ ${#need_apt[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need_apt[@]}"
