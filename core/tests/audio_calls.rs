@@ -598,3 +598,48 @@ fn a_refused_stream_proposal_ends_the_stream_and_hold_waits_for_an_idle_session(
     assert!(handle::resolve::<AudioStream>(stream_handle, ObjectKind::AudioStream).is_err());
     run.stop();
 }
+
+#[test]
+fn forged_packets_from_another_address_are_dropped_and_counted_and_never_latched() {
+    let run = start();
+    run.configure(&["PCMU"], "sdes_mandatory");
+    for account in [&run.alice, &run.bob] {
+        account.settings().set("rtp.encryption.enabled", Value::Bool(true)).unwrap();
+        account.save().unwrap();
+    }
+    let c = establish(&run, 1);
+    assert!(wait(|| c.bob.remote_rtp_address_received().is_some()), "bob latched onto alice");
+    let bob_port = c.bob.local_rtp_port().unwrap();
+    let attacker = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    // Well-formed RTP headers (PCMU, a new SSRC) with a payload and a tag
+    // that cannot authenticate, then plain garbage.
+    for seq in 0u16..20 {
+        let mut packet = vec![0x80, 0x00];
+        packet.extend_from_slice(&seq.to_be_bytes());
+        packet.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
+        packet.extend_from_slice(&0x5eed_f00du32.to_be_bytes());
+        packet.extend(std::iter::repeat_n(0xff, 160 + 10));
+        attacker.send_to(&packet, ("127.0.0.1", bob_port)).unwrap();
+    }
+    attacker.send_to(b"not RTP at all", ("127.0.0.1", bob_port)).unwrap();
+    assert!(
+        wait(|| {
+            let s = c.bob.statistics().rtp;
+            s.srtp_failures + s.packets_discarded + s.malformed >= 21
+        }),
+        "{:?}",
+        c.bob.statistics().rtp
+    );
+    let after = c.bob.statistics().rtp;
+    println!(
+        "forged: srtp_failures {}, discarded {}, malformed {}",
+        after.srtp_failures, after.packets_discarded, after.malformed
+    );
+    assert_eq!(c.bob.remote_rtp_address_received().map(|a| a.port()), c.alice.local_rtp_port(), "still alice");
+    let received = after.packets_received;
+    assert!(wait(|| c.bob.statistics().rtp.packets_received > received + 10), "alice's audio still plays");
+    assert!(after.srtp_failures >= 20, "every forged packet failed authentication: {after:?}");
+    assert_eq!(c.alice.statistics().rtp.srtp_failures, 0);
+    c.hang_up(&run);
+    run.stop();
+}
