@@ -32,8 +32,11 @@ pub struct AudioMixer {
 
 impl AudioMixer {
     fn with<T>(&self, f: impl FnOnce(&mut core::AudioMixer) -> T) -> Result<T> {
-        let mixer = self.mixer.upgrade().ok_or_else(|| SipSimpleError::InvalidState {
-            detail: "the voice mixer no longer runs (the application stopped)".to_owned(),
+        let current = AudioEngine::instance().mixer();
+        let mixer = self.mixer.upgrade().filter(|m| current.is_some_and(|c| Arc::ptr_eq(&c, m))).ok_or_else(|| {
+            SipSimpleError::InvalidState {
+                detail: "the voice mixer no longer runs (the application stopped)".to_owned(),
+            }
         })?;
         let mut guard = lock(&mixer);
         Ok(f(&mut guard))

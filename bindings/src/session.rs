@@ -20,6 +20,11 @@ use crate::{Result, SipSimpleError};
 /// `streams` of the data). A call in a state that does not allow it is
 /// `InvalidState`. Two objects are equal when they refer to the same
 /// session.
+///
+/// A terminated session keeps its handle (and its streams theirs) until 64
+/// newer sessions have ended or the application starts again; then
+/// `fromHandle` with it is `InvalidHandle`. An object obtained before
+/// still reads the session's attributes.
 #[derive(uniffi::Object)]
 #[uniffi::export(Display, Eq, Hash)]
 pub struct Session {
@@ -104,7 +109,10 @@ impl Session {
     }
 
     /// `hold()`: puts every stream that supports hold on hold and tells the
-    /// peer; `SIPSessionDidChangeHoldState` follows.
+    /// peer in a re-INVITE; `SIPSessionDidChangeHoldState` follows. Called
+    /// before the session is connected, or while a proposal is pending, the
+    /// hold is offered as soon as the session is connected and idle.
+    /// `InvalidState` once the session is ending.
     pub fn hold(&self) -> Result<()> {
         Ok(self.inner.hold()?)
     }
@@ -114,20 +122,31 @@ impl Session {
         Ok(self.inner.unhold()?)
     }
 
-    /// `add_stream(stream)`: proposes one more stream to the peer.
-    /// `SIPSessionGotAcceptProposal` or `SIPSessionGotRejectProposal`
-    /// follows.
+    /// `add_stream(stream)`: proposes one more stream to the peer in a
+    /// re-INVITE (`SIPSessionGotProposal`, originator `local`). When the peer
+    /// accepts, the stream starts and `SIPSessionGotAcceptProposal` and
+    /// `SIPSessionDidRenegotiateStreams` follow; a refusal (or
+    /// `cancelProposal`) posts `SIPSessionGotRejectProposal` and ends the
+    /// stream. Needs a `connected` session.
     pub fn add_stream(&self, stream: MediaStream) -> Result<()> {
         Ok(self.inner.add_stream(stream.to_core()?)?)
     }
 
-    /// `remove_stream(stream)`: ends an active stream and tells the peer.
+    /// `remove_stream(stream)`: ends an active stream and tells the peer in
+    /// a re-INVITE. The stream is removed locally whatever the peer answers;
+    /// `SIPSessionDidRenegotiateStreams` (action `remove`) follows the
+    /// answer. Needs a `connected` session.
     pub fn remove_stream(&self, stream: MediaStream) -> Result<()> {
         Ok(self.inner.remove_stream(&stream.to_core()?)?)
     }
 
-    /// `accept_proposal(streams)`: accepts the peer's proposal with
-    /// `streams`, a subset of `proposedStreams()`; the others are refused.
+    /// `accept_proposal(streams)`: accepts the peer's proposal
+    /// (`SIPSessionGotProposal`, originator `remote`) with `streams`, a
+    /// subset of `proposedStreams()`; the others are refused. The accepted
+    /// streams start at once; `SIPSessionGotAcceptProposal` and
+    /// `SIPSessionDidRenegotiateStreams` follow. When none can be set up the
+    /// proposal is rejected with 488 and `SIPSessionHadProposalFailure`
+    /// posted.
     pub fn accept_proposal(&self, streams: Vec<MediaStream>) -> Result<()> {
         let streams = MediaStream::all_to_core(&streams)?;
         Ok(self.inner.accept_proposal_streams(&streams)?)

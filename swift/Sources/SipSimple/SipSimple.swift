@@ -620,6 +620,49 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
     }
 }
 
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterTimestamp: FfiConverterRustBuffer {
+    typealias SwiftType = Date
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Date {
+        let seconds: Int64 = try readInt(&buf)
+        let nanoseconds: UInt32 = try readInt(&buf)
+        // Build the Date from whole seconds first, then add the nanoseconds as a
+        // separate TimeInterval.  Date stores CFAbsoluteTime (seconds since 2001),
+        // so adding a small fraction to the ~7.8e8 base is twice as precise as
+        // adding it to the ~1.76e9 Unix-epoch value, because the smaller magnitude
+        // leaves more mantissa bits for the sub-second part.
+        if seconds >= 0 {
+            return Date(timeIntervalSince1970: Double(seconds))
+                .addingTimeInterval(Double(nanoseconds) / 1.0e9)
+        } else {
+            return Date(timeIntervalSince1970: Double(seconds))
+                .addingTimeInterval(-Double(nanoseconds) / 1.0e9)
+        }
+    }
+
+    public static func write(_ value: Date, into buf: inout [UInt8]) {
+        var delta = value.timeIntervalSince1970
+        var sign: Int64 = 1
+        if delta < 0 {
+            // The nanoseconds portion of the epoch offset must always be
+            // positive, to simplify the calculation we will use the absolute
+            // value of the offset.
+            sign = -1
+            delta = -delta
+        }
+        if delta.rounded(.down) > Double(Int64.max) {
+            fatalError("Timestamp overflow, exceeds max bounds supported by Uniffi")
+        }
+        let seconds = Int64(delta)
+        let nanoseconds = UInt32((delta - Double(seconds)) * 1.0e9)
+        writeInt(&buf, sign * seconds)
+        writeInt(&buf, nanoseconds)
+    }
+}
+
 
 
 
@@ -1365,6 +1408,822 @@ public func FfiConverterTypeAccountManager_lift(_ handle: UInt64) throws -> Acco
 #endif
 public func FfiConverterTypeAccountManager_lower(_ value: AccountManager) -> UInt64 {
     return FfiConverterTypeAccountManager.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The voice mixer of the running application
+ * (`SIPApplication.voice_audio_mixer`): numbered slots and the
+ * connections between them, mixed every 20 ms.
+ *
+ * The object refers to the mixer of the run it was taken in: after the
+ * application stopped, its calls are `InvalidState`.
+ */
+public protocol AudioMixerProtocol: AnyObject, Sendable {
+    
+    /**
+     * `connect_slots(src, dst)`: sends what slot `src` produces to slot
+     * `dst`. Connections are counted: connecting a pair twice needs two
+     * disconnects. `NotFound` for a slot the mixer does not have.
+     */
+    func connectSlots(src: UInt32, dst: UInt32) throws 
+    
+    /**
+     * `disconnect_slots(src, dst)`: undoes one `connect_slots(src, dst)`.
+     * `NotFound` when the slots are not connected.
+     */
+    func disconnectSlots(src: UInt32, dst: UInt32) throws 
+    
+    /**
+     * Whether audio flows from slot `src` to slot `dst`.
+     */
+    func isConnected(src: UInt32, dst: UInt32) throws  -> Bool
+    
+    /**
+     * The mixer's sample rate, in Hz.
+     */
+    func sampleRate()  -> UInt32
+    
+}
+/**
+ * The voice mixer of the running application
+ * (`SIPApplication.voice_audio_mixer`): numbered slots and the
+ * connections between them, mixed every 20 ms.
+ *
+ * The object refers to the mixer of the run it was taken in: after the
+ * application stopped, its calls are `InvalidState`.
+ */
+open class AudioMixer: AudioMixerProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_sipsimple_uniffi_fn_clone_audiomixer(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_sipsimple_uniffi_fn_free_audiomixer(handle, $0) }
+    }
+
+    
+    /**
+     * The voice mixer of the running application. `InvalidState` while
+     * the application is not running.
+     */
+public static func voice()throws  -> AudioMixer  {
+    return try  FfiConverterTypeAudioMixer_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_audiomixer_voice(uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * `connect_slots(src, dst)`: sends what slot `src` produces to slot
+     * `dst`. Connections are counted: connecting a pair twice needs two
+     * disconnects. `NotFound` for a slot the mixer does not have.
+     */
+open func connectSlots(src: UInt32, dst: UInt32)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiomixer_connect_slots(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(src),
+        FfiConverterUInt32.lower(dst),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `disconnect_slots(src, dst)`: undoes one `connect_slots(src, dst)`.
+     * `NotFound` when the slots are not connected.
+     */
+open func disconnectSlots(src: UInt32, dst: UInt32)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiomixer_disconnect_slots(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(src),
+        FfiConverterUInt32.lower(dst),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Whether audio flows from slot `src` to slot `dst`.
+     */
+open func isConnected(src: UInt32, dst: UInt32)throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiomixer_is_connected(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(src),
+        FfiConverterUInt32.lower(dst),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The mixer's sample rate, in Hz.
+     */
+open func sampleRate() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiomixer_sample_rate(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudioMixer: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = AudioMixer
+
+    public static func lift(_ handle: UInt64) throws -> AudioMixer {
+        return AudioMixer(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: AudioMixer) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioMixer {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AudioMixer, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioMixer_lift(_ handle: UInt64) throws -> AudioMixer {
+    return try FfiConverterTypeAudioMixer.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioMixer_lower(_ value: AudioMixer) -> UInt64 {
+    return FfiConverterTypeAudioMixer.lower(value)
+}
+
+
+
+
+
+
+/**
+ * An RTP audio stream (`AudioStream`).
+ *
+ * Create one with an account to offer it (`Session.connect`,
+ * `Session.addStream`), or take the one a peer proposed from
+ * `Session.proposedStreams` or the `streams` of `SIPSessionNewIncoming`.
+ * Its attributes are meaningful once it started (`MediaStreamDidStart`).
+ * Its mixer slot (`consumerSlot`, `producerSlot`) exists from
+ * `MediaStreamDidInitialize` until it ends: connect a `WavePlayer` to it to
+ * send audio. Two objects are equal when they refer to the same stream.
+ */
+public protocol AudioStreamProtocol: AnyObject, Sendable {
+    
+    /**
+     * The account the stream belongs to.
+     */
+    func account()  -> Account
+    
+    /**
+     * This stream as a `MediaStream`, for `Session` methods.
+     */
+    func asMediaStream()  -> MediaStream
+    
+    /**
+     * `codec`: the negotiated codec (`PCMU`, `opus`...), once started.
+     */
+    func codec()  -> String?
+    
+    /**
+     * The voice mixer slot the stream consumes from (what is connected to
+     * it is sent to the peer), from initialization until it ends.
+     */
+    func consumerSlot()  -> UInt32?
+    
+    /**
+     * The stream's handle: the sender of its notifications.
+     */
+    func handle()  -> UInt64
+    
+    /**
+     * `hold_supported`.
+     */
+    func holdSupported()  -> Bool
+    
+    /**
+     * `local_rtp_address`: the address our SDP gives, once initialized.
+     */
+    func localRtpAddress()  -> String?
+    
+    /**
+     * `local_rtp_port`: our RTP port (RTCP is the next one).
+     */
+    func localRtpPort()  -> UInt16?
+    
+    /**
+     * `on_hold`: held by either side.
+     */
+    func onHold()  -> Bool
+    
+    /**
+     * `on_hold_by_local`: held by us.
+     */
+    func onHoldByLocal()  -> Bool
+    
+    /**
+     * `on_hold_by_remote`: held by the peer.
+     */
+    func onHoldByRemote()  -> Bool
+    
+    /**
+     * The voice mixer slot the stream produces on (what the peer sends);
+     * the same slot as `consumer_slot`.
+     */
+    func producerSlot()  -> UInt32?
+    
+    /**
+     * `recording_filename`: the WAV file being recorded, if any.
+     */
+    func recordingFilename()  -> String?
+    
+    /**
+     * `remote_rtp_address_received`: where the peer's RTP comes from.
+     */
+    func remoteRtpAddressReceived()  -> String?
+    
+    /**
+     * `remote_rtp_address_sdp`: the address the peer's SDP gives.
+     */
+    func remoteRtpAddressSdp()  -> String?
+    
+    /**
+     * `remote_rtp_port_received`: the port the peer's RTP comes from.
+     */
+    func remoteRtpPortReceived()  -> UInt16?
+    
+    /**
+     * `remote_rtp_port_sdp`: the port the peer's SDP gives.
+     */
+    func remoteRtpPortSdp()  -> UInt16?
+    
+    /**
+     * `sample_rate`: the negotiated codec's sample rate, once started.
+     */
+    func sampleRate()  -> UInt32?
+    
+    /**
+     * `send_dtmf(digit)`: sends one digit (`0`-`9`, `*`, `#`, `A`-`D`) as
+     * RFC 4733 events. `InvalidArgument` for anything else,
+     * `InvalidState` before the stream started or when the peer did not
+     * accept `telephone-event`.
+     */
+    func sendDtmf(digit: String) throws 
+    
+    /**
+     * `srtp_active`: whether SRTP protects the media.
+     */
+    func srtpActive()  -> Bool
+    
+    /**
+     * `start_recording(filename)`: records the conversation into a 16-bit
+     * mono WAV file at the mixer rate (missing directories are created).
+     * Posts `AudioStreamWillStartRecordingAudio` and
+     * `AudioStreamDidStartRecordingAudio` (`filename`: the full path).
+     * `InvalidState` before the stream was initialized or while it records.
+     */
+    func startRecording(filename: String) throws 
+    
+    /**
+     * `statistics`: RTP and jitter buffer counters.
+     */
+    func statistics()  -> AudioStreamStatistics
+    
+    /**
+     * `stop_recording()`: completes the WAV file; posts
+     * `AudioStreamWillStopRecordingAudio` and
+     * `AudioStreamDidStopRecordingAudio`. Does nothing when not recording.
+     * The recording also stops when the stream ends.
+     */
+    func stopRecording() throws 
+    
+}
+/**
+ * An RTP audio stream (`AudioStream`).
+ *
+ * Create one with an account to offer it (`Session.connect`,
+ * `Session.addStream`), or take the one a peer proposed from
+ * `Session.proposedStreams` or the `streams` of `SIPSessionNewIncoming`.
+ * Its attributes are meaningful once it started (`MediaStreamDidStart`).
+ * Its mixer slot (`consumerSlot`, `producerSlot`) exists from
+ * `MediaStreamDidInitialize` until it ends: connect a `WavePlayer` to it to
+ * send audio. Two objects are equal when they refer to the same stream.
+ */
+open class AudioStream: AudioStreamProtocol, @unchecked Sendable, Equatable, Hashable, CustomStringConvertible {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_sipsimple_uniffi_fn_clone_audiostream(self.handle, $0) }
+    }
+    /**
+     * `AudioStream(account)`: a new stream for a session of `account`.
+     * `InvalidHandle` for a stale account.
+     */
+public convenience init(account: Account)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_audiostream_new(
+        FfiConverterTypeAccount_lower(account),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_sipsimple_uniffi_fn_free_audiostream(handle, $0) }
+    }
+
+    
+    /**
+     * The audio stream whose handle is `handle` (a notification's sender
+     * or an entry of its `streams`). `InvalidHandle` when it is no live
+     * audio stream.
+     */
+public static func fromHandle(handle: UInt64)throws  -> AudioStream  {
+    return try  FfiConverterTypeAudioStream_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_audiostream_from_handle(
+        FfiConverterUInt64.lower(handle),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * The account the stream belongs to.
+     */
+open func account() -> Account  {
+    return try!  FfiConverterTypeAccount_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_account(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * This stream as a `MediaStream`, for `Session` methods.
+     */
+open func asMediaStream() -> MediaStream  {
+    return try!  FfiConverterTypeMediaStream_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_as_media_stream(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `codec`: the negotiated codec (`PCMU`, `opus`...), once started.
+     */
+open func codec() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_codec(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The voice mixer slot the stream consumes from (what is connected to
+     * it is sent to the peer), from initialization until it ends.
+     */
+open func consumerSlot() -> UInt32?  {
+    return try!  FfiConverterOptionUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_consumer_slot(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The stream's handle: the sender of its notifications.
+     */
+open func handle() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_handle(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `hold_supported`.
+     */
+open func holdSupported() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_hold_supported(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `local_rtp_address`: the address our SDP gives, once initialized.
+     */
+open func localRtpAddress() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_local_rtp_address(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `local_rtp_port`: our RTP port (RTCP is the next one).
+     */
+open func localRtpPort() -> UInt16?  {
+    return try!  FfiConverterOptionUInt16.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_local_rtp_port(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `on_hold`: held by either side.
+     */
+open func onHold() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_on_hold(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `on_hold_by_local`: held by us.
+     */
+open func onHoldByLocal() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_on_hold_by_local(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `on_hold_by_remote`: held by the peer.
+     */
+open func onHoldByRemote() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_on_hold_by_remote(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The voice mixer slot the stream produces on (what the peer sends);
+     * the same slot as `consumer_slot`.
+     */
+open func producerSlot() -> UInt32?  {
+    return try!  FfiConverterOptionUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_producer_slot(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `recording_filename`: the WAV file being recorded, if any.
+     */
+open func recordingFilename() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_recording_filename(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `remote_rtp_address_received`: where the peer's RTP comes from.
+     */
+open func remoteRtpAddressReceived() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_remote_rtp_address_received(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `remote_rtp_address_sdp`: the address the peer's SDP gives.
+     */
+open func remoteRtpAddressSdp() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_remote_rtp_address_sdp(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `remote_rtp_port_received`: the port the peer's RTP comes from.
+     */
+open func remoteRtpPortReceived() -> UInt16?  {
+    return try!  FfiConverterOptionUInt16.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_remote_rtp_port_received(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `remote_rtp_port_sdp`: the port the peer's SDP gives.
+     */
+open func remoteRtpPortSdp() -> UInt16?  {
+    return try!  FfiConverterOptionUInt16.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_remote_rtp_port_sdp(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `sample_rate`: the negotiated codec's sample rate, once started.
+     */
+open func sampleRate() -> UInt32?  {
+    return try!  FfiConverterOptionUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_sample_rate(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `send_dtmf(digit)`: sends one digit (`0`-`9`, `*`, `#`, `A`-`D`) as
+     * RFC 4733 events. `InvalidArgument` for anything else,
+     * `InvalidState` before the stream started or when the peer did not
+     * accept `telephone-event`.
+     */
+open func sendDtmf(digit: String)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_send_dtmf(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(digit),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `srtp_active`: whether SRTP protects the media.
+     */
+open func srtpActive() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_srtp_active(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `start_recording(filename)`: records the conversation into a 16-bit
+     * mono WAV file at the mixer rate (missing directories are created).
+     * Posts `AudioStreamWillStartRecordingAudio` and
+     * `AudioStreamDidStartRecordingAudio` (`filename`: the full path).
+     * `InvalidState` before the stream was initialized or while it records.
+     */
+open func startRecording(filename: String)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_start_recording(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(filename),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `statistics`: RTP and jitter buffer counters.
+     */
+open func statistics() -> AudioStreamStatistics  {
+    return try!  FfiConverterTypeAudioStreamStatistics_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_statistics(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `stop_recording()`: completes the WAV file; posts
+     * `AudioStreamWillStopRecordingAudio` and
+     * `AudioStreamDidStopRecordingAudio`. Does nothing when not recording.
+     * The recording also stops when the stream ends.
+     */
+open func stopRecording()throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_stop_recording(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_uniffi_trait_display(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+}
+// The local Rust `Eq` implementation - only `eq` is used.
+public static func == (self: AudioStream, other: AudioStream) -> Bool {
+    return try!  FfiConverterBool.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_uniffi_trait_eq_eq(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAudioStream_lower(other),uniffiCallStatus
+    )
+}
+    )
+}
+// The local Rust `Hash` implementation
+public func hash(into hasher: inout Hasher) {
+    let val = try!  FfiConverterUInt64.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_uniffi_trait_hash(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+    hasher.combine(val)
+}
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudioStream: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = AudioStream
+
+    public static func lift(_ handle: UInt64) throws -> AudioStream {
+        return AudioStream(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: AudioStream) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioStream {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AudioStream, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioStream_lift(_ handle: UInt64) throws -> AudioStream {
+    return try FfiConverterTypeAudioStream.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioStream_lower(_ value: AudioStream) -> UInt64 {
+    return FfiConverterTypeAudioStream.lower(value)
 }
 
 
@@ -2131,6 +2990,849 @@ public func FfiConverterTypeServiceLookup_lift(_ handle: UInt64) throws -> Servi
 #endif
 public func FfiConverterTypeServiceLookup_lower(_ value: ServiceLookup) -> UInt64 {
     return FfiConverterTypeServiceLookup.lower(value)
+}
+
+
+
+
+
+
+/**
+ * One INVITE session (`Session`), incoming or outgoing.
+ *
+ * Every method returns at once; the progress arrives as `SIPSession*`
+ * notifications whose sender is the session (`handle()`). An incoming
+ * session is announced by `SIPSessionNewIncoming`: get its object with
+ * `Session.fromHandle(notification.sender.handle)`, and its proposed
+ * streams with `proposedStreams()` (or `mediaStreamFromHandle` on the
+ * `streams` of the data). A call in a state that does not allow it is
+ * `InvalidState`. Two objects are equal when they refer to the same
+ * session.
+ *
+ * A terminated session keeps its handle (and its streams theirs) until 64
+ * newer sessions have ended or the application starts again; then
+ * `fromHandle` with it is `InvalidHandle`. An object obtained before
+ * still reads the session's attributes.
+ */
+public protocol SessionProtocol: AnyObject, Sendable {
+    
+    /**
+     * `accept(streams)`: answers an incoming session with `streams`, a
+     * subset of `proposedStreams()`; the others are refused. Posts
+     * `SIPSessionWillStart` and `SIPSessionDidStart`, or
+     * `SIPSessionDidFail`.
+     */
+    func accept(streams: [MediaStream]) throws 
+    
+    /**
+     * `accept_proposal(streams)`: accepts the peer's proposal
+     * (`SIPSessionGotProposal`, originator `remote`) with `streams`, a
+     * subset of `proposedStreams()`; the others are refused. The accepted
+     * streams start at once; `SIPSessionGotAcceptProposal` and
+     * `SIPSessionDidRenegotiateStreams` follow. When none can be set up the
+     * proposal is rejected with 488 and `SIPSessionHadProposalFailure`
+     * posted.
+     */
+    func acceptProposal(streams: [MediaStream]) throws 
+    
+    /**
+     * `account`: the account of the session.
+     */
+    func account()  -> Account
+    
+    /**
+     * `add_stream(stream)`: proposes one more stream to the peer in a
+     * re-INVITE (`SIPSessionGotProposal`, originator `local`). When the peer
+     * accepts, the stream starts and `SIPSessionGotAcceptProposal` and
+     * `SIPSessionDidRenegotiateStreams` follow; a refusal (or
+     * `cancelProposal`) posts `SIPSessionGotRejectProposal` and ends the
+     * stream. Needs a `connected` session.
+     */
+    func addStream(stream: MediaStream) throws 
+    
+    /**
+     * `cancel_proposal()`: withdraws our pending proposal;
+     * `SIPSessionGotRejectProposal` with code 487 follows.
+     */
+    func cancelProposal() throws 
+    
+    /**
+     * `connect(to, streams, subject)`: calls `to` (a SIP URI such as
+     * `sip:bob@example.com`) offering `streams` (at least one), through the
+     * account's outbound proxy or the routes DNS gives for the target's
+     * domain. Allowed in state `None` only. Posts `SIPSessionNewOutgoing`,
+     * then `SIPSessionGotRingIndication`, `SIPSessionWillStart` and
+     * `SIPSessionDidStart`, or `SIPSessionDidFail` (`code`, `reason`,
+     * `failure_reason`).
+     */
+    func connect(to: String, streams: [MediaStream], subject: String?) throws 
+    
+    /**
+     * `direction`: `incoming` or `outgoing`; `None` before either.
+     */
+    func direction()  -> String?
+    
+    /**
+     * `end()`: cancels, declines or hangs up, as the state asks. Posts
+     * `SIPSessionWillEnd` and `SIPSessionDidEnd` (or `SIPSessionDidFail`
+     * before the session started).
+     */
+    func end() throws 
+    
+    /**
+     * The session's handle: the sender of its notifications.
+     */
+    func handle()  -> UInt64
+    
+    /**
+     * `hold()`: puts every stream that supports hold on hold and tells the
+     * peer in a re-INVITE; `SIPSessionDidChangeHoldState` follows. Called
+     * before the session is connected, or while a proposal is pending, the
+     * hold is offered as soon as the session is connected and idle.
+     * `InvalidState` once the session is ending.
+     */
+    func hold() throws 
+    
+    /**
+     * `local_identity`: our address, e.g. `"Alice" <sip:alice@example.com>`.
+     */
+    func localIdentity()  -> String
+    
+    /**
+     * `on_hold`: some stream is on hold, by either side.
+     */
+    func onHold()  -> Bool
+    
+    /**
+     * `proposed_streams`: the streams of the pending offer (ours while
+     * connecting or proposing, the peer's while incoming); empty when no
+     * offer is pending.
+     */
+    func proposedStreams()  -> [MediaStream]
+    
+    /**
+     * `reject(code=603, reason=None)`: refuses an incoming session (486
+     * Busy Here, 603 Decline...); `SIPSessionDidFail` follows on both
+     * sides. `reason` replaces the standard phrase of `code`.
+     */
+    func reject(code: UInt16, reason: String?) throws 
+    
+    /**
+     * `reject_proposal(code=488, reason=None)`: declines the peer's
+     * proposal.
+     */
+    func rejectProposal(code: UInt16, reason: String?) throws 
+    
+    /**
+     * `remote_identity`: the peer's address, once known.
+     */
+    func remoteIdentity()  -> String?
+    
+    /**
+     * `remote_user_agent`: the peer's User-Agent (or Server), once known.
+     */
+    func remoteUserAgent()  -> String?
+    
+    /**
+     * `remove_stream(stream)`: ends an active stream and tells the peer in
+     * a re-INVITE. The stream is removed locally whatever the peer answers;
+     * `SIPSessionDidRenegotiateStreams` (action `remove`) follows the
+     * answer. Needs a `connected` session.
+     */
+    func removeStream(stream: MediaStream) throws 
+    
+    /**
+     * `send_ring_indication()`: answers an incoming session with 180
+     * Ringing.
+     */
+    func sendRingIndication() throws 
+    
+    /**
+     * `start_time`: when the session started (`SIPSessionDidStart`).
+     */
+    func startTime()  -> Date?
+    
+    /**
+     * `state`: `None`, `connecting`, `incoming`, `accepting`, `connected`,
+     * `sending_proposal`, `received_proposal`, `terminating` or
+     * `terminated`.
+     */
+    func state()  -> String
+    
+    /**
+     * `stop_time`: when the session ended or failed.
+     */
+    func stopTime()  -> Date?
+    
+    /**
+     * `streams`: the active streams.
+     */
+    func streams()  -> [MediaStream]
+    
+    /**
+     * `transport`: `udp`, `tcp` or `tls`, once the route is known.
+     */
+    func transport()  -> String?
+    
+    /**
+     * `unhold()`: the reverse of `hold()`.
+     */
+    func unhold() throws 
+    
+}
+/**
+ * One INVITE session (`Session`), incoming or outgoing.
+ *
+ * Every method returns at once; the progress arrives as `SIPSession*`
+ * notifications whose sender is the session (`handle()`). An incoming
+ * session is announced by `SIPSessionNewIncoming`: get its object with
+ * `Session.fromHandle(notification.sender.handle)`, and its proposed
+ * streams with `proposedStreams()` (or `mediaStreamFromHandle` on the
+ * `streams` of the data). A call in a state that does not allow it is
+ * `InvalidState`. Two objects are equal when they refer to the same
+ * session.
+ *
+ * A terminated session keeps its handle (and its streams theirs) until 64
+ * newer sessions have ended or the application starts again; then
+ * `fromHandle` with it is `InvalidHandle`. An object obtained before
+ * still reads the session's attributes.
+ */
+open class Session: SessionProtocol, @unchecked Sendable, Equatable, Hashable, CustomStringConvertible {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_sipsimple_uniffi_fn_clone_session(self.handle, $0) }
+    }
+    /**
+     * `Session(account)`: a new session in state `None`. `InvalidHandle`
+     * for a stale account.
+     */
+public convenience init(account: Account)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_session_new(
+        FfiConverterTypeAccount_lower(account),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_sipsimple_uniffi_fn_free_session(handle, $0) }
+    }
+
+    
+    /**
+     * The session whose handle is `handle` (the sender of a `SIPSession*`
+     * notification). `InvalidHandle` when it is no live session.
+     */
+public static func fromHandle(handle: UInt64)throws  -> Session  {
+    return try  FfiConverterTypeSession_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_session_from_handle(
+        FfiConverterUInt64.lower(handle),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * `accept(streams)`: answers an incoming session with `streams`, a
+     * subset of `proposedStreams()`; the others are refused. Posts
+     * `SIPSessionWillStart` and `SIPSessionDidStart`, or
+     * `SIPSessionDidFail`.
+     */
+open func accept(streams: [MediaStream])throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_accept(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceTypeMediaStream.lower(streams),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `accept_proposal(streams)`: accepts the peer's proposal
+     * (`SIPSessionGotProposal`, originator `remote`) with `streams`, a
+     * subset of `proposedStreams()`; the others are refused. The accepted
+     * streams start at once; `SIPSessionGotAcceptProposal` and
+     * `SIPSessionDidRenegotiateStreams` follow. When none can be set up the
+     * proposal is rejected with 488 and `SIPSessionHadProposalFailure`
+     * posted.
+     */
+open func acceptProposal(streams: [MediaStream])throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_accept_proposal(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceTypeMediaStream.lower(streams),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `account`: the account of the session.
+     */
+open func account() -> Account  {
+    return try!  FfiConverterTypeAccount_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_account(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `add_stream(stream)`: proposes one more stream to the peer in a
+     * re-INVITE (`SIPSessionGotProposal`, originator `local`). When the peer
+     * accepts, the stream starts and `SIPSessionGotAcceptProposal` and
+     * `SIPSessionDidRenegotiateStreams` follow; a refusal (or
+     * `cancelProposal`) posts `SIPSessionGotRejectProposal` and ends the
+     * stream. Needs a `connected` session.
+     */
+open func addStream(stream: MediaStream)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_add_stream(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeMediaStream_lower(stream),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `cancel_proposal()`: withdraws our pending proposal;
+     * `SIPSessionGotRejectProposal` with code 487 follows.
+     */
+open func cancelProposal()throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_cancel_proposal(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `connect(to, streams, subject)`: calls `to` (a SIP URI such as
+     * `sip:bob@example.com`) offering `streams` (at least one), through the
+     * account's outbound proxy or the routes DNS gives for the target's
+     * domain. Allowed in state `None` only. Posts `SIPSessionNewOutgoing`,
+     * then `SIPSessionGotRingIndication`, `SIPSessionWillStart` and
+     * `SIPSessionDidStart`, or `SIPSessionDidFail` (`code`, `reason`,
+     * `failure_reason`).
+     */
+open func connect(to: String, streams: [MediaStream], subject: String? = nil)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_connect(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(to),
+        FfiConverterSequenceTypeMediaStream.lower(streams),
+        FfiConverterOptionString.lower(subject),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `direction`: `incoming` or `outgoing`; `None` before either.
+     */
+open func direction() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_direction(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `end()`: cancels, declines or hangs up, as the state asks. Posts
+     * `SIPSessionWillEnd` and `SIPSessionDidEnd` (or `SIPSessionDidFail`
+     * before the session started).
+     */
+open func end()throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_end(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The session's handle: the sender of its notifications.
+     */
+open func handle() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_handle(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `hold()`: puts every stream that supports hold on hold and tells the
+     * peer in a re-INVITE; `SIPSessionDidChangeHoldState` follows. Called
+     * before the session is connected, or while a proposal is pending, the
+     * hold is offered as soon as the session is connected and idle.
+     * `InvalidState` once the session is ending.
+     */
+open func hold()throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_hold(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `local_identity`: our address, e.g. `"Alice" <sip:alice@example.com>`.
+     */
+open func localIdentity() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_local_identity(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `on_hold`: some stream is on hold, by either side.
+     */
+open func onHold() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_on_hold(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `proposed_streams`: the streams of the pending offer (ours while
+     * connecting or proposing, the peer's while incoming); empty when no
+     * offer is pending.
+     */
+open func proposedStreams() -> [MediaStream]  {
+    return try!  FfiConverterSequenceTypeMediaStream.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_proposed_streams(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `reject(code=603, reason=None)`: refuses an incoming session (486
+     * Busy Here, 603 Decline...); `SIPSessionDidFail` follows on both
+     * sides. `reason` replaces the standard phrase of `code`.
+     */
+open func reject(code: UInt16 = UInt16(603), reason: String? = nil)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_reject(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt16.lower(code),
+        FfiConverterOptionString.lower(reason),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `reject_proposal(code=488, reason=None)`: declines the peer's
+     * proposal.
+     */
+open func rejectProposal(code: UInt16 = UInt16(488), reason: String? = nil)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_reject_proposal(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt16.lower(code),
+        FfiConverterOptionString.lower(reason),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `remote_identity`: the peer's address, once known.
+     */
+open func remoteIdentity() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_remote_identity(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `remote_user_agent`: the peer's User-Agent (or Server), once known.
+     */
+open func remoteUserAgent() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_remote_user_agent(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `remove_stream(stream)`: ends an active stream and tells the peer in
+     * a re-INVITE. The stream is removed locally whatever the peer answers;
+     * `SIPSessionDidRenegotiateStreams` (action `remove`) follows the
+     * answer. Needs a `connected` session.
+     */
+open func removeStream(stream: MediaStream)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_remove_stream(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeMediaStream_lower(stream),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `send_ring_indication()`: answers an incoming session with 180
+     * Ringing.
+     */
+open func sendRingIndication()throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_send_ring_indication(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `start_time`: when the session started (`SIPSessionDidStart`).
+     */
+open func startTime() -> Date?  {
+    return try!  FfiConverterOptionTimestamp.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_start_time(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `state`: `None`, `connecting`, `incoming`, `accepting`, `connected`,
+     * `sending_proposal`, `received_proposal`, `terminating` or
+     * `terminated`.
+     */
+open func state() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_state(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `stop_time`: when the session ended or failed.
+     */
+open func stopTime() -> Date?  {
+    return try!  FfiConverterOptionTimestamp.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_stop_time(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `streams`: the active streams.
+     */
+open func streams() -> [MediaStream]  {
+    return try!  FfiConverterSequenceTypeMediaStream.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_streams(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `transport`: `udp`, `tcp` or `tls`, once the route is known.
+     */
+open func transport() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_transport(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `unhold()`: the reverse of `hold()`.
+     */
+open func unhold()throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_unhold(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_uniffi_trait_display(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+}
+// The local Rust `Eq` implementation - only `eq` is used.
+public static func == (self: Session, other: Session) -> Bool {
+    return try!  FfiConverterBool.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_uniffi_trait_eq_eq(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeSession_lower(other),uniffiCallStatus
+    )
+}
+    )
+}
+// The local Rust `Hash` implementation
+public func hash(into hasher: inout Hasher) {
+    let val = try!  FfiConverterUInt64.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_uniffi_trait_hash(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+    hasher.combine(val)
+}
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSession: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Session
+
+    public static func lift(_ handle: UInt64) throws -> Session {
+        return Session(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Session) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Session {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Session, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSession_lift(_ handle: UInt64) throws -> Session {
+    return try FfiConverterTypeSession.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSession_lower(_ value: Session) -> UInt64 {
+    return FfiConverterTypeSession.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The session registry singleton (`SessionManager`); the application
+ * starts and stops it.
+ */
+public protocol SessionManagerProtocol: AnyObject, Sendable {
+    
+    /**
+     * `sessions`: the sessions neither new nor terminated.
+     */
+    func sessions()  -> [Session]
+    
+}
+/**
+ * The session registry singleton (`SessionManager`); the application
+ * starts and stops it.
+ */
+open class SessionManager: SessionManagerProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_sipsimple_uniffi_fn_clone_sessionmanager(self.handle, $0) }
+    }
+    /**
+     * The session manager singleton.
+     */
+public convenience init() {
+    let handle =
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_sessionmanager_new(uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_sipsimple_uniffi_fn_free_sessionmanager(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * `sessions`: the sessions neither new nor terminated.
+     */
+open func sessions() -> [Session]  {
+    return try!  FfiConverterSequenceTypeSession.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_sessionmanager_sessions(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSessionManager: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = SessionManager
+
+    public static func lift(_ handle: UInt64) throws -> SessionManager {
+        return SessionManager(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: SessionManager) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SessionManager {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SessionManager, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSessionManager_lift(_ handle: UInt64) throws -> SessionManager {
+    return try FfiConverterTypeSessionManager.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSessionManager_lower(_ value: SessionManager) -> UInt64 {
+    return FfiConverterTypeSessionManager.lower(value)
 }
 
 
@@ -2929,6 +4631,345 @@ public func FfiConverterTypeStorage_lower(_ value: Storage) -> UInt64 {
 
 
 /**
+ * Plays a WAV file into the voice mixer (`WavePlayer`): any PCM or float
+ * WAV, converted to mono and resampled to the mixer rate. It produces on
+ * `producerSlot` from creation until the object is destroyed; connect
+ * that slot to a stream's `consumerSlot` to send the file to the peer.
+ * Reusable: `start` after it ended plays it again.
+ */
+public protocol WavePlayerProtocol: AnyObject, Sendable {
+    
+    /**
+     * Why the last play failed (the file is missing or no WAV...), if it
+     * did.
+     */
+    func error()  -> String?
+    
+    /**
+     * `filename`.
+     */
+    func filename()  -> String
+    
+    /**
+     * `initial_play`.
+     */
+    func initialPlay()  -> Bool
+    
+    /**
+     * `is_active`: playing, or waiting between plays.
+     */
+    func isActive()  -> Bool
+    
+    /**
+     * `loop_count`; 0 is forever.
+     */
+    func loopCount()  -> UInt32
+    
+    /**
+     * `pause_time`, in seconds.
+     */
+    func pauseTime()  -> Double
+    
+    /**
+     * The mixer slot the player produces on.
+     */
+    func producerSlot()  -> UInt32
+    
+    /**
+     * Starts playing (at once, or after `pause_time` without
+     * `initial_play`). A file that cannot be played ends the play at once
+     * with `error()` set. `InvalidState` while it plays.
+     */
+    func start() throws 
+    
+    /**
+     * Stops at once. Does nothing when it is not playing.
+     */
+    func stop() 
+    
+    /**
+     * `volume`, 0-200.
+     */
+    func volume()  -> UInt32
+    
+    /**
+     * Blocks until the play ends (all loops played, `stop`, or a failure)
+     * or `timeout_ms` milliseconds pass; returns whether it ended (true at
+     * once when it is not playing). The original's `play().wait()`.
+     */
+    func wait(timeoutMs: UInt32)  -> Bool
+    
+}
+/**
+ * Plays a WAV file into the voice mixer (`WavePlayer`): any PCM or float
+ * WAV, converted to mono and resampled to the mixer rate. It produces on
+ * `producerSlot` from creation until the object is destroyed; connect
+ * that slot to a stream's `consumerSlot` to send the file to the peer.
+ * Reusable: `start` after it ended plays it again.
+ */
+open class WavePlayer: WavePlayerProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_sipsimple_uniffi_fn_clone_waveplayer(self.handle, $0) }
+    }
+    /**
+     * `WavePlayer(mixer, filename, volume=100, loop_count=1, pause_time=0,
+     * initial_play=True)`: a stopped player of `filename` in a new slot of
+     * `mixer`. `volume` is 0-200 (100 plays the file as recorded),
+     * `loop_count` the number of plays (0: forever), `pause_time` the
+     * silence between plays in seconds, `initial_play` false waits
+     * `pause_time` before the first play. The file is opened when it
+     * plays. `InvalidArgument` for a volume above 200 or a negative pause.
+     */
+public convenience init(mixer: AudioMixer, filename: String, volume: UInt32 = UInt32(100), loopCount: UInt32 = UInt32(1), pauseTime: Double = Double(0.0), initialPlay: Bool = true)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_waveplayer_new(
+        FfiConverterTypeAudioMixer_lower(mixer),
+        FfiConverterString.lower(filename),
+        FfiConverterUInt32.lower(volume),
+        FfiConverterUInt32.lower(loopCount),
+        FfiConverterDouble.lower(pauseTime),
+        FfiConverterBool.lower(initialPlay),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_sipsimple_uniffi_fn_free_waveplayer(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Why the last play failed (the file is missing or no WAV...), if it
+     * did.
+     */
+open func error() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waveplayer_error(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `filename`.
+     */
+open func filename() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waveplayer_filename(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `initial_play`.
+     */
+open func initialPlay() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waveplayer_initial_play(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `is_active`: playing, or waiting between plays.
+     */
+open func isActive() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waveplayer_is_active(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `loop_count`; 0 is forever.
+     */
+open func loopCount() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waveplayer_loop_count(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `pause_time`, in seconds.
+     */
+open func pauseTime() -> Double  {
+    return try!  FfiConverterDouble.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waveplayer_pause_time(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The mixer slot the player produces on.
+     */
+open func producerSlot() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waveplayer_producer_slot(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Starts playing (at once, or after `pause_time` without
+     * `initial_play`). A file that cannot be played ends the play at once
+     * with `error()` set. `InvalidState` while it plays.
+     */
+open func start()throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waveplayer_start(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Stops at once. Does nothing when it is not playing.
+     */
+open func stop()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waveplayer_stop(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `volume`, 0-200.
+     */
+open func volume() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waveplayer_volume(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Blocks until the play ends (all loops played, `stop`, or a failure)
+     * or `timeout_ms` milliseconds pass; returns whether it ended (true at
+     * once when it is not playing). The original's `play().wait()`.
+     */
+open func wait(timeoutMs: UInt32) -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waveplayer_wait(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(timeoutMs),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWavePlayer: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = WavePlayer
+
+    public static func lift(_ handle: UInt64) throws -> WavePlayer {
+        return WavePlayer(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: WavePlayer) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WavePlayer {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: WavePlayer, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWavePlayer_lift(_ handle: UInt64) throws -> WavePlayer {
+    return try FfiConverterTypeWavePlayer.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWavePlayer_lower(_ value: WavePlayer) -> UInt64 {
+    return FfiConverterTypeWavePlayer.lower(value)
+}
+
+
+
+
+
+
+/**
  * `lookupXcapServer` under way. `wait` gives the XCAP root URLs.
  */
 public protocol XcapServerLookupProtocol: AnyObject, Sendable {
@@ -3071,6 +5112,206 @@ public func FfiConverterTypeXcapServerLookup_lower(_ value: XcapServerLookup) ->
 }
 
 
+
+
+/**
+ * The counters of a running audio stream (`statistics`); zero before it
+ * started.
+ */
+public struct AudioStreamStatistics: Equatable, Hashable {
+    /**
+     * RTP packets sent.
+     */
+    public var packetsSent: UInt64
+    /**
+     * RTP payload bytes sent.
+     */
+    public var bytesSent: UInt64
+    /**
+     * RTP packets received and accepted.
+     */
+    public var packetsReceived: UInt64
+    /**
+     * RTP payload bytes received and accepted.
+     */
+    public var bytesReceived: UInt64
+    /**
+     * Packets of the peer lost on the way (expected minus received).
+     */
+    public var packetsLost: UInt64
+    /**
+     * Packets dropped (unexpected source, payload type or sequence).
+     */
+    public var packetsDiscarded: UInt64
+    /**
+     * SRTP packets that failed authentication or replay checks.
+     */
+    public var srtpFailures: UInt64
+    /**
+     * Interarrival jitter, in milliseconds.
+     */
+    public var jitterMs: Double
+    /**
+     * Round-trip time from the peer's last report, in milliseconds.
+     */
+    public var rttMs: Double?
+    /**
+     * Frames the jitter buffer played out.
+     */
+    public var framesPlayed: UInt64
+    /**
+     * Frames missing when due.
+     */
+    public var framesLost: UInt64
+    /**
+     * Packets that arrived after their turn.
+     */
+    public var framesLate: UInt64
+    /**
+     * Queued frames thrown away (excess delay, resets).
+     */
+    public var framesDiscarded: UInt64
+    /**
+     * Playout ticks that went to other payload types (DTMF events).
+     */
+    public var framesOther: UInt64
+    /**
+     * Times the jitter buffer ran empty while playing.
+     */
+    public var underruns: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * RTP packets sent.
+         */packetsSent: UInt64, 
+        /**
+         * RTP payload bytes sent.
+         */bytesSent: UInt64, 
+        /**
+         * RTP packets received and accepted.
+         */packetsReceived: UInt64, 
+        /**
+         * RTP payload bytes received and accepted.
+         */bytesReceived: UInt64, 
+        /**
+         * Packets of the peer lost on the way (expected minus received).
+         */packetsLost: UInt64, 
+        /**
+         * Packets dropped (unexpected source, payload type or sequence).
+         */packetsDiscarded: UInt64, 
+        /**
+         * SRTP packets that failed authentication or replay checks.
+         */srtpFailures: UInt64, 
+        /**
+         * Interarrival jitter, in milliseconds.
+         */jitterMs: Double, 
+        /**
+         * Round-trip time from the peer's last report, in milliseconds.
+         */rttMs: Double?, 
+        /**
+         * Frames the jitter buffer played out.
+         */framesPlayed: UInt64, 
+        /**
+         * Frames missing when due.
+         */framesLost: UInt64, 
+        /**
+         * Packets that arrived after their turn.
+         */framesLate: UInt64, 
+        /**
+         * Queued frames thrown away (excess delay, resets).
+         */framesDiscarded: UInt64, 
+        /**
+         * Playout ticks that went to other payload types (DTMF events).
+         */framesOther: UInt64, 
+        /**
+         * Times the jitter buffer ran empty while playing.
+         */underruns: UInt64) {
+        self.packetsSent = packetsSent
+        self.bytesSent = bytesSent
+        self.packetsReceived = packetsReceived
+        self.bytesReceived = bytesReceived
+        self.packetsLost = packetsLost
+        self.packetsDiscarded = packetsDiscarded
+        self.srtpFailures = srtpFailures
+        self.jitterMs = jitterMs
+        self.rttMs = rttMs
+        self.framesPlayed = framesPlayed
+        self.framesLost = framesLost
+        self.framesLate = framesLate
+        self.framesDiscarded = framesDiscarded
+        self.framesOther = framesOther
+        self.underruns = underruns
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AudioStreamStatistics: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudioStreamStatistics: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioStreamStatistics {
+        return
+            try AudioStreamStatistics(
+                packetsSent: FfiConverterUInt64.read(from: &buf), 
+                bytesSent: FfiConverterUInt64.read(from: &buf), 
+                packetsReceived: FfiConverterUInt64.read(from: &buf), 
+                bytesReceived: FfiConverterUInt64.read(from: &buf), 
+                packetsLost: FfiConverterUInt64.read(from: &buf), 
+                packetsDiscarded: FfiConverterUInt64.read(from: &buf), 
+                srtpFailures: FfiConverterUInt64.read(from: &buf), 
+                jitterMs: FfiConverterDouble.read(from: &buf), 
+                rttMs: FfiConverterOptionDouble.read(from: &buf), 
+                framesPlayed: FfiConverterUInt64.read(from: &buf), 
+                framesLost: FfiConverterUInt64.read(from: &buf), 
+                framesLate: FfiConverterUInt64.read(from: &buf), 
+                framesDiscarded: FfiConverterUInt64.read(from: &buf), 
+                framesOther: FfiConverterUInt64.read(from: &buf), 
+                underruns: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AudioStreamStatistics, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.packetsSent, into: &buf)
+        FfiConverterUInt64.write(value.bytesSent, into: &buf)
+        FfiConverterUInt64.write(value.packetsReceived, into: &buf)
+        FfiConverterUInt64.write(value.bytesReceived, into: &buf)
+        FfiConverterUInt64.write(value.packetsLost, into: &buf)
+        FfiConverterUInt64.write(value.packetsDiscarded, into: &buf)
+        FfiConverterUInt64.write(value.srtpFailures, into: &buf)
+        FfiConverterDouble.write(value.jitterMs, into: &buf)
+        FfiConverterOptionDouble.write(value.rttMs, into: &buf)
+        FfiConverterUInt64.write(value.framesPlayed, into: &buf)
+        FfiConverterUInt64.write(value.framesLost, into: &buf)
+        FfiConverterUInt64.write(value.framesLate, into: &buf)
+        FfiConverterUInt64.write(value.framesDiscarded, into: &buf)
+        FfiConverterUInt64.write(value.framesOther, into: &buf)
+        FfiConverterUInt64.write(value.underruns, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioStreamStatistics_lift(_ buf: RustBuffer) throws -> AudioStreamStatistics {
+    return try FfiConverterTypeAudioStreamStatistics.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioStreamStatistics_lower(_ value: AudioStreamStatistics) -> RustBuffer {
+    return FfiConverterTypeAudioStreamStatistics.lower(value)
+}
 
 
 /**
@@ -3493,6 +5734,126 @@ public func FfiConverterTypeAccountClass_lift(_ buf: RustBuffer) throws -> Accou
 #endif
 public func FfiConverterTypeAccountClass_lower(_ value: AccountClass) -> RustBuffer {
     return FfiConverterTypeAccountClass.lower(value)
+}
+
+
+
+/**
+ * A media stream of a session, as `Session` methods take and return it.
+ *
+ * Every stream type this binding knows is a variant holding its object; a
+ * stream of a type registered by native code only is `Other` (it can be
+ * read from a session, not passed back).
+ */
+
+public enum MediaStream {
+    
+    /**
+     * An RTP audio stream.
+     */
+    case audio(
+        /**
+         * The stream.
+         */stream: AudioStream
+    )
+    /**
+     * A stream of a type this binding does not wrap.
+     */
+    case other(
+        /**
+         * The stream's handle.
+         */handle: UInt64, 
+        /**
+         * The stream type (`type` in the original).
+         */streamType: String
+    )
+
+
+
+    /**
+     * The stream's handle: the sender of its notifications and what the
+     * `streams` lists of session notifications carry.
+     */
+public func handle() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_mediastream_handle(
+            FfiConverterTypeMediaStream_lower(self),uniffiCallStatus
+    )
+})
+}
+
+    /**
+     * The stream type: `audio`, ...
+     */
+public func streamType() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_mediastream_stream_type(
+            FfiConverterTypeMediaStream_lower(self),uniffiCallStatus
+    )
+})
+}
+
+
+
+}
+
+#if compiler(>=6)
+extension MediaStream: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMediaStream: FfiConverterRustBuffer {
+    typealias SwiftType = MediaStream
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MediaStream {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .audio(stream: try FfiConverterTypeAudioStream.read(from: &buf)
+        )
+        
+        case 2: return .other(handle: try FfiConverterUInt64.read(from: &buf), streamType: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MediaStream, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .audio(stream):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeAudioStream.write(stream, into: &buf)
+            
+        
+        case let .other(handle,streamType):
+            writeInt(&buf, Int32(2))
+            FfiConverterUInt64.write(handle, into: &buf)
+            FfiConverterString.write(streamType, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMediaStream_lift(_ buf: RustBuffer) throws -> MediaStream {
+    return try FfiConverterTypeMediaStream.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMediaStream_lower(_ value: MediaStream) -> RustBuffer {
+    return FfiConverterTypeMediaStream.lower(value)
 }
 
 
@@ -3969,6 +6330,30 @@ fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionDouble: FfiConverterRustBuffer {
+    typealias SwiftType = Double?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterDouble.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterDouble.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
     typealias SwiftType = String?
 
@@ -3985,6 +6370,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTimestamp: FfiConverterRustBuffer {
+    typealias SwiftType = Date?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTimestamp.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTimestamp.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -4091,6 +6500,31 @@ fileprivate struct FfiConverterSequenceTypeAccount: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeSession: FfiConverterRustBuffer {
+    typealias SwiftType = [Session]
+
+    public static func write(_ value: [Session], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeSession.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Session] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Session]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeSession.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeRoute: FfiConverterRustBuffer {
     typealias SwiftType = [Route]
 
@@ -4137,6 +6571,31 @@ fileprivate struct FfiConverterSequenceTypeServiceAddress: FfiConverterRustBuffe
         return seq
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMediaStream: FfiConverterRustBuffer {
+    typealias SwiftType = [MediaStream]
+
+    public static func write(_ value: [MediaStream], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMediaStream.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MediaStream] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MediaStream]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMediaStream.read(from: &buf))
+        }
+        return seq
+    }
+}
 /**
  * Extends the settings class of accounts (the original's
  * `Account.register_extension` / `BonjourAccount.register_extension`);
@@ -4155,6 +6614,19 @@ public func registerAccountExtension(accountClass: AccountClass, path: String, t
     )
 }
 }
+/**
+ * The stream whose handle is `handle`, e.g. one of the `streams` of a
+ * `SIPSessionNewIncoming` notification (`{"handle": ..}` in its JSON
+ * data). `InvalidHandle` when it is no live media stream.
+ */
+public func mediaStreamFromHandle(handle: UInt64)throws  -> MediaStream  {
+    return try  FfiConverterTypeMediaStream_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_func_media_stream_from_handle(
+        FfiConverterUInt64.lower(handle),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -4172,6 +6644,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.contractVersionMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_func_register_account_extension() != 25821) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_func_media_stream_from_handle() != 39291) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_method_account_contact_uri() != 1150) {
@@ -4252,6 +6727,51 @@ private let initializationResult: InitializationResult = {
     if (uniffi_sipsimple_uniffi_checksum_method_sipapplication_stop() != 33823) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_connect_slots() != 37216) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_disconnect_slots() != 18510) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_is_connected() != 2228) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_sample_rate() != 29976) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_error() != 64606) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_filename() != 15338) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_initial_play() != 58565) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_is_active() != 6193) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_loop_count() != 6778) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_pause_time() != 33753) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_producer_slot() != 21512) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_start() != 21888) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_stop() != 61293) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_volume() != 3162) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_wait() != 43912) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_sipsimple_uniffi_checksum_method_dnslookup_handle() != 31366) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4297,6 +6817,84 @@ private let initializationResult: InitializationResult = {
     if (uniffi_sipsimple_uniffi_checksum_method_observertoken_is_active() != 43256) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_accept() != 64201) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_accept_proposal() != 28662) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_account() != 49399) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_add_stream() != 29790) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_cancel_proposal() != 6318) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_connect() != 24136) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_direction() != 43782) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_end() != 7138) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_handle() != 39540) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_hold() != 28253) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_local_identity() != 9900) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_on_hold() != 3972) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_proposed_streams() != 46506) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_reject() != 8727) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_reject_proposal() != 16747) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_remote_identity() != 45315) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_remote_user_agent() != 14809) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_remove_stream() != 33564) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_send_ring_indication() != 12461) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_start_time() != 35184) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_state() != 51525) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_stop_time() != 34937) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_streams() != 48164) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_transport() != 42681) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_unhold() != 25791) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_sessionmanager_sessions() != 514) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_sipsimple_uniffi_checksum_method_sipsimplesettings_get_setting() != 53390) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4315,6 +6913,75 @@ private let initializationResult: InitializationResult = {
     if (uniffi_sipsimple_uniffi_checksum_method_storage_directory() != 57836) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_account() != 30173) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_as_media_stream() != 24075) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_codec() != 41483) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_consumer_slot() != 18774) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_handle() != 52879) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_hold_supported() != 5236) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_local_rtp_address() != 5365) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_local_rtp_port() != 31562) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_on_hold() != 29702) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_on_hold_by_local() != 21522) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_on_hold_by_remote() != 2900) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_producer_slot() != 61978) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_recording_filename() != 3532) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_remote_rtp_address_received() != 37293) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_remote_rtp_address_sdp() != 15106) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_remote_rtp_port_received() != 62318) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_remote_rtp_port_sdp() != 11271) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_sample_rate() != 12128) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_send_dtmf() != 63915) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_srtp_active() != 40443) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_start_recording() != 13851) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_statistics() != 15500) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_stop_recording() != 19072) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_sipsimple_uniffi_checksum_constructor_account_new() != 38495) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4324,10 +6991,25 @@ private let initializationResult: InitializationResult = {
     if (uniffi_sipsimple_uniffi_checksum_constructor_sipapplication_new() != 10870) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_audiomixer_voice() != 1914) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_waveplayer_new() != 57053) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_sipsimple_uniffi_checksum_constructor_dnslookup_new() != 3695) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_constructor_notificationcenter_new() != 36010) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_session_from_handle() != 63902) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_session_new() != 56325) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_sessionmanager_new() != 48332) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_constructor_sipsimplesettings_new() != 47102) {
@@ -4337,6 +7019,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_constructor_storage_memory() != 33260) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_audiostream_from_handle() != 63355) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_audiostream_new() != 38048) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_method_notificationobserver_handle_notification() != 18279) {

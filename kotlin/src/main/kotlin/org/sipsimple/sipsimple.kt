@@ -699,6 +699,8 @@ internal object IntegrityCheckingUniffiLib {
     internal fun ensureInitialized() = Unit
     external fun uniffi_sipsimple_uniffi_checksum_func_register_account_extension(
     ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_func_media_stream_from_handle(
+    ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_account_contact_uri(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_account_delete(
@@ -751,6 +753,36 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_sipapplication_stop(
     ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiomixer_connect_slots(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiomixer_disconnect_slots(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiomixer_is_connected(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiomixer_sample_rate(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_error(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_filename(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_initial_play(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_is_active(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_loop_count(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_pause_time(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_producer_slot(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_start(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_stop(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_volume(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_wait(
+    ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_dnslookup_handle(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_dnslookup_lookup_service(
@@ -781,6 +813,58 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_observertoken_is_active(
     ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_accept(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_accept_proposal(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_account(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_add_stream(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_cancel_proposal(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_connect(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_direction(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_end(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_handle(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_hold(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_local_identity(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_on_hold(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_proposed_streams(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_reject(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_reject_proposal(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_remote_identity(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_remote_user_agent(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_remove_stream(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_send_ring_indication(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_start_time(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_state(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_stop_time(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_streams(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_transport(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_unhold(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_sessionmanager_sessions(
+    ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_sipsimplesettings_get_setting(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_sipsimplesettings_handle(
@@ -793,21 +877,81 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_storage_directory(
     ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_account(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_as_media_stream(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_codec(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_consumer_slot(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_handle(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_hold_supported(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_local_rtp_address(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_local_rtp_port(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_on_hold(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_on_hold_by_local(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_on_hold_by_remote(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_producer_slot(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_recording_filename(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_remote_rtp_address_received(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_remote_rtp_address_sdp(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_remote_rtp_port_received(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_remote_rtp_port_sdp(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_sample_rate(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_send_dtmf(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_srtp_active(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_start_recording(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_statistics(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_stop_recording(
+    ): Int
     external fun uniffi_sipsimple_uniffi_checksum_constructor_account_new(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_constructor_accountmanager_new(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_constructor_sipapplication_new(
     ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_audiomixer_voice(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_waveplayer_new(
+    ): Int
     external fun uniffi_sipsimple_uniffi_checksum_constructor_dnslookup_new(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_constructor_notificationcenter_new(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_session_from_handle(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_session_new(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_sessionmanager_new(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_constructor_sipsimplesettings_new(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_constructor_storage_file(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_constructor_storage_memory(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_audiostream_from_handle(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_audiostream_new(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_notificationobserver_handle_notification(
     ): Int
@@ -910,6 +1054,48 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_sipsimple_uniffi_fn_method_sipapplication_stop(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_clone_audiomixer(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_free_audiomixer(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_constructor_audiomixer_voice(uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_connect_slots(`ptr`: Long,`src`: Int,`dst`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_disconnect_slots(`ptr`: Long,`src`: Int,`dst`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_is_connected(`ptr`: Long,`src`: Int,`dst`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_sample_rate(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_sipsimple_uniffi_fn_clone_waveplayer(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_free_waveplayer(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_constructor_waveplayer_new(`mixer`: Long,`filename`: RustBuffer.ByValue,`volume`: Int,`loopCount`: Int,`pauseTime`: Double,`initialPlay`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_error(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_filename(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_initial_play(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_is_active(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_loop_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_pause_time(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Double
+    external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_producer_slot(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_start(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_stop(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_volume(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_wait(`ptr`: Long,`timeoutMs`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
     external fun uniffi_sipsimple_uniffi_fn_clone_dnslookup(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_sipsimple_uniffi_fn_free_dnslookup(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -968,6 +1154,80 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_sipsimple_uniffi_fn_method_observertoken_is_active(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_clone_session(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_free_session(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_constructor_session_from_handle(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_constructor_session_new(`account`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_session_accept(`ptr`: Long,`streams`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_session_accept_proposal(`ptr`: Long,`streams`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_session_account(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_session_add_stream(`ptr`: Long,`stream`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_session_cancel_proposal(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_session_connect(`ptr`: Long,`to`: RustBuffer.ByValue,`streams`: RustBuffer.ByValue,`subject`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_session_direction(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_session_end(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_session_handle(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_session_hold(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_session_local_identity(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_session_on_hold(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_session_proposed_streams(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_session_reject(`ptr`: Long,`code`: Short,`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_session_reject_proposal(`ptr`: Long,`code`: Short,`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_session_remote_identity(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_session_remote_user_agent(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_session_remove_stream(`ptr`: Long,`stream`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_session_send_ring_indication(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_session_start_time(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_session_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_session_stop_time(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_session_streams(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_session_transport(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_session_unhold(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_session_uniffi_trait_display(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_session_uniffi_trait_eq_eq(`ptr`: Long,`other`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_session_uniffi_trait_eq_ne(`ptr`: Long,`other`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_session_uniffi_trait_hash(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_clone_sessionmanager(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_free_sessionmanager(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_constructor_sessionmanager_new(uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_sessionmanager_sessions(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_sipsimple_uniffi_fn_clone_sipsimplesettings(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_sipsimple_uniffi_fn_free_sipsimplesettings(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -996,10 +1256,78 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_sipsimple_uniffi_fn_method_storage_uniffi_trait_display(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_clone_audiostream(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_free_audiostream(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_constructor_audiostream_from_handle(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_constructor_audiostream_new(`account`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_account(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_as_media_stream(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_codec(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_consumer_slot(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_handle(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_hold_supported(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_local_rtp_address(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_local_rtp_port(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_on_hold(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_on_hold_by_local(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_on_hold_by_remote(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_producer_slot(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_recording_filename(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_remote_rtp_address_received(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_remote_rtp_address_sdp(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_remote_rtp_port_received(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_remote_rtp_port_sdp(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_sample_rate(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_send_dtmf(`ptr`: Long,`digit`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_srtp_active(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_start_recording(`ptr`: Long,`filename`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_statistics(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_stop_recording(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_uniffi_trait_display(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_uniffi_trait_eq_eq(`ptr`: Long,`other`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_uniffi_trait_eq_ne(`ptr`: Long,`other`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_uniffi_trait_hash(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_sipsimple_uniffi_fn_init_callback_vtable_notificationobserver(`vtable`: UniffiVTableCallbackInterfaceNotificationObserver,
     ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_mediastream_handle(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_mediastream_stream_type(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_sipsimple_uniffi_fn_func_register_account_extension(`accountClass`: RustBuffer.ByValue,`path`: RustBuffer.ByValue,`typeName`: RustBuffer.ByValue,`defaultJson`: RustBuffer.ByValue,`nillable`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_func_media_stream_from_handle(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun ffi_sipsimple_uniffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_sipsimple_uniffi_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1122,6 +1450,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_sipsimple_uniffi_checksum_func_register_account_extension() and 0xFFFF) != 25821) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_func_media_stream_from_handle() and 0xFFFF) != 39291) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_account_contact_uri() and 0xFFFF) != 1150) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1200,6 +1531,51 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_sipapplication_stop() and 0xFFFF) != 33823) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_connect_slots() and 0xFFFF) != 37216) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_disconnect_slots() and 0xFFFF) != 18510) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_is_connected() and 0xFFFF) != 2228) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_sample_rate() and 0xFFFF) != 29976) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_error() and 0xFFFF) != 64606) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_filename() and 0xFFFF) != 15338) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_initial_play() and 0xFFFF) != 58565) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_is_active() and 0xFFFF) != 6193) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_loop_count() and 0xFFFF) != 6778) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_pause_time() and 0xFFFF) != 33753) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_producer_slot() and 0xFFFF) != 21512) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_start() and 0xFFFF) != 21888) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_stop() and 0xFFFF) != 61293) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_volume() and 0xFFFF) != 3162) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_wait() and 0xFFFF) != 43912) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_dnslookup_handle() and 0xFFFF) != 31366) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1245,6 +1621,84 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_observertoken_is_active() and 0xFFFF) != 43256) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_accept() and 0xFFFF) != 64201) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_accept_proposal() and 0xFFFF) != 28662) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_account() and 0xFFFF) != 49399) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_add_stream() and 0xFFFF) != 29790) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_cancel_proposal() and 0xFFFF) != 6318) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_connect() and 0xFFFF) != 24136) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_direction() and 0xFFFF) != 43782) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_end() and 0xFFFF) != 7138) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_handle() and 0xFFFF) != 39540) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_hold() and 0xFFFF) != 28253) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_local_identity() and 0xFFFF) != 9900) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_on_hold() and 0xFFFF) != 3972) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_proposed_streams() and 0xFFFF) != 46506) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_reject() and 0xFFFF) != 8727) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_reject_proposal() and 0xFFFF) != 16747) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_remote_identity() and 0xFFFF) != 45315) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_remote_user_agent() and 0xFFFF) != 14809) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_remove_stream() and 0xFFFF) != 33564) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_send_ring_indication() and 0xFFFF) != 12461) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_start_time() and 0xFFFF) != 35184) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_state() and 0xFFFF) != 51525) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_stop_time() and 0xFFFF) != 34937) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_streams() and 0xFFFF) != 48164) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_transport() and 0xFFFF) != 42681) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_unhold() and 0xFFFF) != 25791) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_sessionmanager_sessions() and 0xFFFF) != 514) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_sipsimplesettings_get_setting() and 0xFFFF) != 53390) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1263,6 +1717,75 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_storage_directory() and 0xFFFF) != 57836) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_account() and 0xFFFF) != 30173) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_as_media_stream() and 0xFFFF) != 24075) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_codec() and 0xFFFF) != 41483) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_consumer_slot() and 0xFFFF) != 18774) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_handle() and 0xFFFF) != 52879) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_hold_supported() and 0xFFFF) != 5236) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_local_rtp_address() and 0xFFFF) != 5365) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_local_rtp_port() and 0xFFFF) != 31562) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_on_hold() and 0xFFFF) != 29702) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_on_hold_by_local() and 0xFFFF) != 21522) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_on_hold_by_remote() and 0xFFFF) != 2900) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_producer_slot() and 0xFFFF) != 61978) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_recording_filename() and 0xFFFF) != 3532) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_remote_rtp_address_received() and 0xFFFF) != 37293) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_remote_rtp_address_sdp() and 0xFFFF) != 15106) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_remote_rtp_port_received() and 0xFFFF) != 62318) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_remote_rtp_port_sdp() and 0xFFFF) != 11271) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_sample_rate() and 0xFFFF) != 12128) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_send_dtmf() and 0xFFFF) != 63915) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_srtp_active() and 0xFFFF) != 40443) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_start_recording() and 0xFFFF) != 13851) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_statistics() and 0xFFFF) != 15500) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_stop_recording() and 0xFFFF) != 19072) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_account_new() and 0xFFFF) != 38495) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1272,10 +1795,25 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_sipapplication_new() and 0xFFFF) != 10870) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_audiomixer_voice() and 0xFFFF) != 1914) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_waveplayer_new() and 0xFFFF) != 57053) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_dnslookup_new() and 0xFFFF) != 3695) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_notificationcenter_new() and 0xFFFF) != 36010) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_session_from_handle() and 0xFFFF) != 63902) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_session_new() and 0xFFFF) != 56325) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_sessionmanager_new() and 0xFFFF) != 48332) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_sipsimplesettings_new() and 0xFFFF) != 47102) {
@@ -1285,6 +1823,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_storage_memory() and 0xFFFF) != 33260) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_audiostream_from_handle() and 0xFFFF) != 63355) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_audiostream_new() and 0xFFFF) != 38048) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_notificationobserver_handle_notification() and 0xFFFF) != 18279) {
@@ -1670,6 +2214,49 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
     override fun write(value: ByteArray, buf: ByteBuffer) {
         buf.putInt(value.size)
         buf.put(value)
+    }
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTimestamp: FfiConverterRustBuffer<java.time.Instant> {
+    override fun read(buf: ByteBuffer): java.time.Instant {
+        val seconds = buf.getLong()
+        // Type mismatch (should be u32) but we check for overflow/underflow below
+        val nanoseconds = buf.getInt().toLong()
+        if (nanoseconds < 0) {
+            throw java.time.DateTimeException("Instant nanoseconds exceed minimum or maximum supported by uniffi")
+        }
+        if (seconds >= 0) {
+            return java.time.Instant.EPOCH.plus(java.time.Duration.ofSeconds(seconds, nanoseconds))
+        } else {
+            return java.time.Instant.EPOCH.minus(java.time.Duration.ofSeconds(-seconds, nanoseconds))
+        }
+    }
+
+    // 8 bytes for seconds, 4 bytes for nanoseconds
+    override fun allocationSize(value: java.time.Instant) = 12UL
+
+    override fun write(value: java.time.Instant, buf: ByteBuffer) {
+        var epochOffset = java.time.Duration.between(java.time.Instant.EPOCH, value)
+
+        var sign = 1
+        if (epochOffset.isNegative()) {
+            sign = -1
+            epochOffset = epochOffset.negated()
+        }
+
+        if (epochOffset.nano < 0) {
+            // Java docs provide guarantee that nano will always be positive, so this should be impossible
+            // See: https://docs.oracle.com/javase/8/docs/api/java/time/Instant.html
+            throw IllegalArgumentException("Invalid timestamp, nano value must be non-negative")
+        }
+
+        buf.putLong(sign * epochOffset.seconds)
+        // Type mismatch (should be u32) but since values will always be between 0 and 999,999,999 it should be OK
+        buf.putInt(epochOffset.nano)
     }
 }
 
@@ -2789,6 +3376,1211 @@ public object FfiConverterTypeAccountManager: FfiConverter<AccountManager, Long>
     override fun allocationSize(value: AccountManager) = 8UL
 
     override fun write(value: AccountManager, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The voice mixer of the running application
+ * (`SIPApplication.voice_audio_mixer`): numbered slots and the
+ * connections between them, mixed every 20 ms.
+ *
+ * The object refers to the mixer of the run it was taken in: after the
+ * application stopped, its calls are `InvalidState`.
+ */
+public interface AudioMixerInterface {
+    
+    /**
+     * `connect_slots(src, dst)`: sends what slot `src` produces to slot
+     * `dst`. Connections are counted: connecting a pair twice needs two
+     * disconnects. `NotFound` for a slot the mixer does not have.
+     */
+    fun `connectSlots`(`src`: kotlin.UInt, `dst`: kotlin.UInt)
+    
+    /**
+     * `disconnect_slots(src, dst)`: undoes one `connect_slots(src, dst)`.
+     * `NotFound` when the slots are not connected.
+     */
+    fun `disconnectSlots`(`src`: kotlin.UInt, `dst`: kotlin.UInt)
+    
+    /**
+     * Whether audio flows from slot `src` to slot `dst`.
+     */
+    fun `isConnected`(`src`: kotlin.UInt, `dst`: kotlin.UInt): kotlin.Boolean
+    
+    /**
+     * The mixer's sample rate, in Hz.
+     */
+    fun `sampleRate`(): kotlin.UInt
+    
+    companion object
+}
+
+/**
+ * The voice mixer of the running application
+ * (`SIPApplication.voice_audio_mixer`): numbered slots and the
+ * connections between them, mixed every 20 ms.
+ *
+ * The object refers to the mixer of the run it was taken in: after the
+ * application stopped, its calls are `InvalidState`.
+ */
+open class AudioMixer: Disposable, AutoCloseable, AudioMixerInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_sipsimple_uniffi_fn_free_audiomixer(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_sipsimple_uniffi_fn_clone_audiomixer(handle, status)
+        }
+    }
+
+    
+    /**
+     * `connect_slots(src, dst)`: sends what slot `src` produces to slot
+     * `dst`. Connections are counted: connecting a pair twice needs two
+     * disconnects. `NotFound` for a slot the mixer does not have.
+     */
+    @Throws(SipSimpleException::class)override fun `connectSlots`(`src`: kotlin.UInt, `dst`: kotlin.UInt)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiomixer_connect_slots(
+        it,
+        
+        FfiConverterUInt.lower(`src`),
+        FfiConverterUInt.lower(`dst`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `disconnect_slots(src, dst)`: undoes one `connect_slots(src, dst)`.
+     * `NotFound` when the slots are not connected.
+     */
+    @Throws(SipSimpleException::class)override fun `disconnectSlots`(`src`: kotlin.UInt, `dst`: kotlin.UInt)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiomixer_disconnect_slots(
+        it,
+        
+        FfiConverterUInt.lower(`src`),
+        FfiConverterUInt.lower(`dst`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Whether audio flows from slot `src` to slot `dst`.
+     */
+    @Throws(SipSimpleException::class)override fun `isConnected`(`src`: kotlin.UInt, `dst`: kotlin.UInt): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiomixer_is_connected(
+        it,
+        
+        FfiConverterUInt.lower(`src`),
+        FfiConverterUInt.lower(`dst`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The mixer's sample rate, in Hz.
+     */override fun `sampleRate`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiomixer_sample_rate(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * The voice mixer of the running application. `InvalidState` while
+     * the application is not running.
+     */
+    @Throws(SipSimpleException::class) fun `voice`(): AudioMixer {
+            return FfiConverterTypeAudioMixer.lift(
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_audiomixer_voice(
+    
+        _status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAudioMixer: FfiConverter<AudioMixer, Long> {
+    override fun lower(value: AudioMixer): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): AudioMixer {
+        return AudioMixer(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): AudioMixer {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: AudioMixer) = 8UL
+
+    override fun write(value: AudioMixer, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * An RTP audio stream (`AudioStream`).
+ *
+ * Create one with an account to offer it (`Session.connect`,
+ * `Session.addStream`), or take the one a peer proposed from
+ * `Session.proposedStreams` or the `streams` of `SIPSessionNewIncoming`.
+ * Its attributes are meaningful once it started (`MediaStreamDidStart`).
+ * Its mixer slot (`consumerSlot`, `producerSlot`) exists from
+ * `MediaStreamDidInitialize` until it ends: connect a `WavePlayer` to it to
+ * send audio. Two objects are equal when they refer to the same stream.
+ */
+public interface AudioStreamInterface {
+    
+    /**
+     * The account the stream belongs to.
+     */
+    fun `account`(): Account
+    
+    /**
+     * This stream as a `MediaStream`, for `Session` methods.
+     */
+    fun `asMediaStream`(): MediaStream
+    
+    /**
+     * `codec`: the negotiated codec (`PCMU`, `opus`...), once started.
+     */
+    fun `codec`(): kotlin.String?
+    
+    /**
+     * The voice mixer slot the stream consumes from (what is connected to
+     * it is sent to the peer), from initialization until it ends.
+     */
+    fun `consumerSlot`(): kotlin.UInt?
+    
+    /**
+     * The stream's handle: the sender of its notifications.
+     */
+    fun `handle`(): kotlin.ULong
+    
+    /**
+     * `hold_supported`.
+     */
+    fun `holdSupported`(): kotlin.Boolean
+    
+    /**
+     * `local_rtp_address`: the address our SDP gives, once initialized.
+     */
+    fun `localRtpAddress`(): kotlin.String?
+    
+    /**
+     * `local_rtp_port`: our RTP port (RTCP is the next one).
+     */
+    fun `localRtpPort`(): kotlin.UShort?
+    
+    /**
+     * `on_hold`: held by either side.
+     */
+    fun `onHold`(): kotlin.Boolean
+    
+    /**
+     * `on_hold_by_local`: held by us.
+     */
+    fun `onHoldByLocal`(): kotlin.Boolean
+    
+    /**
+     * `on_hold_by_remote`: held by the peer.
+     */
+    fun `onHoldByRemote`(): kotlin.Boolean
+    
+    /**
+     * The voice mixer slot the stream produces on (what the peer sends);
+     * the same slot as `consumer_slot`.
+     */
+    fun `producerSlot`(): kotlin.UInt?
+    
+    /**
+     * `recording_filename`: the WAV file being recorded, if any.
+     */
+    fun `recordingFilename`(): kotlin.String?
+    
+    /**
+     * `remote_rtp_address_received`: where the peer's RTP comes from.
+     */
+    fun `remoteRtpAddressReceived`(): kotlin.String?
+    
+    /**
+     * `remote_rtp_address_sdp`: the address the peer's SDP gives.
+     */
+    fun `remoteRtpAddressSdp`(): kotlin.String?
+    
+    /**
+     * `remote_rtp_port_received`: the port the peer's RTP comes from.
+     */
+    fun `remoteRtpPortReceived`(): kotlin.UShort?
+    
+    /**
+     * `remote_rtp_port_sdp`: the port the peer's SDP gives.
+     */
+    fun `remoteRtpPortSdp`(): kotlin.UShort?
+    
+    /**
+     * `sample_rate`: the negotiated codec's sample rate, once started.
+     */
+    fun `sampleRate`(): kotlin.UInt?
+    
+    /**
+     * `send_dtmf(digit)`: sends one digit (`0`-`9`, `*`, `#`, `A`-`D`) as
+     * RFC 4733 events. `InvalidArgument` for anything else,
+     * `InvalidState` before the stream started or when the peer did not
+     * accept `telephone-event`.
+     */
+    fun `sendDtmf`(`digit`: kotlin.String)
+    
+    /**
+     * `srtp_active`: whether SRTP protects the media.
+     */
+    fun `srtpActive`(): kotlin.Boolean
+    
+    /**
+     * `start_recording(filename)`: records the conversation into a 16-bit
+     * mono WAV file at the mixer rate (missing directories are created).
+     * Posts `AudioStreamWillStartRecordingAudio` and
+     * `AudioStreamDidStartRecordingAudio` (`filename`: the full path).
+     * `InvalidState` before the stream was initialized or while it records.
+     */
+    fun `startRecording`(`filename`: kotlin.String)
+    
+    /**
+     * `statistics`: RTP and jitter buffer counters.
+     */
+    fun `statistics`(): AudioStreamStatistics
+    
+    /**
+     * `stop_recording()`: completes the WAV file; posts
+     * `AudioStreamWillStopRecordingAudio` and
+     * `AudioStreamDidStopRecordingAudio`. Does nothing when not recording.
+     * The recording also stops when the stream ends.
+     */
+    fun `stopRecording`()
+    
+    companion object
+}
+
+/**
+ * An RTP audio stream (`AudioStream`).
+ *
+ * Create one with an account to offer it (`Session.connect`,
+ * `Session.addStream`), or take the one a peer proposed from
+ * `Session.proposedStreams` or the `streams` of `SIPSessionNewIncoming`.
+ * Its attributes are meaningful once it started (`MediaStreamDidStart`).
+ * Its mixer slot (`consumerSlot`, `producerSlot`) exists from
+ * `MediaStreamDidInitialize` until it ends: connect a `WavePlayer` to it to
+ * send audio. Two objects are equal when they refer to the same stream.
+ */
+open class AudioStream: Disposable, AutoCloseable, AudioStreamInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * `AudioStream(account)`: a new stream for a session of `account`.
+     * `InvalidHandle` for a stale account.
+     */
+    constructor(`account`: Account) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_audiostream_new(
+    
+        
+        FfiConverterTypeAccount.lower(`account`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_sipsimple_uniffi_fn_free_audiostream(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_sipsimple_uniffi_fn_clone_audiostream(handle, status)
+        }
+    }
+
+    
+    /**
+     * The account the stream belongs to.
+     */override fun `account`(): Account {
+            return FfiConverterTypeAccount.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_account(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * This stream as a `MediaStream`, for `Session` methods.
+     */override fun `asMediaStream`(): MediaStream {
+            return FfiConverterTypeMediaStream.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_as_media_stream(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `codec`: the negotiated codec (`PCMU`, `opus`...), once started.
+     */override fun `codec`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_codec(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The voice mixer slot the stream consumes from (what is connected to
+     * it is sent to the peer), from initialization until it ends.
+     */override fun `consumerSlot`(): kotlin.UInt? {
+            return FfiConverterOptionalUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_consumer_slot(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The stream's handle: the sender of its notifications.
+     */override fun `handle`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_handle(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `hold_supported`.
+     */override fun `holdSupported`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_hold_supported(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `local_rtp_address`: the address our SDP gives, once initialized.
+     */override fun `localRtpAddress`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_local_rtp_address(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `local_rtp_port`: our RTP port (RTCP is the next one).
+     */override fun `localRtpPort`(): kotlin.UShort? {
+            return FfiConverterOptionalUShort.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_local_rtp_port(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `on_hold`: held by either side.
+     */override fun `onHold`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_on_hold(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `on_hold_by_local`: held by us.
+     */override fun `onHoldByLocal`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_on_hold_by_local(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `on_hold_by_remote`: held by the peer.
+     */override fun `onHoldByRemote`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_on_hold_by_remote(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The voice mixer slot the stream produces on (what the peer sends);
+     * the same slot as `consumer_slot`.
+     */override fun `producerSlot`(): kotlin.UInt? {
+            return FfiConverterOptionalUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_producer_slot(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `recording_filename`: the WAV file being recorded, if any.
+     */override fun `recordingFilename`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_recording_filename(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `remote_rtp_address_received`: where the peer's RTP comes from.
+     */override fun `remoteRtpAddressReceived`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_remote_rtp_address_received(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `remote_rtp_address_sdp`: the address the peer's SDP gives.
+     */override fun `remoteRtpAddressSdp`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_remote_rtp_address_sdp(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `remote_rtp_port_received`: the port the peer's RTP comes from.
+     */override fun `remoteRtpPortReceived`(): kotlin.UShort? {
+            return FfiConverterOptionalUShort.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_remote_rtp_port_received(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `remote_rtp_port_sdp`: the port the peer's SDP gives.
+     */override fun `remoteRtpPortSdp`(): kotlin.UShort? {
+            return FfiConverterOptionalUShort.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_remote_rtp_port_sdp(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `sample_rate`: the negotiated codec's sample rate, once started.
+     */override fun `sampleRate`(): kotlin.UInt? {
+            return FfiConverterOptionalUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_sample_rate(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `send_dtmf(digit)`: sends one digit (`0`-`9`, `*`, `#`, `A`-`D`) as
+     * RFC 4733 events. `InvalidArgument` for anything else,
+     * `InvalidState` before the stream started or when the peer did not
+     * accept `telephone-event`.
+     */
+    @Throws(SipSimpleException::class)override fun `sendDtmf`(`digit`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_send_dtmf(
+        it,
+        
+        FfiConverterString.lower(`digit`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `srtp_active`: whether SRTP protects the media.
+     */override fun `srtpActive`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_srtp_active(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `start_recording(filename)`: records the conversation into a 16-bit
+     * mono WAV file at the mixer rate (missing directories are created).
+     * Posts `AudioStreamWillStartRecordingAudio` and
+     * `AudioStreamDidStartRecordingAudio` (`filename`: the full path).
+     * `InvalidState` before the stream was initialized or while it records.
+     */
+    @Throws(SipSimpleException::class)override fun `startRecording`(`filename`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_start_recording(
+        it,
+        
+        FfiConverterString.lower(`filename`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `statistics`: RTP and jitter buffer counters.
+     */override fun `statistics`(): AudioStreamStatistics {
+            return FfiConverterTypeAudioStreamStatistics.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_statistics(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `stop_recording()`: completes the WAV file; posts
+     * `AudioStreamWillStopRecordingAudio` and
+     * `AudioStreamDidStopRecordingAudio`. Does nothing when not recording.
+     * The recording also stops when the stream ends.
+     */
+    @Throws(SipSimpleException::class)override fun `stopRecording`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_stop_recording(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+
+    
+
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_uniffi_trait_display(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    // The local Rust `Eq` implementation - only `eq` is used.
+    override fun equals(other: Any?): Boolean {
+        if (other !is AudioStream) return false
+        return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_uniffi_trait_eq_eq(
+        it,
+        
+        FfiConverterTypeAudioStream.lower(`other`),_status)
+}
+    }
+    )
+    }
+    // The local Rust `Hash` implementation
+    override fun hashCode(): Int {
+        return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_uniffi_trait_hash(
+        it,
+        _status)
+}
+    }
+    ).toInt()
+    }
+
+    
+    companion object {
+        
+    /**
+     * The audio stream whose handle is `handle` (a notification's sender
+     * or an entry of its `streams`). `InvalidHandle` when it is no live
+     * audio stream.
+     */
+    @Throws(SipSimpleException::class) fun `fromHandle`(`handle`: kotlin.ULong): AudioStream {
+            return FfiConverterTypeAudioStream.lift(
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_audiostream_from_handle(
+    
+        
+        FfiConverterULong.lower(`handle`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAudioStream: FfiConverter<AudioStream, Long> {
+    override fun lower(value: AudioStream): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): AudioStream {
+        return AudioStream(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): AudioStream {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: AudioStream) = 8UL
+
+    override fun write(value: AudioStream, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -4140,6 +5932,1238 @@ public object FfiConverterTypeServiceLookup: FfiConverter<ServiceLookup, Long> {
     override fun allocationSize(value: ServiceLookup) = 8UL
 
     override fun write(value: ServiceLookup, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * One INVITE session (`Session`), incoming or outgoing.
+ *
+ * Every method returns at once; the progress arrives as `SIPSession*`
+ * notifications whose sender is the session (`handle()`). An incoming
+ * session is announced by `SIPSessionNewIncoming`: get its object with
+ * `Session.fromHandle(notification.sender.handle)`, and its proposed
+ * streams with `proposedStreams()` (or `mediaStreamFromHandle` on the
+ * `streams` of the data). A call in a state that does not allow it is
+ * `InvalidState`. Two objects are equal when they refer to the same
+ * session.
+ *
+ * A terminated session keeps its handle (and its streams theirs) until 64
+ * newer sessions have ended or the application starts again; then
+ * `fromHandle` with it is `InvalidHandle`. An object obtained before
+ * still reads the session's attributes.
+ */
+public interface SessionInterface {
+    
+    /**
+     * `accept(streams)`: answers an incoming session with `streams`, a
+     * subset of `proposedStreams()`; the others are refused. Posts
+     * `SIPSessionWillStart` and `SIPSessionDidStart`, or
+     * `SIPSessionDidFail`.
+     */
+    fun `accept`(`streams`: List<MediaStream>)
+    
+    /**
+     * `accept_proposal(streams)`: accepts the peer's proposal
+     * (`SIPSessionGotProposal`, originator `remote`) with `streams`, a
+     * subset of `proposedStreams()`; the others are refused. The accepted
+     * streams start at once; `SIPSessionGotAcceptProposal` and
+     * `SIPSessionDidRenegotiateStreams` follow. When none can be set up the
+     * proposal is rejected with 488 and `SIPSessionHadProposalFailure`
+     * posted.
+     */
+    fun `acceptProposal`(`streams`: List<MediaStream>)
+    
+    /**
+     * `account`: the account of the session.
+     */
+    fun `account`(): Account
+    
+    /**
+     * `add_stream(stream)`: proposes one more stream to the peer in a
+     * re-INVITE (`SIPSessionGotProposal`, originator `local`). When the peer
+     * accepts, the stream starts and `SIPSessionGotAcceptProposal` and
+     * `SIPSessionDidRenegotiateStreams` follow; a refusal (or
+     * `cancelProposal`) posts `SIPSessionGotRejectProposal` and ends the
+     * stream. Needs a `connected` session.
+     */
+    fun `addStream`(`stream`: MediaStream)
+    
+    /**
+     * `cancel_proposal()`: withdraws our pending proposal;
+     * `SIPSessionGotRejectProposal` with code 487 follows.
+     */
+    fun `cancelProposal`()
+    
+    /**
+     * `connect(to, streams, subject)`: calls `to` (a SIP URI such as
+     * `sip:bob@example.com`) offering `streams` (at least one), through the
+     * account's outbound proxy or the routes DNS gives for the target's
+     * domain. Allowed in state `None` only. Posts `SIPSessionNewOutgoing`,
+     * then `SIPSessionGotRingIndication`, `SIPSessionWillStart` and
+     * `SIPSessionDidStart`, or `SIPSessionDidFail` (`code`, `reason`,
+     * `failure_reason`).
+     */
+    fun `connect`(`to`: kotlin.String, `streams`: List<MediaStream>, `subject`: kotlin.String? = null)
+    
+    /**
+     * `direction`: `incoming` or `outgoing`; `None` before either.
+     */
+    fun `direction`(): kotlin.String?
+    
+    /**
+     * `end()`: cancels, declines or hangs up, as the state asks. Posts
+     * `SIPSessionWillEnd` and `SIPSessionDidEnd` (or `SIPSessionDidFail`
+     * before the session started).
+     */
+    fun `end`()
+    
+    /**
+     * The session's handle: the sender of its notifications.
+     */
+    fun `handle`(): kotlin.ULong
+    
+    /**
+     * `hold()`: puts every stream that supports hold on hold and tells the
+     * peer in a re-INVITE; `SIPSessionDidChangeHoldState` follows. Called
+     * before the session is connected, or while a proposal is pending, the
+     * hold is offered as soon as the session is connected and idle.
+     * `InvalidState` once the session is ending.
+     */
+    fun `hold`()
+    
+    /**
+     * `local_identity`: our address, e.g. `"Alice" <sip:alice@example.com>`.
+     */
+    fun `localIdentity`(): kotlin.String
+    
+    /**
+     * `on_hold`: some stream is on hold, by either side.
+     */
+    fun `onHold`(): kotlin.Boolean
+    
+    /**
+     * `proposed_streams`: the streams of the pending offer (ours while
+     * connecting or proposing, the peer's while incoming); empty when no
+     * offer is pending.
+     */
+    fun `proposedStreams`(): List<MediaStream>
+    
+    /**
+     * `reject(code=603, reason=None)`: refuses an incoming session (486
+     * Busy Here, 603 Decline...); `SIPSessionDidFail` follows on both
+     * sides. `reason` replaces the standard phrase of `code`.
+     */
+    fun `reject`(`code`: kotlin.UShort = 603u, `reason`: kotlin.String? = null)
+    
+    /**
+     * `reject_proposal(code=488, reason=None)`: declines the peer's
+     * proposal.
+     */
+    fun `rejectProposal`(`code`: kotlin.UShort = 488u, `reason`: kotlin.String? = null)
+    
+    /**
+     * `remote_identity`: the peer's address, once known.
+     */
+    fun `remoteIdentity`(): kotlin.String?
+    
+    /**
+     * `remote_user_agent`: the peer's User-Agent (or Server), once known.
+     */
+    fun `remoteUserAgent`(): kotlin.String?
+    
+    /**
+     * `remove_stream(stream)`: ends an active stream and tells the peer in
+     * a re-INVITE. The stream is removed locally whatever the peer answers;
+     * `SIPSessionDidRenegotiateStreams` (action `remove`) follows the
+     * answer. Needs a `connected` session.
+     */
+    fun `removeStream`(`stream`: MediaStream)
+    
+    /**
+     * `send_ring_indication()`: answers an incoming session with 180
+     * Ringing.
+     */
+    fun `sendRingIndication`()
+    
+    /**
+     * `start_time`: when the session started (`SIPSessionDidStart`).
+     */
+    fun `startTime`(): java.time.Instant?
+    
+    /**
+     * `state`: `None`, `connecting`, `incoming`, `accepting`, `connected`,
+     * `sending_proposal`, `received_proposal`, `terminating` or
+     * `terminated`.
+     */
+    fun `state`(): kotlin.String
+    
+    /**
+     * `stop_time`: when the session ended or failed.
+     */
+    fun `stopTime`(): java.time.Instant?
+    
+    /**
+     * `streams`: the active streams.
+     */
+    fun `streams`(): List<MediaStream>
+    
+    /**
+     * `transport`: `udp`, `tcp` or `tls`, once the route is known.
+     */
+    fun `transport`(): kotlin.String?
+    
+    /**
+     * `unhold()`: the reverse of `hold()`.
+     */
+    fun `unhold`()
+    
+    companion object
+}
+
+/**
+ * One INVITE session (`Session`), incoming or outgoing.
+ *
+ * Every method returns at once; the progress arrives as `SIPSession*`
+ * notifications whose sender is the session (`handle()`). An incoming
+ * session is announced by `SIPSessionNewIncoming`: get its object with
+ * `Session.fromHandle(notification.sender.handle)`, and its proposed
+ * streams with `proposedStreams()` (or `mediaStreamFromHandle` on the
+ * `streams` of the data). A call in a state that does not allow it is
+ * `InvalidState`. Two objects are equal when they refer to the same
+ * session.
+ *
+ * A terminated session keeps its handle (and its streams theirs) until 64
+ * newer sessions have ended or the application starts again; then
+ * `fromHandle` with it is `InvalidHandle`. An object obtained before
+ * still reads the session's attributes.
+ */
+open class Session: Disposable, AutoCloseable, SessionInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * `Session(account)`: a new session in state `None`. `InvalidHandle`
+     * for a stale account.
+     */
+    constructor(`account`: Account) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_session_new(
+    
+        
+        FfiConverterTypeAccount.lower(`account`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_sipsimple_uniffi_fn_free_session(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_sipsimple_uniffi_fn_clone_session(handle, status)
+        }
+    }
+
+    
+    /**
+     * `accept(streams)`: answers an incoming session with `streams`, a
+     * subset of `proposedStreams()`; the others are refused. Posts
+     * `SIPSessionWillStart` and `SIPSessionDidStart`, or
+     * `SIPSessionDidFail`.
+     */
+    @Throws(SipSimpleException::class)override fun `accept`(`streams`: List<MediaStream>)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_accept(
+        it,
+        
+        FfiConverterSequenceTypeMediaStream.lower(`streams`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `accept_proposal(streams)`: accepts the peer's proposal
+     * (`SIPSessionGotProposal`, originator `remote`) with `streams`, a
+     * subset of `proposedStreams()`; the others are refused. The accepted
+     * streams start at once; `SIPSessionGotAcceptProposal` and
+     * `SIPSessionDidRenegotiateStreams` follow. When none can be set up the
+     * proposal is rejected with 488 and `SIPSessionHadProposalFailure`
+     * posted.
+     */
+    @Throws(SipSimpleException::class)override fun `acceptProposal`(`streams`: List<MediaStream>)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_accept_proposal(
+        it,
+        
+        FfiConverterSequenceTypeMediaStream.lower(`streams`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `account`: the account of the session.
+     */override fun `account`(): Account {
+            return FfiConverterTypeAccount.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_account(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `add_stream(stream)`: proposes one more stream to the peer in a
+     * re-INVITE (`SIPSessionGotProposal`, originator `local`). When the peer
+     * accepts, the stream starts and `SIPSessionGotAcceptProposal` and
+     * `SIPSessionDidRenegotiateStreams` follow; a refusal (or
+     * `cancelProposal`) posts `SIPSessionGotRejectProposal` and ends the
+     * stream. Needs a `connected` session.
+     */
+    @Throws(SipSimpleException::class)override fun `addStream`(`stream`: MediaStream)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_add_stream(
+        it,
+        
+        FfiConverterTypeMediaStream.lower(`stream`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `cancel_proposal()`: withdraws our pending proposal;
+     * `SIPSessionGotRejectProposal` with code 487 follows.
+     */
+    @Throws(SipSimpleException::class)override fun `cancelProposal`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_cancel_proposal(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `connect(to, streams, subject)`: calls `to` (a SIP URI such as
+     * `sip:bob@example.com`) offering `streams` (at least one), through the
+     * account's outbound proxy or the routes DNS gives for the target's
+     * domain. Allowed in state `None` only. Posts `SIPSessionNewOutgoing`,
+     * then `SIPSessionGotRingIndication`, `SIPSessionWillStart` and
+     * `SIPSessionDidStart`, or `SIPSessionDidFail` (`code`, `reason`,
+     * `failure_reason`).
+     */
+    @Throws(SipSimpleException::class)override fun `connect`(`to`: kotlin.String, `streams`: List<MediaStream>, `subject`: kotlin.String?)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_connect(
+        it,
+        
+        FfiConverterString.lower(`to`),
+        FfiConverterSequenceTypeMediaStream.lower(`streams`),
+        FfiConverterOptionalString.lower(`subject`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `direction`: `incoming` or `outgoing`; `None` before either.
+     */override fun `direction`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_direction(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `end()`: cancels, declines or hangs up, as the state asks. Posts
+     * `SIPSessionWillEnd` and `SIPSessionDidEnd` (or `SIPSessionDidFail`
+     * before the session started).
+     */
+    @Throws(SipSimpleException::class)override fun `end`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_end(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The session's handle: the sender of its notifications.
+     */override fun `handle`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_handle(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `hold()`: puts every stream that supports hold on hold and tells the
+     * peer in a re-INVITE; `SIPSessionDidChangeHoldState` follows. Called
+     * before the session is connected, or while a proposal is pending, the
+     * hold is offered as soon as the session is connected and idle.
+     * `InvalidState` once the session is ending.
+     */
+    @Throws(SipSimpleException::class)override fun `hold`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_hold(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `local_identity`: our address, e.g. `"Alice" <sip:alice@example.com>`.
+     */override fun `localIdentity`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_local_identity(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `on_hold`: some stream is on hold, by either side.
+     */override fun `onHold`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_on_hold(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `proposed_streams`: the streams of the pending offer (ours while
+     * connecting or proposing, the peer's while incoming); empty when no
+     * offer is pending.
+     */override fun `proposedStreams`(): List<MediaStream> {
+            return FfiConverterSequenceTypeMediaStream.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_proposed_streams(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `reject(code=603, reason=None)`: refuses an incoming session (486
+     * Busy Here, 603 Decline...); `SIPSessionDidFail` follows on both
+     * sides. `reason` replaces the standard phrase of `code`.
+     */
+    @Throws(SipSimpleException::class)override fun `reject`(`code`: kotlin.UShort, `reason`: kotlin.String?)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_reject(
+        it,
+        
+        FfiConverterUShort.lower(`code`),
+        FfiConverterOptionalString.lower(`reason`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `reject_proposal(code=488, reason=None)`: declines the peer's
+     * proposal.
+     */
+    @Throws(SipSimpleException::class)override fun `rejectProposal`(`code`: kotlin.UShort, `reason`: kotlin.String?)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_reject_proposal(
+        it,
+        
+        FfiConverterUShort.lower(`code`),
+        FfiConverterOptionalString.lower(`reason`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `remote_identity`: the peer's address, once known.
+     */override fun `remoteIdentity`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_remote_identity(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `remote_user_agent`: the peer's User-Agent (or Server), once known.
+     */override fun `remoteUserAgent`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_remote_user_agent(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `remove_stream(stream)`: ends an active stream and tells the peer in
+     * a re-INVITE. The stream is removed locally whatever the peer answers;
+     * `SIPSessionDidRenegotiateStreams` (action `remove`) follows the
+     * answer. Needs a `connected` session.
+     */
+    @Throws(SipSimpleException::class)override fun `removeStream`(`stream`: MediaStream)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_remove_stream(
+        it,
+        
+        FfiConverterTypeMediaStream.lower(`stream`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `send_ring_indication()`: answers an incoming session with 180
+     * Ringing.
+     */
+    @Throws(SipSimpleException::class)override fun `sendRingIndication`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_send_ring_indication(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `start_time`: when the session started (`SIPSessionDidStart`).
+     */override fun `startTime`(): java.time.Instant? {
+            return FfiConverterOptionalTimestamp.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_start_time(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `state`: `None`, `connecting`, `incoming`, `accepting`, `connected`,
+     * `sending_proposal`, `received_proposal`, `terminating` or
+     * `terminated`.
+     */override fun `state`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_state(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `stop_time`: when the session ended or failed.
+     */override fun `stopTime`(): java.time.Instant? {
+            return FfiConverterOptionalTimestamp.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_stop_time(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `streams`: the active streams.
+     */override fun `streams`(): List<MediaStream> {
+            return FfiConverterSequenceTypeMediaStream.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_streams(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `transport`: `udp`, `tcp` or `tls`, once the route is known.
+     */override fun `transport`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_transport(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `unhold()`: the reverse of `hold()`.
+     */
+    @Throws(SipSimpleException::class)override fun `unhold`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_unhold(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+
+    
+
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_uniffi_trait_display(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    // The local Rust `Eq` implementation - only `eq` is used.
+    override fun equals(other: Any?): Boolean {
+        if (other !is Session) return false
+        return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_uniffi_trait_eq_eq(
+        it,
+        
+        FfiConverterTypeSession.lower(`other`),_status)
+}
+    }
+    )
+    }
+    // The local Rust `Hash` implementation
+    override fun hashCode(): Int {
+        return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_uniffi_trait_hash(
+        it,
+        _status)
+}
+    }
+    ).toInt()
+    }
+
+    
+    companion object {
+        
+    /**
+     * The session whose handle is `handle` (the sender of a `SIPSession*`
+     * notification). `InvalidHandle` when it is no live session.
+     */
+    @Throws(SipSimpleException::class) fun `fromHandle`(`handle`: kotlin.ULong): Session {
+            return FfiConverterTypeSession.lift(
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_session_from_handle(
+    
+        
+        FfiConverterULong.lower(`handle`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSession: FfiConverter<Session, Long> {
+    override fun lower(value: Session): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): Session {
+        return Session(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): Session {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: Session) = 8UL
+
+    override fun write(value: Session, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The session registry singleton (`SessionManager`); the application
+ * starts and stops it.
+ */
+public interface SessionManagerInterface {
+    
+    /**
+     * `sessions`: the sessions neither new nor terminated.
+     */
+    fun `sessions`(): List<Session>
+    
+    companion object
+}
+
+/**
+ * The session registry singleton (`SessionManager`); the application
+ * starts and stops it.
+ */
+open class SessionManager: Disposable, AutoCloseable, SessionManagerInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * The session manager singleton.
+     */
+    constructor() :
+        this(UniffiWithHandle, 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_sessionmanager_new(
+    
+        _status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_sipsimple_uniffi_fn_free_sessionmanager(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_sipsimple_uniffi_fn_clone_sessionmanager(handle, status)
+        }
+    }
+
+    
+    /**
+     * `sessions`: the sessions neither new nor terminated.
+     */override fun `sessions`(): List<Session> {
+            return FfiConverterSequenceTypeSession.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_sessionmanager_sessions(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSessionManager: FfiConverter<SessionManager, Long> {
+    override fun lower(value: SessionManager): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): SessionManager {
+        return SessionManager(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): SessionManager {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: SessionManager) = 8UL
+
+    override fun write(value: SessionManager, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -5627,6 +8651,524 @@ public object FfiConverterTypeStorage: FfiConverter<Storage, Long> {
 
 
 /**
+ * Plays a WAV file into the voice mixer (`WavePlayer`): any PCM or float
+ * WAV, converted to mono and resampled to the mixer rate. It produces on
+ * `producerSlot` from creation until the object is destroyed; connect
+ * that slot to a stream's `consumerSlot` to send the file to the peer.
+ * Reusable: `start` after it ended plays it again.
+ */
+public interface WavePlayerInterface {
+    
+    /**
+     * Why the last play failed (the file is missing or no WAV...), if it
+     * did.
+     */
+    fun `error`(): kotlin.String?
+    
+    /**
+     * `filename`.
+     */
+    fun `filename`(): kotlin.String
+    
+    /**
+     * `initial_play`.
+     */
+    fun `initialPlay`(): kotlin.Boolean
+    
+    /**
+     * `is_active`: playing, or waiting between plays.
+     */
+    fun `isActive`(): kotlin.Boolean
+    
+    /**
+     * `loop_count`; 0 is forever.
+     */
+    fun `loopCount`(): kotlin.UInt
+    
+    /**
+     * `pause_time`, in seconds.
+     */
+    fun `pauseTime`(): kotlin.Double
+    
+    /**
+     * The mixer slot the player produces on.
+     */
+    fun `producerSlot`(): kotlin.UInt
+    
+    /**
+     * Starts playing (at once, or after `pause_time` without
+     * `initial_play`). A file that cannot be played ends the play at once
+     * with `error()` set. `InvalidState` while it plays.
+     */
+    fun `start`()
+    
+    /**
+     * Stops at once. Does nothing when it is not playing.
+     */
+    fun `stop`()
+    
+    /**
+     * `volume`, 0-200.
+     */
+    fun `volume`(): kotlin.UInt
+    
+    /**
+     * Blocks until the play ends (all loops played, `stop`, or a failure)
+     * or `timeout_ms` milliseconds pass; returns whether it ended (true at
+     * once when it is not playing). The original's `play().wait()`.
+     */
+    fun `wait`(`timeoutMs`: kotlin.UInt): kotlin.Boolean
+    
+    companion object
+}
+
+/**
+ * Plays a WAV file into the voice mixer (`WavePlayer`): any PCM or float
+ * WAV, converted to mono and resampled to the mixer rate. It produces on
+ * `producerSlot` from creation until the object is destroyed; connect
+ * that slot to a stream's `consumerSlot` to send the file to the peer.
+ * Reusable: `start` after it ended plays it again.
+ */
+open class WavePlayer: Disposable, AutoCloseable, WavePlayerInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * `WavePlayer(mixer, filename, volume=100, loop_count=1, pause_time=0,
+     * initial_play=True)`: a stopped player of `filename` in a new slot of
+     * `mixer`. `volume` is 0-200 (100 plays the file as recorded),
+     * `loop_count` the number of plays (0: forever), `pause_time` the
+     * silence between plays in seconds, `initial_play` false waits
+     * `pause_time` before the first play. The file is opened when it
+     * plays. `InvalidArgument` for a volume above 200 or a negative pause.
+     */
+    constructor(`mixer`: AudioMixer, `filename`: kotlin.String, `volume`: kotlin.UInt = 100u, `loopCount`: kotlin.UInt = 1u, `pauseTime`: kotlin.Double = 0.0, `initialPlay`: kotlin.Boolean = true) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_waveplayer_new(
+    
+        
+        FfiConverterTypeAudioMixer.lower(`mixer`),
+        FfiConverterString.lower(`filename`),
+        FfiConverterUInt.lower(`volume`),
+        FfiConverterUInt.lower(`loopCount`),
+        FfiConverterDouble.lower(`pauseTime`),
+        FfiConverterBoolean.lower(`initialPlay`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_sipsimple_uniffi_fn_free_waveplayer(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_sipsimple_uniffi_fn_clone_waveplayer(handle, status)
+        }
+    }
+
+    
+    /**
+     * Why the last play failed (the file is missing or no WAV...), if it
+     * did.
+     */override fun `error`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_error(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `filename`.
+     */override fun `filename`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_filename(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `initial_play`.
+     */override fun `initialPlay`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_initial_play(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `is_active`: playing, or waiting between plays.
+     */override fun `isActive`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_is_active(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `loop_count`; 0 is forever.
+     */override fun `loopCount`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_loop_count(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `pause_time`, in seconds.
+     */override fun `pauseTime`(): kotlin.Double {
+            return FfiConverterDouble.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_pause_time(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The mixer slot the player produces on.
+     */override fun `producerSlot`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_producer_slot(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Starts playing (at once, or after `pause_time` without
+     * `initial_play`). A file that cannot be played ends the play at once
+     * with `error()` set. `InvalidState` while it plays.
+     */
+    @Throws(SipSimpleException::class)override fun `start`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_start(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Stops at once. Does nothing when it is not playing.
+     */override fun `stop`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_stop(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `volume`, 0-200.
+     */override fun `volume`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_volume(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Blocks until the play ends (all loops played, `stop`, or a failure)
+     * or `timeout_ms` milliseconds pass; returns whether it ended (true at
+     * once when it is not playing). The original's `play().wait()`.
+     */override fun `wait`(`timeoutMs`: kotlin.UInt): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_wait(
+        it,
+        
+        FfiConverterUInt.lower(`timeoutMs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeWavePlayer: FfiConverter<WavePlayer, Long> {
+    override fun lower(value: WavePlayer): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): WavePlayer {
+        return WavePlayer(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): WavePlayer {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: WavePlayer) = 8UL
+
+    override fun write(value: WavePlayer, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * `lookupXcapServer` under way. `wait` gives the XCAP root URLs.
  */
 public interface XcapServerLookupInterface {
@@ -5817,6 +9359,158 @@ public object FfiConverterTypeXcapServerLookup: FfiConverter<XcapServerLookup, L
 
     override fun write(value: XcapServerLookup, buf: ByteBuffer) {
         buf.putLong(lower(value))
+    }
+}
+
+
+
+/**
+ * The counters of a running audio stream (`statistics`); zero before it
+ * started.
+ */
+data class AudioStreamStatistics (
+    /**
+     * RTP packets sent.
+     */
+    var `packetsSent`: kotlin.ULong
+    , 
+    /**
+     * RTP payload bytes sent.
+     */
+    var `bytesSent`: kotlin.ULong
+    , 
+    /**
+     * RTP packets received and accepted.
+     */
+    var `packetsReceived`: kotlin.ULong
+    , 
+    /**
+     * RTP payload bytes received and accepted.
+     */
+    var `bytesReceived`: kotlin.ULong
+    , 
+    /**
+     * Packets of the peer lost on the way (expected minus received).
+     */
+    var `packetsLost`: kotlin.ULong
+    , 
+    /**
+     * Packets dropped (unexpected source, payload type or sequence).
+     */
+    var `packetsDiscarded`: kotlin.ULong
+    , 
+    /**
+     * SRTP packets that failed authentication or replay checks.
+     */
+    var `srtpFailures`: kotlin.ULong
+    , 
+    /**
+     * Interarrival jitter, in milliseconds.
+     */
+    var `jitterMs`: kotlin.Double
+    , 
+    /**
+     * Round-trip time from the peer's last report, in milliseconds.
+     */
+    var `rttMs`: kotlin.Double?
+    , 
+    /**
+     * Frames the jitter buffer played out.
+     */
+    var `framesPlayed`: kotlin.ULong
+    , 
+    /**
+     * Frames missing when due.
+     */
+    var `framesLost`: kotlin.ULong
+    , 
+    /**
+     * Packets that arrived after their turn.
+     */
+    var `framesLate`: kotlin.ULong
+    , 
+    /**
+     * Queued frames thrown away (excess delay, resets).
+     */
+    var `framesDiscarded`: kotlin.ULong
+    , 
+    /**
+     * Playout ticks that went to other payload types (DTMF events).
+     */
+    var `framesOther`: kotlin.ULong
+    , 
+    /**
+     * Times the jitter buffer ran empty while playing.
+     */
+    var `underruns`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAudioStreamStatistics: FfiConverterRustBuffer<AudioStreamStatistics> {
+    override fun read(buf: ByteBuffer): AudioStreamStatistics {
+        return AudioStreamStatistics(
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AudioStreamStatistics) = (
+            FfiConverterULong.allocationSize(value.`packetsSent`) +
+            FfiConverterULong.allocationSize(value.`bytesSent`) +
+            FfiConverterULong.allocationSize(value.`packetsReceived`) +
+            FfiConverterULong.allocationSize(value.`bytesReceived`) +
+            FfiConverterULong.allocationSize(value.`packetsLost`) +
+            FfiConverterULong.allocationSize(value.`packetsDiscarded`) +
+            FfiConverterULong.allocationSize(value.`srtpFailures`) +
+            FfiConverterDouble.allocationSize(value.`jitterMs`) +
+            FfiConverterOptionalDouble.allocationSize(value.`rttMs`) +
+            FfiConverterULong.allocationSize(value.`framesPlayed`) +
+            FfiConverterULong.allocationSize(value.`framesLost`) +
+            FfiConverterULong.allocationSize(value.`framesLate`) +
+            FfiConverterULong.allocationSize(value.`framesDiscarded`) +
+            FfiConverterULong.allocationSize(value.`framesOther`) +
+            FfiConverterULong.allocationSize(value.`underruns`)
+    )
+
+    override fun write(value: AudioStreamStatistics, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`packetsSent`, buf)
+            FfiConverterULong.write(value.`bytesSent`, buf)
+            FfiConverterULong.write(value.`packetsReceived`, buf)
+            FfiConverterULong.write(value.`bytesReceived`, buf)
+            FfiConverterULong.write(value.`packetsLost`, buf)
+            FfiConverterULong.write(value.`packetsDiscarded`, buf)
+            FfiConverterULong.write(value.`srtpFailures`, buf)
+            FfiConverterDouble.write(value.`jitterMs`, buf)
+            FfiConverterOptionalDouble.write(value.`rttMs`, buf)
+            FfiConverterULong.write(value.`framesPlayed`, buf)
+            FfiConverterULong.write(value.`framesLost`, buf)
+            FfiConverterULong.write(value.`framesLate`, buf)
+            FfiConverterULong.write(value.`framesDiscarded`, buf)
+            FfiConverterULong.write(value.`framesOther`, buf)
+            FfiConverterULong.write(value.`underruns`, buf)
     }
 }
 
@@ -6101,6 +9795,163 @@ public object FfiConverterTypeAccountClass: FfiConverterRustBuffer<AccountClass>
 
     override fun write(value: AccountClass, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * A media stream of a session, as `Session` methods take and return it.
+ *
+ * Every stream type this binding knows is a variant holding its object; a
+ * stream of a type registered by native code only is `Other` (it can be
+ * read from a session, not passed back).
+ */
+sealed class MediaStream: Disposable  {
+    
+    /**
+     * An RTP audio stream.
+     */
+    data class Audio(
+        /**
+         * The stream.
+         */
+        val `stream`: org.sipsimple.AudioStream) : MediaStream()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A stream of a type this binding does not wrap.
+     */
+    data class Other(
+        /**
+         * The stream's handle.
+         */
+        val `handle`: kotlin.ULong, 
+        /**
+         * The stream type (`type` in the original).
+         */
+        val `streamType`: kotlin.String) : MediaStream()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+    @Suppress("UNNECESSARY_SAFE_CALL") // codegen is much simpler if we unconditionally emit safe calls here
+    override fun destroy() {
+        when(this) {
+            is MediaStream.Audio -> {
+                
+    Disposable.destroy(
+        this.`stream`
+    )
+                
+            }
+            is MediaStream.Other -> {
+                
+    Disposable.destroy(
+        this.`handle`,
+        this.`streamType`
+    )
+                
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+    
+
+    
+    
+    /**
+     * The stream's handle: the sender of its notifications and what the
+     * `streams` lists of session notifications carry.
+     */ fun `handle`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_mediastream_handle(FfiConverterTypeMediaStream.lower(this),
+        _status)
+}
+    )
+    }
+    
+
+    
+    /**
+     * The stream type: `audio`, ...
+     */ fun `streamType`(): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_mediastream_stream_type(FfiConverterTypeMediaStream.lower(this),
+        _status)
+}
+    )
+    }
+    
+
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMediaStream : FfiConverterRustBuffer<MediaStream>{
+    override fun read(buf: ByteBuffer): MediaStream {
+        return when(buf.getInt()) {
+            1 -> MediaStream.Audio(
+                FfiConverterTypeAudioStream.read(buf),
+                )
+            2 -> MediaStream.Other(
+                FfiConverterULong.read(buf),
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: MediaStream): ULong = when(value) {
+        is MediaStream.Audio -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeAudioStream.allocationSize(value.`stream`)
+            )
+        }
+        is MediaStream.Other -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterULong.allocationSize(value.`handle`)
+                + FfiConverterString.allocationSize(value.`streamType`)
+            )
+        }
+    }
+
+    override fun write(value: MediaStream, buf: ByteBuffer) {
+        when(value) {
+            is MediaStream.Audio -> {
+                buf.putInt(1)
+                FfiConverterTypeAudioStream.write(value.`stream`, buf)
+                Unit
+            }
+            is MediaStream.Other -> {
+                buf.putInt(2)
+                FfiConverterULong.write(value.`handle`, buf)
+                FfiConverterString.write(value.`streamType`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
     }
 }
 
@@ -6633,6 +10484,38 @@ public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
 /**
  * @suppress
  */
+public object FfiConverterOptionalDouble: FfiConverterRustBuffer<kotlin.Double?> {
+    override fun read(buf: ByteBuffer): kotlin.Double? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterDouble.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.Double?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterDouble.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.Double?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterDouble.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?> {
     override fun read(buf: ByteBuffer): kotlin.String? {
         if (buf.get().toInt() == 0) {
@@ -6655,6 +10538,38 @@ public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?>
         } else {
             buf.put(1)
             FfiConverterString.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTimestamp: FfiConverterRustBuffer<java.time.Instant?> {
+    override fun read(buf: ByteBuffer): java.time.Instant? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTimestamp.read(buf)
+    }
+
+    override fun allocationSize(value: java.time.Instant?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTimestamp.allocationSize(value)
+        }
+    }
+
+    override fun write(value: java.time.Instant?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTimestamp.write(value, buf)
         }
     }
 }
@@ -6785,6 +10700,34 @@ public object FfiConverterSequenceTypeAccount: FfiConverterRustBuffer<List<Accou
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeSession: FfiConverterRustBuffer<List<Session>> {
+    override fun read(buf: ByteBuffer): List<Session> {
+        val len = buf.getInt()
+        return List<Session>(len) {
+            FfiConverterTypeSession.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Session>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeSession.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Session>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeSession.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeRoute: FfiConverterRustBuffer<List<Route>> {
     override fun read(buf: ByteBuffer): List<Route> {
         val len = buf.getInt()
@@ -6834,6 +10777,34 @@ public object FfiConverterSequenceTypeServiceAddress: FfiConverterRustBuffer<Lis
         }
     }
 }
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeMediaStream: FfiConverterRustBuffer<List<MediaStream>> {
+    override fun read(buf: ByteBuffer): List<MediaStream> {
+        val len = buf.getInt()
+        return List<MediaStream>(len) {
+            FfiConverterTypeMediaStream.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<MediaStream>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeMediaStream.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<MediaStream>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeMediaStream.write(it, buf)
+        }
+    }
+}
         /**
          * Extends the settings class of accounts (the original's
          * `Account.register_extension` / `BonjourAccount.register_extension`);
@@ -6854,6 +10825,23 @@ public object FfiConverterSequenceTypeServiceAddress: FfiConverterRustBuffer<Lis
         FfiConverterBoolean.lower(`nillable`),_status)
 }
     
+    
+
+        /**
+         * The stream whose handle is `handle`, e.g. one of the `streams` of a
+         * `SIPSessionNewIncoming` notification (`{"handle": ..}` in its JSON
+         * data). `InvalidHandle` when it is no live media stream.
+         */
+    @Throws(SipSimpleException::class) fun `mediaStreamFromHandle`(`handle`: kotlin.ULong): MediaStream {
+            return FfiConverterTypeMediaStream.lift(
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_func_media_stream_from_handle(
+    
+        
+        FfiConverterULong.lower(`handle`),_status)
+}
+    )
+    }
     
 
 
