@@ -643,3 +643,34 @@ fn forged_packets_from_another_address_are_dropped_and_counted_and_never_latched
     c.hang_up(&run);
     run.stop();
 }
+
+#[test]
+fn a_stream_failing_during_the_call_is_removed_and_the_last_one_ends_the_session() {
+    let run = start();
+    run.configure(&["PCMU"], "opportunistic");
+    let c = establish(&run, 1);
+    let second = AudioStream::new(&run.alice);
+    c.call.add_stream(second.clone()).unwrap();
+    run.from("SIPSessionGotProposal", c.incoming.handle(), 1);
+    c.incoming.accept_proposal_streams(&c.incoming.proposed_streams()).unwrap();
+    run.from("SIPSessionDidRenegotiateStreams", c.call.handle(), 1);
+
+    // The second stream's transport breaks (as its media task reports it).
+    let center = NotificationCenter::default_center();
+    let broken =
+        sipsimple_core::notification::NotificationData::new().with("context", "media").with("reason", "socket closed");
+    center.post_notification("MediaStreamDidFail", Value::Object(second.handle()), broken.clone());
+    let removed = run.from("SIPSessionDidRenegotiateStreams", c.call.handle(), 2);
+    assert_eq!((text(&removed, "action"), stream_list(&removed, "streams")), ("remove".into(), vec![second.handle()]));
+    let removed = run.from("SIPSessionDidRenegotiateStreams", c.incoming.handle(), 2);
+    assert_eq!(text(&removed, "action"), "remove");
+    assert_eq!(c.call.streams().len(), 1);
+
+    // Then the only one left breaks: the session ends.
+    center.post_notification("MediaStreamDidFail", Value::Object(c.alice.handle()), broken);
+    let ended = run.from("SIPSessionDidEnd", c.call.handle(), 1);
+    assert_eq!(text(&ended, "originator"), "local");
+    let ended = run.from("SIPSessionDidEnd", c.incoming.handle(), 1);
+    assert_eq!(text(&ended, "originator"), "remote");
+    run.stop();
+}

@@ -928,6 +928,7 @@ impl SessionManager {
             s.runtime = Some(tokio::runtime::Handle::current());
             s.wake = Some(wake.clone());
         }
+        watch_stream_failures();
         if let Err(e) = crate::streams::AudioEngine::instance().start() {
             tracing::error!("the voice mixer failed to start: {e}");
         }
@@ -1025,6 +1026,45 @@ async fn run(
         if manager.lock().wake.is_none() && manager.sessions().is_empty() {
             break;
         }
+    }
+}
+
+/// Watches for active streams failing during the call (their transport
+/// broke): a session whose only stream failed is ended; otherwise the
+/// stream is removed by re-INVITE, or locally when a re-INVITE cannot be
+/// sent now (`SIPSessionDidRenegotiateStreams` either way).
+fn watch_stream_failures() {
+    static WATCHING: OnceLock<()> = OnceLock::new();
+    WATCHING.get_or_init(|| {
+        let observer = Arc::new(|notification: &crate::notification::Notification| {
+            let Some(stream) = notification.sender.as_object() else { return };
+            let context = notification.data.get("context").and_then(|v| v.as_str().map(str::to_owned));
+            if !matches!(context.as_deref(), Some("media" | "update")) {
+                return;
+            }
+            let found = SessionManager::instance().lock().sessions.iter().find_map(|session| {
+                let failed = session.media().streams.iter().find(|(_, s)| s.handle() == stream).cloned();
+                failed.map(|f| (session.clone(), f))
+            });
+            if let Some((session, failed)) = found {
+                stream_failed(&session, failed);
+            }
+        });
+        NotificationCenter::default_center().add_observer(observer, Some("MediaStreamDidFail"), None);
+    });
+}
+
+fn stream_failed(session: &Session, (index, stream): IndexedStream) {
+    tracing::warn!("session {:?}: stream {:?} failed during the call", session.handle(), stream.handle());
+    if session.media().streams.len() == 1 {
+        let _ = session.end();
+        return;
+    }
+    if session.remove_stream(&stream).is_err() {
+        session.media().streams.retain(|(_, s)| s.handle() != stream.handle());
+        stream.deactivate();
+        stream.end();
+        renegotiated(session, "remove", &[(index, stream)]);
     }
 }
 
