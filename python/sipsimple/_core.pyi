@@ -23,9 +23,11 @@ __all__ = [
     "CoreSession",
     "CoreAudioStream",
     "CoreAudioMixer",
+    "CoreAudioDevice",
+    "CoreAudioBridge",
     "CoreWavePlayer",
     "CoreWaveRecorder",
-    "CoreAudioBridge",
+    "CoreAudioConference",
     "Handle",
     "set_conversion_hooks",
     "SIPCoreError",
@@ -471,51 +473,196 @@ class CoreAudioStream:
 
 @final
 class CoreAudioMixer:
-    """The application's voice mixer (`SIPApplication.voice_audio_mixer`)."""
+    """A mixer on a sound device (the original's core `AudioMixer`)."""
 
     @staticmethod
-    def running() -> bool:
-        """True while the voice mixer runs (between application start and stop)."""
+    def voice() -> Optional[CoreAudioMixer]:
+        """The application's voice mixer, `None` while it does not run."""
     @staticmethod
-    def sample_rate() -> Optional[int]:
-        """The mixer's sample rate, `None` while it does not run."""
+    def alert() -> Optional[CoreAudioMixer]:
+        """The application's alert mixer, `None` while it does not run."""
     @staticmethod
-    def instance_id() -> Optional[int]:
-        """An identifier of the running mixer instance (a new one after each
-        application start), `None` while it does not run."""
+    def resolve(handle: Handle) -> Optional[CoreAudioMixer]:
+        """The mixer behind a handle, `None` if it is gone."""
+    @property
+    def handle(self) -> Handle:
+        """The mixer's handle."""
+    @property
+    def sample_rate(self) -> int:
+        """The sample rate."""
+    @property
+    def input_device(self) -> Optional[str]:
+        """The input device setting (`None`: no input)."""
+    @property
+    def output_device(self) -> Optional[str]:
+        """The output device setting (`None`: no output)."""
+    @property
+    def real_input_device(self) -> Optional[str]:
+        """The input device in use (`system_default` resolved)."""
+    @property
+    def real_output_device(self) -> Optional[str]:
+        """The output device in use (`system_default` resolved)."""
+    @property
+    def muted(self) -> bool:
+        """Whether the input is muted."""
+    @muted.setter
+    def muted(self, muted: bool) -> None: ...
+    @property
+    def is_running(self) -> bool:
+        """Whether the mixer's thread runs."""
+
+@final
+class CoreAudioDevice:
+    """A mixer's sound device as a port."""
+
+    def __new__(cls, mixer: Handle, input_muted: bool = False, output_muted: bool = False) -> CoreAudioDevice: ...
+    @staticmethod
+    def voice() -> Optional[CoreAudioDevice]:
+        """The application's voice device, `None` while it does not run."""
+    @staticmethod
+    def alert() -> Optional[CoreAudioDevice]:
+        """The application's alert device, `None` while it does not run."""
+    @staticmethod
+    def resolve(handle: Handle) -> Optional[CoreAudioDevice]:
+        """The device behind a handle, `None` if it is gone."""
+    @property
+    def handle(self) -> Handle:
+        """The device's handle."""
+    @property
+    def mixer(self) -> Handle:
+        """The handle of its mixer."""
+    @property
+    def slots(self) -> tuple[Optional[int], Optional[int]]:
+        """`(consumer_slot, producer_slot)`."""
+    @property
+    def input_muted(self) -> bool:
+        """Whether it does not produce (the microphone is off)."""
+    @input_muted.setter
+    def input_muted(self, muted: bool) -> None: ...
+    @property
+    def output_muted(self) -> bool:
+        """Whether it does not consume (the speaker is off)."""
+    @output_muted.setter
+    def output_muted(self, muted: bool) -> None: ...
+
+@final
+class CoreAudioBridge:
+    """A full mesh of ports on one mixer."""
+
+    def __new__(cls, mixer: Handle) -> CoreAudioBridge: ...
+    @staticmethod
+    def voice() -> Optional[CoreAudioBridge]:
+        """The application's voice bridge, `None` while it does not run."""
+    @staticmethod
+    def alert() -> Optional[CoreAudioBridge]:
+        """The application's alert bridge, `None` while it does not run."""
+    @staticmethod
+    def resolve(handle: Handle) -> Optional[CoreAudioBridge]:
+        """The bridge behind a handle, `None` if it is gone."""
+    @staticmethod
+    def of_stream(stream: Handle) -> Optional[CoreAudioBridge]:
+        """The bridge of an audio stream (a handle), `None` before it is
+        initialized and after it ended."""
+    @property
+    def handle(self) -> Handle:
+        """The bridge's handle."""
+    @property
+    def mixer(self) -> Handle:
+        """The handle of its mixer."""
+    @property
+    def slots(self) -> tuple[Optional[int], Optional[int]]:
+        """`(consumer_slot, producer_slot)`."""
+    def add(self, port: Handle) -> None:
+        """Adds the port behind `port` (a handle). `ValueError` for a port of
+        another mixer or the bridge itself, `TypeError` for no port,
+        `RuntimeError` for a stopped bridge or an audio stream not initialized."""
+    def remove(self, port: Handle) -> None:
+        """Removes the member `port` (a handle); `KeyError` if it is none."""
+    def contains(self, port: Handle) -> bool:
+        """Whether `port` (a handle) is a live member."""
+    def ports(self) -> list[Handle]:
+        """The handles of the live members."""
+    def stop(self) -> None:
+        """Disconnects every member; the bridge is unusable afterwards."""
 
 @final
 class CoreWavePlayer:
-    """A WAV file player on the voice mixer (a producer port)."""
+    """A WAV file player."""
 
     def __new__(
         cls,
+        mixer: Handle,
         filename: Union[str, os.PathLike[str]],
         volume: int = 100,
         loop_count: int = 1,
         pause_time: float = 0.0,
         initial_play: bool = True,
     ) -> CoreWavePlayer: ...
+    @staticmethod
+    def resolve(handle: Handle) -> Optional[CoreWavePlayer]:
+        """The player behind a handle, `None` if it is gone."""
     @property
-    def producer_slot(self) -> int:
-        """The slot the player produces on."""
+    def handle(self) -> Handle:
+        """The player's handle (the sender of its notifications)."""
+    @property
+    def mixer(self) -> Handle:
+        """The handle of its mixer."""
+    @property
+    def slots(self) -> tuple[Optional[int], Optional[int]]:
+        """`(consumer_slot, producer_slot)`: a producer slot while active."""
+    @property
+    def filename(self) -> str:
+        """The file played."""
+    @filename.setter
+    def filename(self, filename: Union[str, os.PathLike[str]]) -> None: ...
+    @property
+    def volume(self) -> int:
+        """Volume, 0-200."""
+    @volume.setter
+    def volume(self, volume: int) -> None: ...
+    @property
+    def loop_count(self) -> int:
+        """Plays per start; 0 is forever."""
+    @loop_count.setter
+    def loop_count(self, loop_count: int) -> None: ...
+    @property
+    def pause_time(self) -> float:
+        """Seconds of silence between plays."""
+    @pause_time.setter
+    def pause_time(self, pause_time: float) -> None: ...
+    @property
+    def initial_play(self) -> bool:
+        """Whether the first play starts at once."""
+    @initial_play.setter
+    def initial_play(self, initial_play: bool) -> None: ...
     @property
     def is_active(self) -> bool:
         """Playing, or waiting between plays."""
-    def start(self, sender: object) -> None:
-        """Starts playing; `sender` is the sender of the player's notifications.
-        `RuntimeError` if it is active already."""
+    def start(self) -> None:
+        """Starts playing; `RuntimeError` if it is active already."""
     def stop(self) -> None:
-        """Stops at once (`WavePlayerDidEnd` follows if it was active)."""
+        """Stops at once."""
+    def play(self, timeout: Optional[float] = None) -> None:
+        """Plays and waits (GIL released) until the end; `ValueError` when the
+        file cannot be played, `TimeoutError`-like `RuntimeError` after `timeout`."""
 
 @final
 class CoreWaveRecorder:
-    """A WAV file recorder on the voice mixer (a consumer port)."""
+    """A WAV file recorder."""
 
-    def __new__(cls, filename: Union[str, os.PathLike[str]]) -> CoreWaveRecorder: ...
+    def __new__(cls, mixer: Handle, filename: Union[str, os.PathLike[str]]) -> CoreWaveRecorder: ...
+    @staticmethod
+    def resolve(handle: Handle) -> Optional[CoreWaveRecorder]:
+        """The recorder behind a handle, `None` if it is gone."""
     @property
-    def consumer_slot(self) -> int:
-        """The slot the recorder consumes from."""
+    def handle(self) -> Handle:
+        """The recorder's handle."""
+    @property
+    def mixer(self) -> Handle:
+        """The handle of its mixer."""
+    @property
+    def slots(self) -> tuple[Optional[int], Optional[int]]:
+        """`(consumer_slot, producer_slot)`: a consumer slot while active."""
     @property
     def filename(self) -> str:
         """The file written."""
@@ -523,7 +670,7 @@ class CoreWaveRecorder:
     def filename(self, filename: Union[str, os.PathLike[str]]) -> None: ...
     @property
     def is_active(self) -> bool:
-        """Writing."""
+        """Recording."""
     @property
     def duration(self) -> float:
         """Seconds of audio written since `start`."""
@@ -533,21 +680,30 @@ class CoreWaveRecorder:
         """Stops and completes the file (GIL released)."""
 
 @final
-class CoreAudioBridge:
-    """A full mesh of ports on the voice mixer; members are keyed by the caller."""
+class CoreAudioConference:
+    """Local mixing of audio streams."""
 
-    def __new__(cls) -> CoreAudioBridge: ...
+    def __new__(cls) -> CoreAudioConference: ...
     @property
-    def slots(self) -> tuple[Optional[int], Optional[int]]:
-        """The bridge's own `(consumer_slot, producer_slot)`, to nest it."""
-    def add(self, key: int, consumer_slot: Optional[int], producer_slot: Optional[int]) -> None:
-        """Adds member `key` with its slots (adding a member twice does nothing)."""
-    def update(self, key: int, consumer_slot: Optional[int], producer_slot: Optional[int]) -> None:
-        """Reconnects member `key` whose slots changed."""
-    def remove(self, key: int) -> None:
-        """Removes member `key`; `KeyError` if it is none."""
-    def contains(self, key: int) -> bool:
-        """Whether `key` is a member."""
+    def handle(self) -> Handle:
+        """The conference's handle."""
+    @property
+    def bridge(self) -> Handle:
+        """The handle of its bridge."""
+    @property
+    def on_hold(self) -> bool:
+        """Whether the local device is out of the conference."""
+    @property
+    def streams(self) -> list[Handle]:
+        """The handles of the member streams."""
+    def add(self, stream: Handle) -> None:
+        """Adds an audio stream (a handle)."""
+    def remove(self, stream: Handle) -> None:
+        """Removes an audio stream (a handle); `KeyError` if it is no member."""
+    def hold(self) -> None:
+        """Takes the local device out of the conference."""
+    def unhold(self) -> None:
+        """Brings the local device back."""
 
 def set_conversion_hooks(
     handle_hook: Callable[[Handle], Any], map_hook: Callable[[dict[str, Any]], Any]

@@ -18,7 +18,7 @@ line; nothing changes and ``start`` may be called again), then
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from sipsimple import _core
 from sipsimple._objects import CoreObject
@@ -27,6 +27,24 @@ from sipsimple.configuration import ConfigurationError
 from sipsimple.storage import ISIPSimpleStorage
 
 __all__ = ["SIPApplication", "ConfigurationError"]
+
+
+class _AudioAttribute:
+    """A read-only attribute of the application's audio objects that reads
+    the same through the class and the instance
+    (``SIPApplication.voice_audio_mixer``), ``None`` while they do not exist."""
+
+    def __init__(self, name: str, doc: str) -> None:
+        self._name = name
+        self.__doc__ = doc
+
+    def __get__(self, obj: object, owner: Optional[type] = None) -> Any:
+        from sipsimple import audio
+
+        return getattr(audio, f"_application_{self._name}")()
+
+    def __set__(self, obj: object, value: object) -> None:
+        raise AttributeError("read-only attribute")
 
 
 class SIPApplication(CoreObject, metaclass=Singleton):
@@ -68,6 +86,26 @@ class SIPApplication(CoreObject, metaclass=Singleton):
         except BaseException:
             self._storage = previous
             raise
+
+    voice_audio_mixer: _AudioAttribute = _AudioAttribute(
+        "voice_mixer",
+        """The mixer on the ``audio.input_device`` and ``audio.output_device``
+        settings, from ``SIPApplicationWillStart`` until the application
+        stopped (``None`` otherwise).""",
+    )
+    voice_audio_bridge: _AudioAttribute = _AudioAttribute(
+        "voice_bridge", "Add ports here to play to the output device or record from the input device."
+    )
+    voice_audio_device: _AudioAttribute = _AudioAttribute(
+        "voice_device", "The voice device, always a member of ``voice_audio_bridge``."
+    )
+    alert_audio_mixer: _AudioAttribute = _AudioAttribute(
+        "alert_mixer", "The mixer on the ``audio.alert_device`` setting (playback only)."
+    )
+    alert_audio_bridge: _AudioAttribute = _AudioAttribute("alert_bridge", "Add ports here to play on the alert device.")
+    alert_audio_device: _AudioAttribute = _AudioAttribute(
+        "alert_device", "The alert device, always a member of ``alert_audio_bridge``."
+    )
 
     def engine_addresses(self) -> list[tuple[str, str, int]]:
         """The addresses the SIP engine listens on, as ``(transport, ip,

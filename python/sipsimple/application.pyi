@@ -1,4 +1,5 @@
 from sipsimple._objects import CoreObject
+from sipsimple.audio import AudioBridge, AudioDevice, AudioMixer
 from sipsimple.configuration import ConfigurationError as ConfigurationError
 from sipsimple.storage import ISIPSimpleStorage
 from sipsimple._singleton import Singleton
@@ -19,6 +20,12 @@ class SIPApplication(CoreObject, metaclass=Singleton):
         already running, :class:`ConfigurationError` if the configuration
         cannot be loaded (then it may be retried).
         """
+    voice_audio_mixer: AudioMixer | None
+    voice_audio_bridge: AudioBridge | None
+    voice_audio_device: AudioDevice | None
+    alert_audio_mixer: AudioMixer | None
+    alert_audio_bridge: AudioBridge | None
+    alert_audio_device: AudioDevice | None
     def engine_addresses(self) -> list[tuple[str, str, int]]:
         """The addresses the SIP engine listens on, as ``(transport, ip,
         port)`` tuples (``transport`` is ``udp``, ``tcp`` or ``tls``; ``ip`` is

@@ -1,26 +1,32 @@
-"""Audio ports on the voice mixer: :class:`WavePlayer`, :class:`WaveRecorder`,
-:class:`AudioBridge` and :class:`AudioConference`.
+"""Audio: :class:`AudioMixer`, :class:`AudioDevice`, :class:`AudioBridge`,
+:class:`WavePlayer`, :class:`WaveRecorder` and :class:`AudioConference`.
 
-A port is anything with ``mixer``, ``consumer_slot`` and ``producer_slot``
-(:class:`IAudioPort`): the slots it consumes from and produces on. Only
-ports of the same mixer exchange audio; the one mixer is the application's
-voice mixer (:meth:`AudioMixer.voice`, ``SIPApplication.voice_audio_mixer``),
-which runs while the application runs. An :class:`AudioBridge` connects
-every producer in it to every other member's consumer. To play a file into
-a call and record the peer::
+A port (:class:`IAudioPort`) is anything with ``mixer``, ``consumer_slot``
+and ``producer_slot``: the slots it consumes from and produces on. Only
+ports of the same mixer exchange audio. The application has two mixers,
+``SIPApplication.voice_audio_mixer`` and ``alert_audio_mixer``, each on a
+sound device (the null device when there is no sound card) and each with
+a bridge holding that device. An :class:`AudioBridge` connects every
+producer in it to every other member's consumer; it holds its members
+weakly. To play a file into a call and record the peer::
+
+    from sipsimple.application import SIPApplication
 
     player = WavePlayer(SIPApplication.voice_audio_mixer, "/tmp/tone.wav")
-    stream.bridge.add(player)
-    player.start()                       # WavePlayerDidStart ... WavePlayerDidEnd
+    stream.bridge.add(player)        # the peer hears it
+    player.start()                   # WavePlayerDidStart ... WavePlayerDidEnd
 
     recorder = WaveRecorder(SIPApplication.voice_audio_mixer, "/tmp/peer.wav")
-    stream.bridge.add(recorder)
-    recorder.start()                     # ... recorder.stop()
+    stream.bridge.add(recorder)      # records the peer (and the device)
+    recorder.start()                 # ... recorder.stop()
 
-Ports are created in the running mixer (``RuntimeError`` while the
-application is stopped) and keep their slots for life. There is no sound
-device in the core yet: no :class:`AudioDevice`, no alert mixer; what is
-played or recorded goes through bridges only.
+Objects need the application running (a mixer exists from
+``SIPApplicationWillStart`` until it stopped): passing ``None`` as the
+mixer means the voice mixer, and ``RuntimeError`` is raised while there is
+none. Notifications carry *the* Python object for each core object:
+``WavePlayerDidStart``, ``WavePlayerDidEnd``, ``WavePlayerDidFail``
+(``error``) with the player as sender, ``AudioPortDidChangeSlots`` with the
+port as sender.
 """
 
 from __future__ import annotations
@@ -29,20 +35,45 @@ import os
 import threading
 import weakref
 from collections.abc import Iterator
-from typing import Any, Optional, Protocol, Union
+from typing import TYPE_CHECKING, Any, Optional, Protocol, Union
 
 from sipsimple import _core
+from sipsimple._objects import CoreObject
 from sipsimple.notification import Notification, NotificationCenter
+
+if TYPE_CHECKING:
+    from sipsimple.streams.rtp.audio import AudioStream
 
 __all__ = [
     "IAudioPort",
     "AudioMixer",
+    "AudioDevice",
     "AudioBridge",
     "AudioConference",
     "WavePlayer",
     "WavePlayerError",
     "WaveRecorder",
 ]
+
+_lock = threading.RLock()
+_objects: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+
+
+def _wrap(cls: type, core: Any) -> Any:
+    """The one Python object of class ``cls`` for a core object."""
+    with _lock:
+        raw = core.handle.raw
+        obj = _objects.get(raw)
+        if obj is None:
+            obj = cls.__new__(cls)
+            obj._core = core
+            _objects[raw] = obj
+        return obj
+
+
+def _register(obj: Any) -> None:
+    with _lock:
+        _objects[obj._core.handle.raw] = obj
 
 
 class WavePlayerError(Exception):
@@ -65,62 +96,196 @@ class IAudioPort(Protocol):
         """The slot it produces on, ``None`` if it produces nothing."""
 
 
-class AudioMixer:
-    """The application's voice mixer (one instance per application run).
-    ``sample_rate`` is the ``audio.sample_rate`` setting at start."""
+class AudioMixer(CoreObject):
+    """A mixer on a sound device (``SIPApplication.voice_audio_mixer``,
+    ``alert_audio_mixer``). Mixers are made by the application."""
 
-    __slots__ = ("_instance_id", "sample_rate", "__weakref__")
+    _core: Any
 
-    _lock = threading.Lock()
-    _current: Optional[AudioMixer] = None
-
-    def __init__(self, instance_id: int, sample_rate: int) -> None:
-        self._instance_id = instance_id
-        self.sample_rate = sample_rate
+    def __init__(self) -> None:
+        raise TypeError("mixers are made by the application: use SIPApplication.voice_audio_mixer")
 
     @classmethod
     def voice(cls) -> Optional[AudioMixer]:
-        """The running voice mixer, ``None`` while the application is stopped."""
-        instance_id = _core.CoreAudioMixer.instance_id()
-        rate = _core.CoreAudioMixer.sample_rate()
-        if instance_id is None or rate is None:
-            return None
-        with cls._lock:
-            current = cls._current
-            if current is None or current._instance_id != instance_id:
-                current = cls(instance_id, rate)
-                cls._current = current
-            return current
+        """The voice mixer, ``None`` while the application is stopped."""
+        core = _core.CoreAudioMixer.voice()
+        return None if core is None else _wrap(cls, core)  # type: ignore[no-any-return]
+
+    @classmethod
+    def alert(cls) -> Optional[AudioMixer]:
+        """The alert mixer, ``None`` while the application is stopped."""
+        core = _core.CoreAudioMixer.alert()
+        return None if core is None else _wrap(cls, core)  # type: ignore[no-any-return]
+
+    @property
+    def _handle(self) -> _core.Handle:
+        handle: _core.Handle = self._core.handle
+        return handle
+
+    @property
+    def sample_rate(self) -> int:
+        """The sample rate (the ``audio.sample_rate`` setting at start)."""
+        rate: int = self._core.sample_rate
+        return rate
+
+    @property
+    def input_device(self) -> Optional[str]:
+        """The input device setting (``None``: no input)."""
+        return self._core.input_device  # type: ignore[no-any-return]
+
+    @property
+    def output_device(self) -> Optional[str]:
+        """The output device setting (``None``: no output)."""
+        return self._core.output_device  # type: ignore[no-any-return]
+
+    @property
+    def real_input_device(self) -> Optional[str]:
+        """The input device in use (``system_default`` resolved)."""
+        return self._core.real_input_device  # type: ignore[no-any-return]
+
+    @property
+    def real_output_device(self) -> Optional[str]:
+        """The output device in use (``system_default`` resolved)."""
+        return self._core.real_output_device  # type: ignore[no-any-return]
+
+    @property
+    def muted(self) -> bool:
+        """Whether the input is muted."""
+        return bool(self._core.muted)
+
+    @muted.setter
+    def muted(self, muted: bool) -> None:
+        self._core.muted = bool(muted)
 
     @property
     def running(self) -> bool:
-        """True while this mixer runs."""
-        return _core.CoreAudioMixer.instance_id() == self._instance_id
+        """True while the mixer ticks (until the application stopped)."""
+        return bool(self._core.is_running)
 
     def __repr__(self) -> str:
-        return f"<AudioMixer {self.sample_rate} Hz{'' if self.running else ' (stopped)'}>"
+        return f"<AudioMixer {self.sample_rate} Hz input={self.input_device!r} output={self.output_device!r}>"
 
 
-def _check_mixer(mixer: Optional[AudioMixer]) -> AudioMixer:
-    voice = AudioMixer.voice()
-    if voice is None:
-        raise RuntimeError("the voice mixer is not running (start the SIPApplication)")
-    if mixer is not None and mixer is not voice:
-        raise ValueError("only the running voice mixer can host audio ports")
-    return voice
+def _mixer_handle(mixer: Optional[AudioMixer]) -> _core.Handle:
+    if mixer is None:
+        mixer = AudioMixer.voice()
+        if mixer is None:
+            raise RuntimeError("the voice mixer is not running (start the SIPApplication)")
+    elif not isinstance(mixer, AudioMixer):
+        raise TypeError("mixer must be an AudioMixer")
+    return mixer._handle
 
 
-class WavePlayer:
+class _Port(CoreObject):
+    """The attributes every port object has."""
+
+    _core: Any
+
+    @property
+    def _handle(self) -> _core.Handle:
+        handle: _core.Handle = self._core.handle
+        return handle
+
+    @property
+    def mixer(self) -> Optional[AudioMixer]:
+        """The mixer of the port."""
+        core = _core.CoreAudioMixer.resolve(self._core.mixer)
+        return None if core is None else _wrap(AudioMixer, core)  # type: ignore[no-any-return]
+
+    @property
+    def consumer_slot(self) -> Optional[int]:
+        """The slot it consumes from, ``None`` if it consumes nothing."""
+        return self._core.slots[0]  # type: ignore[no-any-return]
+
+    @property
+    def producer_slot(self) -> Optional[int]:
+        """The slot it produces on, ``None`` if it produces nothing."""
+        return self._core.slots[1]  # type: ignore[no-any-return]
+
+
+class AudioDevice(_Port):
+    """The sound device of ``mixer`` as a port (the voice and alert bridges
+    hold one each; every audio stream's bridge holds its own).
+    ``input_muted`` stops it producing, ``output_muted`` consuming."""
+
+    def __init__(self, mixer: Optional[AudioMixer], input_muted: bool = False, output_muted: bool = False) -> None:
+        self._core = _core.CoreAudioDevice(_mixer_handle(mixer), input_muted, output_muted)
+        _register(self)
+
+    @property
+    def input_muted(self) -> bool:
+        """Whether it does not produce (posts ``AudioPortDidChangeSlots`` when changed)."""
+        return bool(self._core.input_muted)
+
+    @input_muted.setter
+    def input_muted(self, muted: bool) -> None:
+        self._core.input_muted = bool(muted)
+
+    @property
+    def output_muted(self) -> bool:
+        """Whether it does not consume (posts ``AudioPortDidChangeSlots`` when changed)."""
+        return bool(self._core.output_muted)
+
+    @output_muted.setter
+    def output_muted(self, muted: bool) -> None:
+        self._core.output_muted = bool(muted)
+
+
+class AudioBridge(_Port):
+    """Connects every producer in it to every other member's consumer (a
+    port never hears itself). A bridge is a port too and nests (no
+    cycles). Members are held weakly: a port that goes away leaves."""
+
+    def __init__(self, mixer: Optional[AudioMixer]) -> None:
+        self._core = _core.CoreAudioBridge(_mixer_handle(mixer))
+        _register(self)
+
+    def add(self, port: IAudioPort) -> None:
+        """Connects ``port`` with every member (adding a member twice does
+        nothing). ``ValueError`` for a port of another mixer or the bridge
+        itself, ``RuntimeError`` for a stopped bridge or an audio stream
+        that is not initialized."""
+        if not isinstance(port, CoreObject):
+            raise TypeError(f"{port!r} is not an audio port")
+        self._core.add(port._handle)
+
+    def remove(self, port: IAudioPort) -> None:
+        """Disconnects ``port``; ``ValueError`` if it is not a member."""
+        if not isinstance(port, CoreObject):
+            raise ValueError(f"{port!r} is not part of this bridge")
+        try:
+            self._core.remove(port._handle)
+        except KeyError as e:
+            raise ValueError(str(e).strip("'\"")) from None
+
+    def __contains__(self, port: object) -> bool:
+        try:
+            return isinstance(port, CoreObject) and bool(self._core.contains(port._handle))
+        except RuntimeError:  # a stream with no core object yet
+            return False
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter([_from_core_handle_any(h) for h in self._core.ports()])
+
+    def stop(self) -> None:
+        """Disconnects every member; the bridge is unusable afterwards."""
+        self._core.stop()
+
+    def __repr__(self) -> str:
+        return f"<AudioBridge with {len(self._core.ports())} members>"
+
+
+class WavePlayer(_Port):
     """Plays a WAV file (any PCM or float WAV, resampled to the mixer rate)
-    as a producer port. ``volume`` is 0-200 (100 plays the file as recorded),
-    ``loop_count`` 0 plays forever, ``pause_time`` is the silence in seconds
-    between plays and ``initial_play=False`` waits ``pause_time`` before the
-    first play. Reusable: it can be started again once it ended.
+    as a producer port. ``volume`` is 0-200 (100 plays the file as
+    recorded), ``loop_count`` 0 plays forever, ``pause_time`` is the silence
+    in seconds between plays and ``initial_play=False`` waits
+    ``pause_time`` before the first play. Reusable: it can be started again
+    once it ended; the attributes may be changed while it is stopped.
 
     Notifications (sender: the player): ``WavePlayerDidStart``,
     ``WavePlayerDidEnd`` (all loops played or :meth:`stop`) and
-    ``WavePlayerDidFail`` (``error``, when the file cannot be played; no
-    ``DidEnd`` follows).
+    ``WavePlayerDidFail`` (``error``, when the file cannot be played).
     """
 
     def __init__(
@@ -132,32 +297,64 @@ class WavePlayer:
         pause_time: float = 0,
         initial_play: bool = True,
     ) -> None:
-        self.mixer: AudioMixer = _check_mixer(mixer)
-        self.filename = os.fspath(filename)
-        self.volume = volume
-        self.loop_count = loop_count
-        self.pause_time = pause_time
-        self.initial_play = initial_play
-        self._core = _core.CoreWavePlayer(self.filename, volume, loop_count, float(pause_time), initial_play)
+        self._core = _core.CoreWavePlayer(
+            _mixer_handle(mixer), os.fspath(filename), volume, loop_count, float(pause_time), initial_play
+        )
+        _register(self)
+
+    @property
+    def filename(self) -> str:
+        """The file played."""
+        return self._core.filename  # type: ignore[no-any-return]
+
+    @filename.setter
+    def filename(self, filename: Union[str, os.PathLike[str]]) -> None:
+        self._core.filename = os.fspath(filename)
+
+    @property
+    def volume(self) -> int:
+        """Volume, 0-200."""
+        return self._core.volume  # type: ignore[no-any-return]
+
+    @volume.setter
+    def volume(self, volume: int) -> None:
+        self._core.volume = volume
+
+    @property
+    def loop_count(self) -> int:
+        """Plays per start; 0 is forever."""
+        return self._core.loop_count  # type: ignore[no-any-return]
+
+    @loop_count.setter
+    def loop_count(self, loop_count: int) -> None:
+        self._core.loop_count = loop_count
+
+    @property
+    def pause_time(self) -> float:
+        """Seconds of silence between plays."""
+        return self._core.pause_time  # type: ignore[no-any-return]
+
+    @pause_time.setter
+    def pause_time(self, pause_time: float) -> None:
+        self._core.pause_time = float(pause_time)
+
+    @property
+    def initial_play(self) -> bool:
+        """Whether the first play starts at once."""
+        return bool(self._core.initial_play)
+
+    @initial_play.setter
+    def initial_play(self, initial_play: bool) -> None:
+        self._core.initial_play = bool(initial_play)
 
     @property
     def is_active(self) -> bool:
         """Playing, or waiting between plays."""
-        return self._core.is_active
-
-    @property
-    def consumer_slot(self) -> Optional[int]:
-        """A player consumes nothing: ``None``."""
-        return None
-
-    @property
-    def producer_slot(self) -> Optional[int]:
-        """The slot the player produces on."""
-        return self._core.producer_slot
+        return bool(self._core.is_active)
 
     def start(self) -> None:
         """Starts playing; ``RuntimeError`` if it is active already."""
-        self._core.start(self)
+        self._core.start()
 
     def stop(self) -> None:
         """Stops at once (``WavePlayerDidEnd`` follows if it was active)."""
@@ -165,8 +362,8 @@ class WavePlayer:
 
     def play(self) -> _PlayOperation:
         """Starts playing and returns an object whose ``wait(timeout=None)``
-        blocks until the playback ended (it raises :class:`WavePlayerError`
-        if the file could not be played)."""
+        blocks until the playback ended (:class:`WavePlayerError` if the
+        file could not be played)."""
         operation = _PlayOperation(self)
         try:
             self.start()
@@ -185,7 +382,6 @@ class _PlayOperation:
     def __init__(self, player: WavePlayer) -> None:
         self._done = threading.Event()
         self._error: Optional[str] = None
-        self._player = player
         center = NotificationCenter()
         center.add_observer(self, name="WavePlayerDidEnd", sender=player)
         center.add_observer(self, name="WavePlayerDidFail", sender=player)
@@ -208,20 +404,20 @@ class _PlayOperation:
             raise WavePlayerError(self._error)
 
 
-class WaveRecorder:
+class WaveRecorder(_Port):
     """Records what it consumes into a 16-bit mono WAV file at the mixer
     rate; missing directories are created on :meth:`start`. Nothing is
     written unless it is in an :class:`AudioBridge`. Restarting it with the
     same ``filename`` overwrites the file."""
 
     def __init__(self, mixer: Optional[AudioMixer], filename: Union[str, os.PathLike[str]]) -> None:
-        self.mixer: AudioMixer = _check_mixer(mixer)
-        self._core = _core.CoreWaveRecorder(os.fspath(filename))
+        self._core = _core.CoreWaveRecorder(_mixer_handle(mixer), os.fspath(filename))
+        _register(self)
 
     @property
     def filename(self) -> str:
         """The file written; change it (while stopped) to keep the previous recording."""
-        return self._core.filename
+        return self._core.filename  # type: ignore[no-any-return]
 
     @filename.setter
     def filename(self, filename: Union[str, os.PathLike[str]]) -> None:
@@ -230,22 +426,12 @@ class WaveRecorder:
     @property
     def is_active(self) -> bool:
         """Recording."""
-        return self._core.is_active
+        return bool(self._core.is_active)
 
     @property
     def duration(self) -> float:
         """Seconds of audio written since :meth:`start`."""
-        return self._core.duration
-
-    @property
-    def consumer_slot(self) -> Optional[int]:
-        """The slot the recorder consumes from."""
-        return self._core.consumer_slot
-
-    @property
-    def producer_slot(self) -> Optional[int]:
-        """A recorder produces nothing: ``None``."""
-        return None
+        return self._core.duration  # type: ignore[no-any-return]
 
     def start(self) -> None:
         """Creates the file and starts writing."""
@@ -259,140 +445,119 @@ class WaveRecorder:
         return f"{type(self).__name__}({self.filename!r})"
 
 
-class AudioBridge:
-    """Connects every producer in it to every other member's consumer (a
-    port never hears itself). A bridge is a port too and can be nested in
-    another one (no cycles). Members are held by weak references: a port
-    that goes away leaves the bridge."""
+class AudioConference(CoreObject):
+    """Mixes local audio between audio streams on the voice mixer: every
+    participant hears every other and the local device. :attr:`bridge`
+    takes players (heard by everybody) and recorders (recording everybody).
+    :meth:`hold` takes the local device out (the streams stay as they are),
+    :meth:`unhold` brings it back."""
 
-    def __init__(self, mixer: Optional[AudioMixer]) -> None:
-        self.mixer: AudioMixer = _check_mixer(mixer)
-        self._core = _core.CoreAudioBridge()
-        self._lock = threading.RLock()
-        self._members: dict[int, weakref.ReferenceType[Any]] = {}
-        self._slots: dict[int, tuple[Optional[int], Optional[int]]] = {}
-        self._next_key = 0
-        self._keys: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
-
-    @property
-    def consumer_slot(self) -> Optional[int]:
-        """The slot whose audio every member hears."""
-        return self._core.slots[0]
-
-    @property
-    def producer_slot(self) -> Optional[int]:
-        """The slot carrying the mix of every member."""
-        return self._core.slots[1]
-
-    def _key(self, port: Any, create: bool) -> Optional[int]:
-        key = self._keys.get(port)
-        if key is None and create:
-            self._next_key += 1
-            key = self._next_key
-            self._keys[port] = key
-        return key
-
-    def __contains__(self, port: object) -> bool:
-        with self._lock:
-            try:
-                return self._key(port, False) in self._members
-            except TypeError:
-                return False
-
-    def __iter__(self) -> Iterator[Any]:
-        with self._lock:
-            ports = [ref() for ref in self._members.values()]
-        return iter([p for p in ports if p is not None])
-
-    def add(self, port: IAudioPort) -> None:
-        """Connects ``port`` with every member. ``ValueError`` if it is on
-        another mixer; adding a member twice does nothing."""
-        if port.mixer is not None and port.mixer is not self.mixer:
-            raise ValueError("the port belongs to another mixer")
-        with self._lock:
-            key = self._key(port, True)
-            assert key is not None
-            if key in self._members:
-                return
-            slots = (port.consumer_slot, port.producer_slot)
-            self._core.add(key, *slots)
-            self._members[key] = weakref.ref(port, self._port_gone(key))
-            self._slots[key] = slots
-
-    def _port_gone(self, key: int) -> Any:
-        bridge = weakref.ref(self)
-
-        def gone(_: Any) -> None:
-            b = bridge()
-            if b is not None:
-                with b._lock:
-                    b._members.pop(key, None)
-                    b._slots.pop(key, None)
-                    if b._core.contains(key):
-                        b._core.remove(key)
-
-        return gone
-
-    def _update(self, port: IAudioPort) -> None:
-        """Reconnects ``port`` if its slots changed."""
-        with self._lock:
-            key = self._key(port, False)
-            if key is None or key not in self._members:
-                return
-            slots = (port.consumer_slot, port.producer_slot)
-            if self._slots.get(key) != slots:
-                self._core.update(key, *slots)
-                self._slots[key] = slots
-
-    def remove(self, port: IAudioPort) -> None:
-        """Disconnects ``port``; ``ValueError`` if it is not a member."""
-        with self._lock:
-            key = self._key(port, False)
-            if key is None or key not in self._members:
-                raise ValueError(f"{port!r} is not part of this bridge")
-            del self._members[key]
-            del self._slots[key]
-            self._core.remove(key)
-
-    def __repr__(self) -> str:
-        return f"<AudioBridge with {len(self._members)} members>"
-
-
-class AudioConference:
-    """Mixes local audio between audio streams: every participant hears
-    every other. :attr:`bridge` takes players (heard by everybody) and
-    recorders (recording everybody). :meth:`hold` and :meth:`unhold` take
-    the local device out of the conference and back; the core has no sound
-    device, so they only change :attr:`on_hold`."""
+    _core: Any
 
     def __init__(self) -> None:
-        self.bridge = AudioBridge(None)
-        self.on_hold = False
-        self._streams: list[Any] = []
+        self._core = _core.CoreAudioConference()
+        _register(self)
 
     @property
-    def streams(self) -> list[Any]:
+    def _handle(self) -> _core.Handle:
+        handle: _core.Handle = self._core.handle
+        return handle
+
+    @property
+    def bridge(self) -> AudioBridge:
+        """The conference's bridge."""
+        bridge: AudioBridge = _from_core_handle(self._core.bridge)
+        return bridge
+
+    @property
+    def on_hold(self) -> bool:
+        """Whether the local device is out of the conference."""
+        return bool(self._core.on_hold)
+
+    @property
+    def streams(self) -> list[AudioStream]:
         """The member streams (a copy)."""
-        return list(self._streams)
+        from sipsimple.streams.rtp.audio import _from_core_handle as stream_from_handle
 
-    def add(self, stream: Any) -> None:
-        """Adds an audio stream; ``ValueError`` if it is a member already."""
-        if stream in self._streams:
-            raise ValueError(f"{stream!r} is already part of the conference")
-        self.bridge.add(stream)
-        self._streams.append(stream)
+        return [stream_from_handle(h) for h in self._core.streams]
 
-    def remove(self, stream: Any) -> None:
+    def add(self, stream: AudioStream) -> None:
+        """Adds an audio stream (started, so that it has a bridge)."""
+        self._core.add(stream._handle)
+
+    def remove(self, stream: AudioStream) -> None:
         """Removes an audio stream; ``ValueError`` if it is not a member."""
-        if stream not in self._streams:
-            raise ValueError(f"{stream!r} is not part of the conference")
-        self.bridge.remove(stream)
-        self._streams.remove(stream)
+        try:
+            self._core.remove(stream._handle)
+        except KeyError as e:
+            raise ValueError(str(e).strip("'\"")) from None
 
     def hold(self) -> None:
-        """Takes the local party out of the conference (see the class documentation)."""
-        self.on_hold = True
+        """Takes the local device out of the conference."""
+        self._core.hold()
 
     def unhold(self) -> None:
-        """Brings the local party back."""
-        self.on_hold = False
+        """Brings the local device back."""
+        self._core.unhold()
+
+
+_CLASSES: dict[str, tuple[Any, type]] = {
+    "AudioMixer": (_core.CoreAudioMixer, AudioMixer),
+    "AudioDevice": (_core.CoreAudioDevice, AudioDevice),
+    "AudioBridge": (_core.CoreAudioBridge, AudioBridge),
+    "WavePlayer": (_core.CoreWavePlayer, WavePlayer),
+    "WaveRecorder": (_core.CoreWaveRecorder, WaveRecorder),
+}
+
+
+def _from_core_handle(handle: _core.Handle) -> Any:
+    """The Python object for an audio object's handle (the handle if it is gone)."""
+    with _lock:
+        obj = _objects.get(handle.raw)
+        if obj is not None:
+            return obj
+    entry = _CLASSES.get(handle.kind)
+    if entry is None:
+        return handle
+    core = entry[0].resolve(handle)
+    return handle if core is None else _wrap(entry[1], core)
+
+
+def _from_core_handle_any(handle: _core.Handle) -> Any:
+    if handle.kind == "AudioStream":
+        from sipsimple.streams.rtp.audio import _from_core_handle as stream_from_handle
+
+        return stream_from_handle(handle)
+    return _from_core_handle(handle)
+
+
+def _application_voice_mixer() -> Optional[AudioMixer]:
+    return AudioMixer.voice()
+
+
+def _application_alert_mixer() -> Optional[AudioMixer]:
+    return AudioMixer.alert()
+
+
+def _application_voice_bridge() -> Optional[AudioBridge]:
+    """The application's voice bridge (holding the voice device), ``None`` while stopped."""
+    core = _core.CoreAudioBridge.voice()
+    return None if core is None else _wrap(AudioBridge, core)  # type: ignore[no-any-return]
+
+
+def _application_alert_bridge() -> Optional[AudioBridge]:
+    """The application's alert bridge (holding the alert device), ``None`` while stopped."""
+    core = _core.CoreAudioBridge.alert()
+    return None if core is None else _wrap(AudioBridge, core)  # type: ignore[no-any-return]
+
+
+def _application_voice_device() -> Optional[AudioDevice]:
+    """The application's voice device, ``None`` while stopped."""
+    core = _core.CoreAudioDevice.voice()
+    return None if core is None else _wrap(AudioDevice, core)  # type: ignore[no-any-return]
+
+
+def _application_alert_device() -> Optional[AudioDevice]:
+    """The application's alert device, ``None`` while stopped."""
+    core = _core.CoreAudioDevice.alert()
+    return None if core is None else _wrap(AudioDevice, core)  # type: ignore[no-any-return]

@@ -1,318 +1,572 @@
-//! Audio ports on the voice mixer: WAV players and recorders and the
-//! bridges that connect ports, for `sipsimple.audio`.
+//! The audio objects of `sipsimple.audio`: mixers, devices, bridges, WAV
+//! players and recorders and conferences, over the core's handle-registered
+//! objects ([`sipsimple_core::audio::objects`]).
 //!
-//! Each object puts its port in the application's voice mixer
-//! ([`AudioEngine`]) when it is created (so the application must be
-//! running) and takes it out when dropped; its slot numbers never change.
-//! A player reports `WavePlayerDidStart`, `WavePlayerDidEnd` and
-//! `WavePlayerDidFail` (`error`) with the Python object given to `start`
-//! as the sender; a small watcher thread turns the player's events into
-//! notifications while it is active.
+//! Ports travel as handles: a bridge adds the port object behind a handle
+//! (a device, bridge, player, recorder or started audio stream). An object
+//! created from Python owns its handle and releases it when the Python
+//! object goes away (so a player nobody holds leaves its bridges, as the
+//! original's weak references have it); objects the core made (the
+//! application's mixers, bridges and devices, a stream's bridge) are only
+//! looked at.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use sipsimple_core::audio::bridge::{AudioBridge, PortSlots};
-use sipsimple_core::audio::mixer::{AudioMixer, SlotId};
-use sipsimple_core::audio::{WavePlayer, WavePlayerEvent, WavePlayerOptions, WaveRecorder, shared};
-use sipsimple_core::notification::{NotificationCenter, NotificationData};
-use sipsimple_core::streams::AudioEngine;
-use sipsimple_core::{Error, Value};
+use sipsimple_core::audio::objects::{
+    AudioBridge, AudioConference, AudioDevice, AudioPortObject, DeviceMixer, WavePlayer, WaveRecorder, port_from_handle,
+};
+use sipsimple_core::audio::{SlotId, WavePlayerOptions};
+use sipsimple_core::handle::{self, Handle, ObjectKind};
+use sipsimple_core::streams::{AudioEngine, AudioStream};
+use sipsimple_core::{Error, Result};
 
 use crate::errors::CoreResultExt;
-use crate::values::foreign;
+use crate::values::PyHandle;
 
-/// How often a player's watcher looks for events (one mixer frame).
-const WATCH_INTERVAL: Duration = Duration::from_millis(20);
-
-fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
+fn resolve<T: std::any::Any + Send + Sync>(h: &PyHandle, kind: ObjectKind) -> Option<Arc<T>> {
+    handle::resolve::<T>(h.handle(), kind).ok()
 }
 
-/// The running voice mixer; `RuntimeError` while the application is stopped.
-fn voice_mixer() -> sipsimple_core::Result<Arc<Mutex<AudioMixer>>> {
-    AudioEngine::instance()
-        .mixer()
-        .ok_or_else(|| Error::InvalidState("the voice mixer is not running (start the SIPApplication)".into()))
+fn release_if_owned(owned: bool, h: Handle) {
+    if owned {
+        let _ = handle::release(h);
+    }
 }
 
-/// Takes `slot` out of `mixer`, ignoring a slot already gone.
-fn remove_slot(mixer: &Mutex<AudioMixer>, slot: SlotId) {
-    let _ = lock(mixer).remove_slot(slot);
+fn mixer_of(mixer: &PyHandle) -> PyResult<Arc<DeviceMixer>> {
+    resolve::<DeviceMixer>(mixer, ObjectKind::AudioMixer)
+        .ok_or_else(|| PyValueError::new_err("the mixer is gone (the application stopped)"))
 }
 
-/// The application's voice mixer (`SIPApplication.voice_audio_mixer`).
+fn not_running() -> Error {
+    Error::InvalidState("the audio engine is not running (start the SIPApplication)".into())
+}
+
+/// The slots of a port, `(consumer_slot, producer_slot)`.
+fn slots(port: &dyn AudioPortObject) -> (Option<SlotId>, Option<SlotId>) {
+    (port.consumer_slot(), port.producer_slot())
+}
+
+/// A mixer on a sound device (the original's core `AudioMixer`).
 #[pyclass(module = "sipsimple._core", frozen)]
-pub struct CoreAudioMixer;
+pub struct CoreAudioMixer {
+    inner: Arc<DeviceMixer>,
+}
 
 #[pymethods]
 impl CoreAudioMixer {
-    /// True while the voice mixer runs (between application start and stop).
+    /// The application's voice mixer, `None` while it does not run.
     #[staticmethod]
-    fn running() -> bool {
-        AudioEngine::instance().is_running()
+    fn voice() -> Option<CoreAudioMixer> {
+        AudioEngine::instance().voice_mixer().map(|inner| CoreAudioMixer { inner })
     }
-    /// The mixer's sample rate, `None` while it does not run.
+    /// The application's alert mixer, `None` while it does not run.
     #[staticmethod]
-    fn sample_rate() -> Option<u32> {
-        AudioEngine::instance().sample_rate()
+    fn alert() -> Option<CoreAudioMixer> {
+        AudioEngine::instance().alert_mixer().map(|inner| CoreAudioMixer { inner })
     }
-    /// An identifier of the running mixer instance (a new one after each
-    /// application start), `None` while it does not run.
+    /// The mixer behind a handle, `None` if it is gone.
     #[staticmethod]
-    fn instance_id() -> Option<u64> {
-        AudioEngine::instance().mixer().map(|m| lock(&m).id())
+    fn resolve(handle: &PyHandle) -> Option<CoreAudioMixer> {
+        resolve(handle, ObjectKind::AudioMixer).map(|inner| CoreAudioMixer { inner })
+    }
+    /// The mixer's handle.
+    #[getter]
+    fn handle(&self) -> PyHandle {
+        PyHandle::new(self.inner.handle())
+    }
+    /// The sample rate.
+    #[getter]
+    fn sample_rate(&self) -> u32 {
+        self.inner.sample_rate()
+    }
+    /// The input device setting (`None`: no input).
+    #[getter]
+    fn input_device(&self) -> Option<String> {
+        self.inner.input_device()
+    }
+    /// The output device setting (`None`: no output).
+    #[getter]
+    fn output_device(&self) -> Option<String> {
+        self.inner.output_device()
+    }
+    /// The input device in use (`system_default` resolved).
+    #[getter]
+    fn real_input_device(&self) -> Option<String> {
+        self.inner.real_input_device()
+    }
+    /// The output device in use (`system_default` resolved).
+    #[getter]
+    fn real_output_device(&self) -> Option<String> {
+        self.inner.real_output_device()
+    }
+    /// Whether the input is muted.
+    #[getter]
+    fn muted(&self) -> bool {
+        self.inner.muted()
+    }
+    /// Mutes or unmutes the input.
+    #[setter]
+    fn set_muted(&self, muted: bool) {
+        self.inner.set_muted(muted)
+    }
+    /// Whether the mixer's thread runs.
+    #[getter]
+    fn is_running(&self) -> bool {
+        self.inner.is_running()
     }
 }
 
-/// A WAV file player on the voice mixer (a producer port).
+/// A mixer's sound device as a port.
+#[pyclass(module = "sipsimple._core", frozen)]
+pub struct CoreAudioDevice {
+    inner: Arc<AudioDevice>,
+    owned: bool,
+}
+
+#[pymethods]
+impl CoreAudioDevice {
+    /// A new view of `mixer`'s device.
+    #[new]
+    #[pyo3(signature = (mixer, input_muted=false, output_muted=false))]
+    fn new(mixer: &PyHandle, input_muted: bool, output_muted: bool) -> PyResult<Self> {
+        Ok(CoreAudioDevice { inner: AudioDevice::new(&mixer_of(mixer)?, input_muted, output_muted), owned: true })
+    }
+    /// The application's voice device, `None` while it does not run.
+    #[staticmethod]
+    fn voice() -> Option<CoreAudioDevice> {
+        AudioEngine::instance().voice_device().map(|inner| CoreAudioDevice { inner, owned: false })
+    }
+    /// The application's alert device, `None` while it does not run.
+    #[staticmethod]
+    fn alert() -> Option<CoreAudioDevice> {
+        AudioEngine::instance().alert_device().map(|inner| CoreAudioDevice { inner, owned: false })
+    }
+    /// The device behind a handle, `None` if it is gone.
+    #[staticmethod]
+    fn resolve(handle: &PyHandle) -> Option<CoreAudioDevice> {
+        resolve(handle, ObjectKind::AudioDevice).map(|inner| CoreAudioDevice { inner, owned: false })
+    }
+    /// The device's handle.
+    #[getter]
+    fn handle(&self) -> PyHandle {
+        PyHandle::new(self.inner.handle())
+    }
+    /// The handle of its mixer.
+    #[getter]
+    fn mixer(&self) -> PyHandle {
+        PyHandle::new(self.inner.mixer().handle())
+    }
+    /// `(consumer_slot, producer_slot)`.
+    #[getter]
+    fn slots(&self) -> (Option<SlotId>, Option<SlotId>) {
+        slots(&*self.inner)
+    }
+    /// Whether it does not produce (the microphone is off).
+    #[getter]
+    fn input_muted(&self) -> bool {
+        self.inner.input_muted()
+    }
+    /// Changes `input_muted` (posts `AudioPortDidChangeSlots`).
+    #[setter]
+    fn set_input_muted(&self, muted: bool) {
+        self.inner.set_input_muted(muted)
+    }
+    /// Whether it does not consume (the speaker is off).
+    #[getter]
+    fn output_muted(&self) -> bool {
+        self.inner.output_muted()
+    }
+    /// Changes `output_muted` (posts `AudioPortDidChangeSlots`).
+    #[setter]
+    fn set_output_muted(&self, muted: bool) {
+        self.inner.set_output_muted(muted)
+    }
+}
+
+impl Drop for CoreAudioDevice {
+    fn drop(&mut self) {
+        release_if_owned(self.owned, self.inner.handle());
+    }
+}
+
+/// A full mesh of ports on one mixer.
+#[pyclass(module = "sipsimple._core", frozen)]
+pub struct CoreAudioBridge {
+    inner: Arc<AudioBridge>,
+    owned: bool,
+}
+
+#[pymethods]
+impl CoreAudioBridge {
+    /// A new, empty bridge on `mixer` (a handle).
+    #[new]
+    fn new(mixer: &PyHandle) -> PyResult<Self> {
+        Ok(CoreAudioBridge { inner: AudioBridge::new(&mixer_of(mixer)?), owned: true })
+    }
+    /// The application's voice bridge, `None` while it does not run.
+    #[staticmethod]
+    fn voice() -> Option<CoreAudioBridge> {
+        AudioEngine::instance().voice_bridge().map(|inner| CoreAudioBridge { inner, owned: false })
+    }
+    /// The application's alert bridge, `None` while it does not run.
+    #[staticmethod]
+    fn alert() -> Option<CoreAudioBridge> {
+        AudioEngine::instance().alert_bridge().map(|inner| CoreAudioBridge { inner, owned: false })
+    }
+    /// The bridge behind a handle, `None` if it is gone.
+    #[staticmethod]
+    fn resolve(handle: &PyHandle) -> Option<CoreAudioBridge> {
+        resolve(handle, ObjectKind::AudioBridge).map(|inner| CoreAudioBridge { inner, owned: false })
+    }
+    /// The bridge of an audio stream (a handle), `None` before it is
+    /// initialized and after it ended.
+    #[staticmethod]
+    fn of_stream(stream: &PyHandle) -> Option<CoreAudioBridge> {
+        let stream = resolve::<AudioStream>(stream, ObjectKind::AudioStream)?;
+        stream.bridge().map(|inner| CoreAudioBridge { inner, owned: false })
+    }
+    /// The bridge's handle.
+    #[getter]
+    fn handle(&self) -> PyHandle {
+        PyHandle::new(self.inner.handle())
+    }
+    /// The handle of its mixer.
+    #[getter]
+    fn mixer(&self) -> PyHandle {
+        PyHandle::new(self.inner.mixer().handle())
+    }
+    /// `(consumer_slot, producer_slot)`.
+    #[getter]
+    fn slots(&self) -> (Option<SlotId>, Option<SlotId>) {
+        slots(&*self.inner)
+    }
+    /// Adds the port behind `port` (a handle). `ValueError` for a port of
+    /// another mixer or the bridge itself, `TypeError` for no port,
+    /// `RuntimeError` for a stopped bridge or an audio stream not initialized.
+    fn add(&self, py: Python<'_>, port: &PyHandle) -> PyResult<()> {
+        let port = port_of(py, port)?;
+        let inner = self.inner.clone();
+        py.detach(move || inner.add(port)).py_err(py)
+    }
+    /// Removes the member `port` (a handle); `KeyError` if it is none.
+    fn remove(&self, py: Python<'_>, port: &PyHandle) -> PyResult<()> {
+        let h = port.handle();
+        let inner = self.inner.clone();
+        py.detach(move || inner.remove_handle(h)).py_err(py)
+    }
+    /// Whether `port` (a handle) is a live member.
+    fn contains(&self, port: &PyHandle) -> bool {
+        self.inner.contains(port.handle())
+    }
+    /// The handles of the live members.
+    fn ports(&self) -> Vec<PyHandle> {
+        self.inner.ports().iter().map(|p| PyHandle::new(p.handle())).collect()
+    }
+    /// Disconnects every member; the bridge is unusable afterwards.
+    fn stop(&self, py: Python<'_>) {
+        let inner = self.inner.clone();
+        py.detach(move || inner.stop())
+    }
+}
+
+impl Drop for CoreAudioBridge {
+    fn drop(&mut self) {
+        release_if_owned(self.owned, self.inner.handle());
+    }
+}
+
+fn port_of(py: Python<'_>, port: &PyHandle) -> PyResult<Arc<dyn AudioPortObject>> {
+    let h = port.handle();
+    match h.try_kind() {
+        Some(
+            ObjectKind::AudioDevice
+            | ObjectKind::AudioBridge
+            | ObjectKind::WavePlayer
+            | ObjectKind::WaveRecorder
+            | ObjectKind::AudioStream,
+        ) => port_from_handle(h).py_err(py),
+        _ => Err(PyTypeError::new_err("not an audio port")),
+    }
+}
+
+/// A WAV file player.
 #[pyclass(module = "sipsimple._core", frozen)]
 pub struct CoreWavePlayer {
-    mixer: Arc<Mutex<AudioMixer>>,
-    player: Arc<Mutex<WavePlayer>>,
-    slot: SlotId,
+    inner: Arc<WavePlayer>,
+    owned: bool,
+}
+
+fn seconds(value: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(value).map_err(|_| PyValueError::new_err("pause_time must be a non-negative number"))
 }
 
 #[pymethods]
 impl CoreWavePlayer {
-    /// A stopped player of `filename` in the voice mixer. `volume` is 0-200
-    /// (100 plays the file as recorded), `loop_count` 0 plays forever,
-    /// `pause_time` is the silence between plays in seconds. `ValueError`
-    /// for bad options, `RuntimeError` while the application is stopped.
+    /// A stopped player of `filename` on `mixer` (a handle). `ValueError`
+    /// for a volume above 200 or a negative pause.
     #[new]
-    #[pyo3(signature = (filename, volume=100, loop_count=1, pause_time=0.0, initial_play=true))]
+    #[pyo3(signature = (mixer, filename, volume=100, loop_count=1, pause_time=0.0, initial_play=true))]
     fn new(
         py: Python<'_>,
+        mixer: &PyHandle,
         filename: PathBuf,
         volume: u32,
         loop_count: u32,
         pause_time: f64,
         initial_play: bool,
     ) -> PyResult<Self> {
-        if !(pause_time.is_finite() && pause_time >= 0.0) {
-            return Err(PyValueError::new_err("pause_time must be a non-negative number of seconds"));
-        }
-        let mixer = voice_mixer().py_err(py)?;
-        let rate = lock(&mixer).sample_rate();
-        let options =
-            WavePlayerOptions { volume, loop_count, pause_time: Duration::from_secs_f64(pause_time), initial_play };
-        let player = shared(WavePlayer::new(filename, rate, options).map_err(Error::from).py_err(py)?);
-        let slot = lock(&mixer).add_port(player.clone());
-        Ok(CoreWavePlayer { mixer, player, slot })
+        let options = WavePlayerOptions { volume, loop_count, pause_time: seconds(pause_time)?, initial_play };
+        let inner = WavePlayer::new(&mixer_of(mixer)?, filename, options).py_err(py)?;
+        Ok(CoreWavePlayer { inner, owned: true })
     }
-    /// The slot the player produces on.
+    /// The player behind a handle, `None` if it is gone.
+    #[staticmethod]
+    fn resolve(handle: &PyHandle) -> Option<CoreWavePlayer> {
+        resolve(handle, ObjectKind::WavePlayer).map(|inner| CoreWavePlayer { inner, owned: false })
+    }
+    /// The player's handle (the sender of its notifications).
     #[getter]
-    fn producer_slot(&self) -> SlotId {
-        self.slot
+    fn handle(&self) -> PyHandle {
+        PyHandle::new(self.inner.handle())
+    }
+    /// The handle of its mixer.
+    #[getter]
+    fn mixer(&self) -> PyHandle {
+        PyHandle::new(self.inner.mixer().handle())
+    }
+    /// `(consumer_slot, producer_slot)`: a producer slot while active.
+    #[getter]
+    fn slots(&self) -> (Option<SlotId>, Option<SlotId>) {
+        slots(&*self.inner)
+    }
+    /// The file played.
+    #[getter]
+    fn filename(&self) -> String {
+        self.inner.filename().display().to_string()
+    }
+    /// Changes the file (while stopped).
+    #[setter]
+    fn set_filename(&self, py: Python<'_>, filename: PathBuf) -> PyResult<()> {
+        self.inner.set_filename(filename).py_err(py)
+    }
+    /// Volume, 0-200.
+    #[getter]
+    fn volume(&self) -> u32 {
+        self.inner.volume()
+    }
+    /// Changes the volume (while stopped).
+    #[setter]
+    fn set_volume(&self, py: Python<'_>, volume: u32) -> PyResult<()> {
+        self.inner.set_volume(volume).py_err(py)
+    }
+    /// Plays per start; 0 is forever.
+    #[getter]
+    fn loop_count(&self) -> u32 {
+        self.inner.loop_count()
+    }
+    /// Changes `loop_count` (while stopped).
+    #[setter]
+    fn set_loop_count(&self, py: Python<'_>, loop_count: u32) -> PyResult<()> {
+        self.inner.set_loop_count(loop_count).py_err(py)
+    }
+    /// Seconds of silence between plays.
+    #[getter]
+    fn pause_time(&self) -> f64 {
+        self.inner.pause_time().as_secs_f64()
+    }
+    /// Changes `pause_time` (while stopped).
+    #[setter]
+    fn set_pause_time(&self, py: Python<'_>, pause_time: f64) -> PyResult<()> {
+        self.inner.set_pause_time(seconds(pause_time)?).py_err(py)
+    }
+    /// Whether the first play starts at once.
+    #[getter]
+    fn initial_play(&self) -> bool {
+        self.inner.initial_play()
+    }
+    /// Changes `initial_play` (while stopped).
+    #[setter]
+    fn set_initial_play(&self, py: Python<'_>, initial_play: bool) -> PyResult<()> {
+        self.inner.set_initial_play(initial_play).py_err(py)
     }
     /// Playing, or waiting between plays.
     #[getter]
     fn is_active(&self) -> bool {
-        lock(&self.player).is_active()
+        self.inner.is_active()
     }
-    /// Starts playing; `sender` is the sender of the player's notifications.
-    /// `RuntimeError` if it is active already.
-    fn start(&self, py: Python<'_>, sender: &Bound<'_, PyAny>) -> PyResult<()> {
-        let sender = foreign(sender);
-        let player = self.player.clone();
-        py.detach(move || -> sipsimple_core::Result<()> {
-            let mut guard = lock(&player);
-            guard.start()?;
-            // Events queued by start (Started or Failed) are posted by the watcher.
-            drop(guard);
-            watch(player, sender)
-        })
-        .py_err(py)
+    /// Starts playing; `RuntimeError` if it is active already.
+    fn start(&self, py: Python<'_>) -> PyResult<()> {
+        let inner = self.inner.clone();
+        py.detach(move || inner.start()).py_err(py)
     }
-    /// Stops at once (`WavePlayerDidEnd` follows if it was active).
+    /// Stops at once.
     fn stop(&self, py: Python<'_>) {
-        let player = self.player.clone();
-        py.detach(move || lock(&player).stop());
+        let inner = self.inner.clone();
+        py.detach(move || inner.stop())
+    }
+    /// Plays and waits (GIL released) until the end; `ValueError` when the
+    /// file cannot be played, `TimeoutError`-like `RuntimeError` after `timeout`.
+    #[pyo3(signature = (timeout=None))]
+    fn play(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+        let timeout = timeout.map(seconds).transpose()?;
+        let inner = self.inner.clone();
+        py.detach(move || inner.play(timeout)).py_err(py)
     }
 }
 
 impl Drop for CoreWavePlayer {
     fn drop(&mut self) {
-        lock(&self.player).stop();
-        remove_slot(&self.mixer, self.slot);
+        release_if_owned(self.owned, self.inner.handle());
     }
 }
 
-/// Posts the player's events until it has ended or failed.
-fn watch(player: Arc<Mutex<WavePlayer>>, sender: Value) -> sipsimple_core::Result<()> {
-    std::thread::Builder::new()
-        .name("sipsimple-waveplayer".into())
-        .spawn(move || {
-            let center = NotificationCenter::default_center();
-            loop {
-                let (events, active) = {
-                    let mut p = lock(&player);
-                    let events: Vec<WavePlayerEvent> = std::iter::from_fn(|| p.poll_event()).collect();
-                    (events, p.is_active())
-                };
-                let mut finished = false;
-                for event in events {
-                    let (name, data) = match event {
-                        WavePlayerEvent::Started => ("WavePlayerDidStart", NotificationData::new()),
-                        WavePlayerEvent::Ended => {
-                            finished = true;
-                            ("WavePlayerDidEnd", NotificationData::new())
-                        }
-                        WavePlayerEvent::Failed { error } => {
-                            finished = true;
-                            ("WavePlayerDidFail", NotificationData::new().with("error", Value::String(error)))
-                        }
-                    };
-                    center.post_notification(name, sender.clone(), data);
-                }
-                if finished || (!active && Arc::strong_count(&player) == 1) {
-                    return;
-                }
-                std::thread::sleep(WATCH_INTERVAL);
-            }
-        })
-        .map(|_| ())
-        .map_err(|e| Error::Internal(format!("cannot watch the WAV player: {e}")))
-}
-
-/// A WAV file recorder on the voice mixer (a consumer port).
+/// A WAV file recorder.
 #[pyclass(module = "sipsimple._core", frozen)]
 pub struct CoreWaveRecorder {
-    mixer: Arc<Mutex<AudioMixer>>,
-    recorder: Arc<Mutex<WaveRecorder>>,
-    slot: SlotId,
+    inner: Arc<WaveRecorder>,
+    owned: bool,
 }
 
 #[pymethods]
 impl CoreWaveRecorder {
-    /// A stopped recorder into `filename` (16-bit mono at the mixer rate).
-    /// `RuntimeError` while the application is stopped.
+    /// A stopped recorder into `filename` on `mixer` (a handle).
     #[new]
-    fn new(py: Python<'_>, filename: PathBuf) -> PyResult<Self> {
-        let mixer = voice_mixer().py_err(py)?;
-        let rate = lock(&mixer).sample_rate();
-        let recorder = shared(WaveRecorder::new(filename, rate).map_err(Error::from).py_err(py)?);
-        let slot = lock(&mixer).add_port(recorder.clone());
-        Ok(CoreWaveRecorder { mixer, recorder, slot })
+    fn new(mixer: &PyHandle, filename: PathBuf) -> PyResult<Self> {
+        Ok(CoreWaveRecorder { inner: WaveRecorder::new(&mixer_of(mixer)?, filename), owned: true })
     }
-    /// The slot the recorder consumes from.
+    /// The recorder behind a handle, `None` if it is gone.
+    #[staticmethod]
+    fn resolve(handle: &PyHandle) -> Option<CoreWaveRecorder> {
+        resolve(handle, ObjectKind::WaveRecorder).map(|inner| CoreWaveRecorder { inner, owned: false })
+    }
+    /// The recorder's handle.
     #[getter]
-    fn consumer_slot(&self) -> SlotId {
-        self.slot
+    fn handle(&self) -> PyHandle {
+        PyHandle::new(self.inner.handle())
+    }
+    /// The handle of its mixer.
+    #[getter]
+    fn mixer(&self) -> PyHandle {
+        PyHandle::new(self.inner.mixer().handle())
+    }
+    /// `(consumer_slot, producer_slot)`: a consumer slot while active.
+    #[getter]
+    fn slots(&self) -> (Option<SlotId>, Option<SlotId>) {
+        slots(&*self.inner)
     }
     /// The file written.
     #[getter]
     fn filename(&self) -> String {
-        lock(&self.recorder).filename().display().to_string()
+        self.inner.filename().display().to_string()
     }
     /// Changes the file (while stopped; `RuntimeError` while recording).
     #[setter]
     fn set_filename(&self, py: Python<'_>, filename: PathBuf) -> PyResult<()> {
-        lock(&self.recorder).set_filename(filename).map_err(Error::from).py_err(py)
+        self.inner.set_filename(filename).py_err(py)
     }
-    /// Writing.
+    /// Recording.
     #[getter]
     fn is_active(&self) -> bool {
-        lock(&self.recorder).is_active()
+        self.inner.is_active()
     }
     /// Seconds of audio written since `start`.
     #[getter]
     fn duration(&self) -> f64 {
-        lock(&self.recorder).duration().as_secs_f64()
+        self.inner.duration().as_secs_f64()
     }
     /// Creates the file (and missing directories) and starts writing (GIL released).
     fn start(&self, py: Python<'_>) -> PyResult<()> {
-        let recorder = self.recorder.clone();
-        py.detach(move || lock(&recorder).start()).map_err(Error::from).py_err(py)
+        let inner = self.inner.clone();
+        py.detach(move || inner.start()).py_err(py)
     }
     /// Stops and completes the file (GIL released).
     fn stop(&self, py: Python<'_>) -> PyResult<()> {
-        let recorder = self.recorder.clone();
-        py.detach(move || lock(&recorder).stop()).map_err(Error::from).py_err(py)
+        let inner = self.inner.clone();
+        py.detach(move || inner.stop()).py_err(py)
     }
 }
 
 impl Drop for CoreWaveRecorder {
     fn drop(&mut self) {
-        let _ = lock(&self.recorder).stop();
-        remove_slot(&self.mixer, self.slot);
+        release_if_owned(self.owned, self.inner.handle());
     }
 }
 
-/// A full mesh of ports on the voice mixer; members are keyed by the caller.
+/// Local mixing of audio streams.
 #[pyclass(module = "sipsimple._core", frozen)]
-pub struct CoreAudioBridge {
-    mixer: Arc<Mutex<AudioMixer>>,
-    bridge: Mutex<AudioBridge>,
+pub struct CoreAudioConference {
+    inner: Arc<AudioConference>,
+    owned: bool,
 }
 
-fn port_slots(consumer_slot: Option<SlotId>, producer_slot: Option<SlotId>) -> PortSlots {
-    PortSlots { consumer_slot, producer_slot }
+fn audio_stream(stream: &PyHandle) -> PyResult<Arc<AudioStream>> {
+    handle::resolve::<AudioStream>(stream.handle(), ObjectKind::AudioStream)
+        .map_err(|_| PyTypeError::new_err("not a (live) AudioStream"))
 }
 
 #[pymethods]
-impl CoreAudioBridge {
-    /// An empty bridge on the voice mixer. `RuntimeError` while the
+impl CoreAudioConference {
+    /// An empty conference on the voice mixer; `RuntimeError` while the
     /// application is stopped.
     #[new]
     fn new(py: Python<'_>) -> PyResult<Self> {
-        let mixer = voice_mixer().py_err(py)?;
-        let bridge = AudioBridge::new(&mut lock(&mixer));
-        Ok(CoreAudioBridge { mixer, bridge: Mutex::new(bridge) })
+        let inner = py.detach(|| -> Result<_> {
+            AudioEngine::instance().voice_mixer().ok_or_else(not_running)?;
+            AudioConference::new()
+        });
+        Ok(CoreAudioConference { inner: inner.py_err(py)?, owned: true })
     }
-    /// The bridge's own `(consumer_slot, producer_slot)`, to nest it.
+    /// The conference's handle.
     #[getter]
-    fn slots(&self) -> (Option<SlotId>, Option<SlotId>) {
-        let s = lock(&self.bridge).slots();
-        (s.consumer_slot, s.producer_slot)
+    fn handle(&self) -> PyHandle {
+        PyHandle::new(self.inner.handle())
     }
-    /// Adds member `key` with its slots (adding a member twice does nothing).
-    #[pyo3(signature = (key, consumer_slot, producer_slot))]
-    fn add(
-        &self,
-        py: Python<'_>,
-        key: u64,
-        consumer_slot: Option<SlotId>,
-        producer_slot: Option<SlotId>,
-    ) -> PyResult<()> {
-        let mut mixer = lock(&self.mixer);
-        lock(&self.bridge)
-            .add(&mut mixer, key, port_slots(consumer_slot, producer_slot))
-            .map_err(Error::from)
-            .py_err(py)
+    /// The handle of its bridge.
+    #[getter]
+    fn bridge(&self) -> PyHandle {
+        PyHandle::new(self.inner.bridge().handle())
     }
-    /// Reconnects member `key` whose slots changed.
-    #[pyo3(signature = (key, consumer_slot, producer_slot))]
-    fn update(
-        &self,
-        py: Python<'_>,
-        key: u64,
-        consumer_slot: Option<SlotId>,
-        producer_slot: Option<SlotId>,
-    ) -> PyResult<()> {
-        let mut mixer = lock(&self.mixer);
-        lock(&self.bridge)
-            .update(&mut mixer, key, port_slots(consumer_slot, producer_slot))
-            .map_err(Error::from)
-            .py_err(py)
+    /// Whether the local device is out of the conference.
+    #[getter]
+    fn on_hold(&self) -> bool {
+        self.inner.on_hold()
     }
-    /// Removes member `key`; `KeyError` if it is none.
-    fn remove(&self, py: Python<'_>, key: u64) -> PyResult<()> {
-        let mut mixer = lock(&self.mixer);
-        lock(&self.bridge).remove(&mut mixer, key).map_err(Error::from).py_err(py)
+    /// The handles of the member streams.
+    #[getter]
+    fn streams(&self) -> Vec<PyHandle> {
+        self.inner.streams().iter().map(|s| PyHandle::new(s.participant_handle())).collect()
     }
-    /// Whether `key` is a member.
-    fn contains(&self, key: u64) -> bool {
-        lock(&self.bridge).contains(key)
+    /// Adds an audio stream (a handle).
+    fn add(&self, py: Python<'_>, stream: &PyHandle) -> PyResult<()> {
+        let stream = audio_stream(stream)?;
+        let inner = self.inner.clone();
+        py.detach(move || inner.add(stream)).py_err(py)
+    }
+    /// Removes an audio stream (a handle); `KeyError` if it is no member.
+    fn remove(&self, py: Python<'_>, stream: &PyHandle) -> PyResult<()> {
+        let h = stream.handle();
+        let inner = self.inner.clone();
+        py.detach(move || inner.remove(h)).py_err(py)
+    }
+    /// Takes the local device out of the conference.
+    fn hold(&self, py: Python<'_>) -> PyResult<()> {
+        let inner = self.inner.clone();
+        py.detach(move || inner.hold()).py_err(py)
+    }
+    /// Brings the local device back.
+    fn unhold(&self, py: Python<'_>) -> PyResult<()> {
+        let inner = self.inner.clone();
+        py.detach(move || inner.unhold()).py_err(py)
     }
 }
 
-impl Drop for CoreAudioBridge {
+impl Drop for CoreAudioConference {
     fn drop(&mut self) {
-        let mut mixer = lock(&self.mixer);
-        let _ = lock(&self.bridge).close(&mut mixer);
+        release_if_owned(self.owned, self.inner.handle());
     }
 }

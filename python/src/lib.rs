@@ -38,7 +38,9 @@ mod core_module {
     #[pymodule_export]
     use crate::application::{CoreApplication, CoreStorage};
     #[pymodule_export]
-    use crate::audio::{CoreAudioBridge, CoreAudioMixer, CoreWavePlayer, CoreWaveRecorder};
+    use crate::audio::{
+        CoreAudioBridge, CoreAudioConference, CoreAudioDevice, CoreAudioMixer, CoreWavePlayer, CoreWaveRecorder,
+    };
     #[pymodule_export]
     use crate::lookup::{CoreDNSLookup, CoreDNSManager, CorePendingLookup};
     #[pymodule_export]

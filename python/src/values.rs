@@ -242,6 +242,12 @@ fn converter_module(kind: handle::ObjectKind) -> Option<&'static str> {
     match kind {
         handle::ObjectKind::Session => Some("sipsimple.session"),
         handle::ObjectKind::AudioStream => Some("sipsimple.streams.rtp.audio"),
+        handle::ObjectKind::AudioMixer
+        | handle::ObjectKind::AudioDevice
+        | handle::ObjectKind::AudioBridge
+        | handle::ObjectKind::WavePlayer
+        | handle::ObjectKind::WaveRecorder
+        | handle::ObjectKind::AudioConference => Some("sipsimple.audio"),
         _ => None,
     }
 }

@@ -16,10 +16,10 @@ already.
 
 The stream is a port of the voice mixer (``consumer_slot`` and
 ``producer_slot``, once initialized). Its :attr:`~AudioStream.bridge`
-holds the stream itself: add a :class:`~sipsimple.audio.WavePlayer` to
-play into the call, a :class:`~sipsimple.audio.WaveRecorder` to record
-what the peer sends. There is no sound device in the core, so nothing is
-heard or captured locally unless the application connects it.
+holds the stream and a voice :class:`~sipsimple.audio.AudioDevice` (the
+sound card, or the null device): add a :class:`~sipsimple.audio.WavePlayer`
+to play into the call, a :class:`~sipsimple.audio.WaveRecorder` to record
+the call.
 
 Notifications (sender: the stream): ``MediaStreamDidInitialize``,
 ``MediaStreamDidStart``, ``MediaStreamDidFail`` (``context``, ``reason``),
@@ -41,7 +41,6 @@ from sipsimple import _core
 from sipsimple.streams.rtp import RTPStream
 
 if TYPE_CHECKING:
-    from sipsimple.account import Account, BonjourAccount
     from sipsimple.audio import AudioBridge, AudioMixer
 
 __all__ = ["AudioStream"]
@@ -54,10 +53,6 @@ class AudioStream(RTPStream):
     priority = 1
 
     _core_class = _core.CoreAudioStream
-
-    def __init__(self, account: Union[Account, BonjourAccount, None] = None) -> None:
-        super().__init__(account)
-        self._bridge: Optional[AudioBridge] = None
 
     @property
     def mixer(self) -> Optional[AudioMixer]:
@@ -78,18 +73,17 @@ class AudioStream(RTPStream):
 
     @property
     def bridge(self) -> AudioBridge:
-        """The stream's own :class:`~sipsimple.audio.AudioBridge`, holding the
-        stream: members hear the peer and the peer hears them. Needs the
-        application running (``RuntimeError`` otherwise)."""
-        from sipsimple.audio import AudioBridge
+        """The stream's own :class:`~sipsimple.audio.AudioBridge`: it holds a
+        voice :class:`~sipsimple.audio.AudioDevice` and, while the stream
+        runs, the stream itself, so its members hear the peer and the peer
+        hears them. ``RuntimeError`` before the stream is initialized and
+        after it ended."""
+        from sipsimple import audio
 
-        bridge = self.__dict__.get("_bridge")
-        if bridge is None:
-            bridge = AudioBridge(None)
-            self._bridge = bridge
-            bridge.add(self)
-        else:
-            bridge._update(self)
+        core = None if self._core_stream is None else _core.CoreAudioBridge.of_stream(self._core_stream.handle)
+        if core is None:
+            raise RuntimeError("the audio stream has no bridge: it is not initialized or it ended")
+        bridge: AudioBridge = audio._wrap(audio.AudioBridge, core)
         return bridge
 
     @property

@@ -1,6 +1,5 @@
 import os
 from typing import ClassVar
-from sipsimple.account import Account, BonjourAccount
 from sipsimple.audio import AudioBridge, AudioMixer
 from sipsimple.streams.rtp import RTPStream
 
@@ -10,7 +9,6 @@ class AudioStream(RTPStream):
     """One RTP audio stream (see the module documentation)."""
     type: ClassVar[str]
     priority: ClassVar[int]
-    def __init__(self, account: Account | BonjourAccount | None = None) -> None: ...
     @property
     def mixer(self) -> AudioMixer | None:
         """The voice mixer the stream plays into (``None`` while the application is stopped)."""
@@ -22,9 +20,11 @@ class AudioStream(RTPStream):
         """The voice mixer slot the stream produces (what it received), once initialized."""
     @property
     def bridge(self) -> AudioBridge:
-        """The stream's own :class:`~sipsimple.audio.AudioBridge`, holding the
-        stream: members hear the peer and the peer hears them. Needs the
-        application running (``RuntimeError`` otherwise)."""
+        """The stream's own :class:`~sipsimple.audio.AudioBridge`: it holds a
+        voice :class:`~sipsimple.audio.AudioDevice` and, while the stream
+        runs, the stream itself, so its members hear the peer and the peer
+        hears them. ``RuntimeError`` before the stream is initialized and
+        after it ended."""
     @property
     def recording_filename(self) -> str | None:
         """The WAV file being recorded, if any."""
