@@ -276,6 +276,22 @@ sipsimple_result sipsimple_account_save(sipsimple_handle account);
 sipsimple_result sipsimple_account_uri(sipsimple_handle account, char **out);
 
 /**
+ * `SIPApplication.alert_audio_bridge`: `*out` receives the handle of the
+ * alert mixer's bridge, which holds the alert device: add a player of the
+ * alert mixer to ring. `SIPSIMPLE_RESULT_INVALID_STATE` while the
+ * application does not run.
+ */
+sipsimple_result sipsimple_application_alert_audio_bridge(sipsimple_handle *out);
+
+/**
+ * `SIPApplication.alert_audio_mixer`: `*out` receives the handle of the
+ * alert mixer (on the `audio.alert_device` setting, playback only), for
+ * ringtones. `SIPSIMPLE_RESULT_INVALID_STATE` while the application does
+ * not run.
+ */
+sipsimple_result sipsimple_application_alert_audio_mixer(sipsimple_handle *out);
+
+/**
  * `*out` receives the handle of the `SIPApplication` singleton: the sender
  * of the `SIPApplication*` notifications (use it as an observer's sender
  * filter). It stays valid for the life of the process.
@@ -306,6 +322,50 @@ sipsimple_result sipsimple_application_start(sipsimple_handle storage);
  * when the application is started again.
  */
 sipsimple_result sipsimple_application_stop(void);
+
+/**
+ * `SIPApplication.voice_audio_bridge`: `*out` receives the handle of the
+ * voice mixer's bridge, which holds the voice device: add a port to play
+ * it on the output device and hear the input device.
+ * `SIPSIMPLE_RESULT_INVALID_STATE` while the application does not run.
+ */
+sipsimple_result sipsimple_application_voice_audio_bridge(sipsimple_handle *out);
+
+/**
+ * `SIPApplication.voice_audio_mixer`: `*out` receives the handle of the
+ * voice mixer (on the `audio.input_device` and `audio.output_device`
+ * settings; the null device without a sound card). Audio streams play into
+ * it; players and recorders for calls are created on it.
+ * `SIPSIMPLE_RESULT_INVALID_STATE` while the application does not run.
+ */
+sipsimple_result sipsimple_application_voice_audio_mixer(sipsimple_handle *out);
+
+/**
+ * `AudioBridge.add(port)`: adds `port` (a `WavePlayer`, `WaveRecorder`,
+ * `AudioBridge` or started `AudioStream` handle) to `bridge`; it hears and
+ * is heard by every other member. Adding a member again does nothing.
+ * Errors: `SIPSIMPLE_RESULT_INVALID_HANDLE` for a handle that is no audio
+ * port, `SIPSIMPLE_RESULT_INVALID_ARGUMENT` for a port of another mixer or
+ * the bridge itself, `SIPSIMPLE_RESULT_INVALID_STATE` for a stopped bridge
+ * or an audio stream that is not initialized.
+ */
+sipsimple_result sipsimple_audio_bridge_add(sipsimple_handle bridge, sipsimple_handle port);
+
+/**
+ * `AudioBridge.remove(port)`: takes `port` out of `bridge`.
+ * `SIPSIMPLE_RESULT_NOT_FOUND` if it is not a member.
+ */
+sipsimple_result sipsimple_audio_bridge_remove(sipsimple_handle bridge, sipsimple_handle port);
+
+/**
+ * `*out` receives the handle of the stream's `bridge`: it holds the voice
+ * device and, while the stream runs, the stream itself, so a port added
+ * to it (a `WavePlayer` of the voice mixer, say) is heard by the peer, and
+ * a `WaveRecorder` added to it records the call.
+ * `SIPSIMPLE_RESULT_INVALID_STATE` before the session initialized the
+ * stream and after it ended.
+ */
+sipsimple_result sipsimple_audio_stream_bridge(sipsimple_handle stream, sipsimple_handle *out);
 
 /**
  * `*out` receives the negotiated codec's name (`PCMU`, `PCMA`, `G722`,
@@ -404,6 +464,24 @@ sipsimple_result sipsimple_audio_stream_srtp_active(sipsimple_handle stream, boo
  */
 sipsimple_result sipsimple_audio_stream_start_recording(sipsimple_handle stream,
                                                         const char *filename);
+
+/**
+ * `statistics`: `*out_json` receives the stream's counters as one JSON
+ * object (owned: free it with `sipsimple_string_free`), all zero before it
+ * started: `packets_sent`, `bytes_sent`, `packets_received`,
+ * `bytes_received` (RTP payload bytes), `packets_lost` (of the peer's,
+ * expected minus received), `packets_discarded` (unexpected source,
+ * payload type or sequence), `srtp_failures` (authentication or replay
+ * failures), `jitter_ms` (interarrival jitter), `rtt_ms` (round-trip time
+ * from the peer's last report, or null), and the jitter buffer's
+ * `frames_played`, `frames_lost` (missing when due), `frames_late`,
+ * `frames_discarded` (thrown away), `frames_other` (playout ticks that
+ * went to telephone events) and `underruns` (times the buffer ran empty
+ * while playing). Everything the peer sent has been played out
+ * once `frames_played + frames_lost + frames_discarded + frames_other`
+ * reaches its `packets_sent`.
+ */
+sipsimple_result sipsimple_audio_stream_statistics(sipsimple_handle stream, char **out_json);
 
 /**
  * `stop_recording()`: completes the WAV file being recorded, posting
@@ -1130,6 +1208,89 @@ sipsimple_result sipsimple_stream_type(sipsimple_handle stream, char **out);
  * undefined behaviour.
  */
 void sipsimple_string_free(char *s);
+
+/**
+ * Stops the player and releases it: its handle becomes stale and it
+ * leaves every bridge.
+ */
+sipsimple_result sipsimple_wave_player_free(sipsimple_handle player);
+
+/**
+ * `*out` receives `WavePlayer.is_active`: playing, or waiting between
+ * plays.
+ */
+sipsimple_result sipsimple_wave_player_is_active(sipsimple_handle player, bool *out);
+
+/**
+ * `WavePlayer(mixer, filename, volume, loop_count, pause_time,
+ * initial_play)`: `*out_player` receives the handle of a stopped player of
+ * the WAV file `filename` (any PCM or float WAV; converted to mono and
+ * resampled to the mixer's rate) on `mixer` (an application mixer
+ * handle). `volume` is 0-200 (100 plays the file as recorded), `loop_count`
+ * the number of plays per start (0: forever), `pause_time` the silence
+ * between plays in seconds, and `initial_play` false waits `pause_time`
+ * before the first play (the original's defaults: 100, 1, 0, true). The
+ * file is opened when it plays. Add the player to a bridge to hear it;
+ * release it with `sipsimple_wave_player_free`.
+ *
+ * The player posts `WavePlayerDidStart` (first play), `WavePlayerDidEnd`
+ * (every loop played, or stopped) and `WavePlayerDidFail` (with `error`:
+ * the file is missing or cannot be played).
+ *
+ * Errors: `SIPSIMPLE_RESULT_INVALID_ARGUMENT` for a volume above 200 or a
+ * negative or non-finite pause.
+ */
+sipsimple_result sipsimple_wave_player_new(sipsimple_handle mixer,
+                                           const char *filename,
+                                           uint32_t volume,
+                                           uint32_t loop_count,
+                                           double pause_time,
+                                           bool initial_play,
+                                           sipsimple_handle *out_player);
+
+/**
+ * `WavePlayer.start()`: starts playing (at once, or after `pause_time`
+ * without `initial_play`). A file that cannot be played gives
+ * `WavePlayerDidFail`, not an error here. Already playing:
+ * `SIPSIMPLE_RESULT_INVALID_STATE`.
+ */
+sipsimple_result sipsimple_wave_player_start(sipsimple_handle player);
+
+/**
+ * `WavePlayer.stop()`: stops at once; posts `WavePlayerDidEnd` if it was
+ * playing. Stopping a stopped player does nothing.
+ */
+sipsimple_result sipsimple_wave_player_stop(sipsimple_handle player);
+
+/**
+ * Stops the recorder (completing its file) and releases it: its handle
+ * becomes stale and it leaves every bridge.
+ */
+sipsimple_result sipsimple_wave_recorder_free(sipsimple_handle recorder);
+
+/**
+ * `WaveRecorder(mixer, filename)`: `*out_recorder` receives the handle of
+ * a stopped recorder into the WAV file `filename` (16-bit mono at the
+ * mixer's rate) on `mixer`. Add it to a bridge to record what the other
+ * members play; release it with `sipsimple_wave_recorder_free`.
+ */
+sipsimple_result sipsimple_wave_recorder_new(sipsimple_handle mixer,
+                                             const char *filename,
+                                             sipsimple_handle *out_recorder);
+
+/**
+ * `WaveRecorder.start()`: creates the file (and missing directories; an
+ * existing file is overwritten) and starts recording. Errors:
+ * `SIPSIMPLE_RESULT_INVALID_STATE` when recording already, or the file
+ * cannot be created.
+ */
+sipsimple_result sipsimple_wave_recorder_start(sipsimple_handle recorder);
+
+/**
+ * `WaveRecorder.stop()`: completes and closes the file. Stopping a stopped
+ * recorder does nothing.
+ */
+sipsimple_result sipsimple_wave_recorder_stop(sipsimple_handle recorder);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,6 +1,8 @@
 //! Builds the C test programs `tests/c/test_spine.c` (the core API),
-//! `tests/c/test_lookup.c` (DNS lookups) and `tests/c/test_registration.c`
-//! (account registration with a loopback registrar) against
+//! `tests/c/test_lookup.c` (DNS lookups), `tests/c/test_registration.c`
+//! (account registration with a loopback registrar) and
+//! `tests/c/test_session.c` (an audio call between two accounts, a WAV file
+//! played into it and the recording analysed) against
 //! `include/sipsimple.h` and the `libsipsimple` shared library built by this
 //! package, runs each (with the address and undefined-behaviour sanitizers
 //! when the C compiler has them) and checks that it succeeds. Also checks
@@ -146,6 +148,11 @@ fn c_dns_lookup_program_passes() {
 #[test]
 fn c_registration_program_passes() {
     build_and_run("test_registration");
+}
+
+#[test]
+fn c_session_program_passes() {
+    build_and_run("test_session");
 }
 
 #[test]

@@ -37,6 +37,7 @@
 
 pub mod account;
 pub mod application;
+pub mod audio;
 pub mod center;
 pub mod lookup;
 pub mod message;

@@ -5,9 +5,14 @@
 //! notifications. Outgoing sessions come from `sipsimple_session_new`;
 //! incoming ones are announced by `SIPSessionNewIncoming`, whose sender is
 //! the new session and whose `streams` field lists the streams the peer
-//! proposed (read it with `sipsimple_notification_get_handles`). Session
-//! handles need no freeing. Every function returns at once: the outcome of
-//! an operation is posted as notifications.
+//! proposed (read it with `sipsimple_notification_get_handles`). Every
+//! function returns at once: the outcome of an operation is posted as
+//! notifications.
+//!
+//! Session handles need no freeing. A terminated session's handle, and the
+//! handles of its streams, stay valid until 64 newer sessions have ended or
+//! the application starts again; then they are stale
+//! (`SIPSIMPLE_RESULT_INVALID_HANDLE`).
 //!
 //! Errors shared by the functions here: `SIPSIMPLE_RESULT_INVALID_HANDLE`
 //! for a `0`, stale, garbage or non-session handle (and for stream handles

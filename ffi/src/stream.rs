@@ -6,7 +6,8 @@
 //! by `sipsimple_session_connect`) or from the `streams` field of session
 //! notifications (`SIPSessionNewIncoming` lists the streams the peer
 //! proposed; read it with `sipsimple_notification_get_handles`). They need
-//! no freeing. An attribute that is not known yet (before the stream
+//! no freeing: they stay valid as long as their session's handle (see
+//! `sipsimple_session_new`). An attribute that is not known yet (before the stream
 //! started) is reported as `NULL` for strings and `0` for numbers.
 
 use std::ffi::c_char;
@@ -142,6 +143,31 @@ pub unsafe extern "C" fn sipsimple_audio_stream_new(
         let stream = AudioStream::new(&account);
         // SAFETY: out is a writable handle (API contract).
         unsafe { out.write(stream.handle().raw()) };
+        Ok(())
+    })
+}
+
+/// `*out` receives the handle of the stream's `bridge`: it holds the voice
+/// device and, while the stream runs, the stream itself, so a port added
+/// to it (a `WavePlayer` of the voice mixer, say) is heard by the peer, and
+/// a `WaveRecorder` added to it records the call.
+/// `SIPSIMPLE_RESULT_INVALID_STATE` before the session initialized the
+/// stream and after it ended.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sipsimple_audio_stream_bridge(
+    stream: sipsimple_handle,
+    out: *mut sipsimple_handle,
+) -> sipsimple_result {
+    guard("sipsimple_audio_stream_bridge", || {
+        let stream = audio_stream(stream)?;
+        let out = Out::new(out, "out")?;
+        let bridge = stream.bridge().ok_or_else(|| {
+            FfiError::Core(sipsimple_core::Error::InvalidState(
+                "the audio stream has no bridge: it is not initialized, or it ended".into(),
+            ))
+        })?;
+        // SAFETY: out is a writable handle (API contract).
+        unsafe { out.write(bridge.handle().raw()) };
         Ok(())
     })
 }
@@ -309,6 +335,51 @@ pub unsafe extern "C" fn sipsimple_audio_stream_recording_filename(
         };
         // SAFETY: out is a writable char* (API contract).
         unsafe { write_optional_string(out, name) }
+    })
+}
+
+/// `statistics`: `*out_json` receives the stream's counters as one JSON
+/// object (owned: free it with `sipsimple_string_free`), all zero before it
+/// started: `packets_sent`, `bytes_sent`, `packets_received`,
+/// `bytes_received` (RTP payload bytes), `packets_lost` (of the peer's,
+/// expected minus received), `packets_discarded` (unexpected source,
+/// payload type or sequence), `srtp_failures` (authentication or replay
+/// failures), `jitter_ms` (interarrival jitter), `rtt_ms` (round-trip time
+/// from the peer's last report, or null), and the jitter buffer's
+/// `frames_played`, `frames_lost` (missing when due), `frames_late`,
+/// `frames_discarded` (thrown away), `frames_other` (playout ticks that
+/// went to telephone events) and `underruns` (times the buffer ran empty
+/// while playing). Everything the peer sent has been played out
+/// once `frames_played + frames_lost + frames_discarded + frames_other`
+/// reaches its `packets_sent`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sipsimple_audio_stream_statistics(
+    stream: sipsimple_handle,
+    out_json: *mut *mut c_char,
+) -> sipsimple_result {
+    guard("sipsimple_audio_stream_statistics", || {
+        let stream = audio_stream(stream)?;
+        let out = Out::new(out_json, "out_json")?;
+        let s = stream.statistics();
+        let json = serde_json::json!({
+            "packets_sent": s.rtp.packets_sent,
+            "bytes_sent": s.rtp.bytes_sent,
+            "packets_received": s.rtp.packets_received,
+            "bytes_received": s.rtp.bytes_received,
+            "packets_lost": s.rtp.packets_lost,
+            "packets_discarded": s.rtp.packets_discarded,
+            "srtp_failures": s.rtp.srtp_failures,
+            "jitter_ms": s.rtp.jitter.as_secs_f64() * 1000.0,
+            "rtt_ms": s.rtp.rtt.map(|d| d.as_secs_f64() * 1000.0),
+            "frames_played": s.jitter.played,
+            "frames_lost": s.jitter.lost,
+            "frames_late": s.jitter.late,
+            "frames_discarded": s.jitter.discarded,
+            "frames_other": s.jitter.other,
+            "underruns": s.jitter.underruns,
+        });
+        // SAFETY: out is a writable char* (API contract).
+        unsafe { out.write_string(json.to_string()) }
     })
 }
 
