@@ -171,7 +171,7 @@ fn speaker(mixer: &DeviceMixer, card: &FakeCard, seconds: f64) -> Vec<i16> {
     let start = mixer.ticks();
     lock(&card.played).clear();
     let frames = (seconds * 50.0) as u64;
-    wait_for("the speaker", || mixer.ticks() >= start + frames + 1);
+    wait_for("the speaker", || mixer.ticks() > start + frames);
     std::mem::take(&mut *lock(&card.played))
 }
 

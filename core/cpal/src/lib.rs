@@ -149,7 +149,7 @@ fn choose(device: &cpal::Device, rate: u32, input: bool) -> Result<StreamSetup, 
         if !usable(range.sample_format()) {
             continue;
         }
-        let Some(config) = range.clone().try_with_sample_rate(cpal::SampleRate(rate)) else { continue };
+        let Some(config) = range.try_with_sample_rate(cpal::SampleRate(rate)) else { continue };
         let score =
             u32::from(config.channels() != 1) * 2 + u32::from(config.sample_format() != cpal::SampleFormat::I16);
         if best.as_ref().is_none_or(|(s, _)| score < *s) {
