@@ -13,7 +13,7 @@
 //!   the wrong kind is reported as `SIPSIMPLE_RESULT_INVALID_HANDLE`; it never
 //!   reaches another object.
 //! - **Results**: every fallible function returns `sipsimple_result`. Out
-//!   parameters come last and are written only on success (the two
+//!   parameters come last and are written only on success (the
 //!   buffer-filling functions also report the needed size on
 //!   `SIPSIMPLE_RESULT_BUFFER_TOO_SMALL`). The message of the last failure on
 //!   the calling thread is available from `sipsimple_last_error_message`.

@@ -10,9 +10,12 @@
  * 440 Hz +-2% for at least 90% of the played duration.
  *
  * Also: the session and stream attributes on both sides, DTMF, hold and
- * unhold, a second call rejected with 486 (SIPSessionDidFail with code 486
- * at the caller), and the error paths (NULL arguments, zero, garbage and
- * wrong-kind handles, bad status codes and reasons).
+ * unhold, proposals (a stream added and accepted, then removed; another
+ * added and rejected with 488), a second call rejected with 486
+ * (SIPSessionDidFail with code 486 at the caller), the handles of ended
+ * sessions and their streams going stale when the application starts again,
+ * and the error paths (NULL arguments, zero, garbage and wrong-kind
+ * handles, bad status codes and reasons).
  *
  * Single-threaded: the notification queue is polled from main(). Built by
  * tests/c_abi.rs with -Wall -Wextra -Werror -std=c11 and the address and
@@ -175,6 +178,28 @@ static long long statistic(sipsimple_handle stream, const char *key) {
 static void sleep_ms(int ms) {
     struct timespec t = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
     nanosleep(&t, NULL);
+}
+
+/* Whether the session's state becomes `state` within WAIT_MS (polled: no
+ * notification marks the end of every transaction). */
+static int reaches_state(sipsimple_handle session, const char *state) {
+    int64_t deadline = now_ms() + WAIT_MS;
+    char *now = NULL;
+    while (sipsimple_session_state(session, &now) == SIPSIMPLE_RESULT_OK) {
+        int reached = strcmp(now, state) == 0;
+        if (!reached && now_ms() >= deadline) {
+            fprintf(stderr, "the session stayed in state %s, not %s\n", now, state);
+        }
+        sipsimple_string_free(now);
+        if (reached) {
+            return 1;
+        }
+        if (now_ms() >= deadline) {
+            return 0;
+        }
+        sleep_ms(10);
+    }
+    return 0;
 }
 
 /* ---- the tone and WAV files ---- */
@@ -675,6 +700,58 @@ int main(void) {
     OK(sipsimple_session_on_hold(c.incoming, &held));
     CHECK(!held);
 
+    int64_t code = 0;
+    /* ---- proposals: alice adds a stream, bob accepts it; alice removes
+     * it; alice adds another, bob rejects it ---- */
+    EXPECT(sipsimple_session_cancel_proposal(c.call), SIPSIMPLE_RESULT_INVALID_STATE);
+    EXPECT(sipsimple_session_accept_proposal(c.incoming, &c.bob_stream, 1), SIPSIMPLE_RESULT_INVALID_STATE);
+    EXPECT(sipsimple_session_add_stream(c.call, c.alice_stream), SIPSIMPLE_RESULT_INVALID_ARGUMENT);
+    sipsimple_handle added = 0, offered = 0;
+    OK(sipsimple_audio_stream_new(alice, &added));
+    mark = events.count;
+    OK(sipsimple_session_add_stream(c.call, added));
+    n = wait_event("SIPSessionGotProposal", c.incoming, mark, WAIT_MS);
+    CHECK(string_field_is(n, "originator", "remote"));
+    CHECK(streams_of(n, &offered, 1) == 1);
+    CHECK(attribute_is(sipsimple_session_state, c.incoming, "received_proposal"));
+    OK(sipsimple_session_proposed_streams(c.incoming, listed, 4, &count));
+    CHECK(count == 1 && listed[0] == offered);
+    EXPECT(sipsimple_session_accept_proposal(c.incoming, NULL, 1), SIPSIMPLE_RESULT_NULL_ARGUMENT);
+    OK(sipsimple_session_accept_proposal(c.incoming, &offered, 1));
+    n = wait_event("SIPSessionGotAcceptProposal", c.call, mark, WAIT_MS);
+    CHECK(streams_of(n, listed, 4) == 1 && listed[0] == added);
+    CHECK(wait_event("SIPSessionDidRenegotiateStreams", c.incoming, mark, WAIT_MS) != NULL);
+    n = wait_event("SIPSessionDidRenegotiateStreams", c.call, mark, WAIT_MS);
+    CHECK(string_field_is(n, "action", "add"));
+    OK(sipsimple_session_streams(c.call, listed, 4, &count));
+    CHECK(count == 2 && listed[0] == c.alice_stream && listed[1] == added);
+    OK(sipsimple_session_streams(c.incoming, listed, 4, &count));
+    CHECK(count == 2 && listed[1] == offered);
+
+    mark = events.count;
+    OK(sipsimple_session_remove_stream(c.call, added));
+    n = wait_event("SIPSessionDidRenegotiateStreams", c.incoming, mark, WAIT_MS);
+    CHECK(string_field_is(n, "action", "remove"));
+    CHECK(streams_of(n, listed, 4) == 1 && listed[0] == offered);
+    CHECK(wait_event("MediaStreamDidEnd", added, mark, WAIT_MS) != NULL);
+    OK(sipsimple_session_streams(c.call, listed, 4, &count));
+    CHECK(count == 1 && listed[0] == c.alice_stream);
+    CHECK(reaches_state(c.call, "connected")); /* the re-INVITE was answered */
+
+    sipsimple_handle refused = 0;
+    OK(sipsimple_audio_stream_new(alice, &refused));
+    mark = events.count;
+    OK(sipsimple_session_add_stream(c.call, refused));
+    CHECK(wait_event("SIPSessionGotProposal", c.incoming, mark, WAIT_MS) != NULL);
+    EXPECT(sipsimple_session_reject_proposal(c.incoming, 180, NULL), SIPSIMPLE_RESULT_INVALID_ARGUMENT);
+    OK(sipsimple_session_reject_proposal(c.incoming, 0, NULL));
+    n = wait_event("SIPSessionGotRejectProposal", c.call, mark, WAIT_MS);
+    code = 0;
+    CHECK(n != NULL && sipsimple_notification_get_int(n, "code", &code) == SIPSIMPLE_RESULT_OK && code == 488);
+    OK(sipsimple_session_streams(c.call, listed, 4, &count));
+    CHECK(count == 1 && listed[0] == c.alice_stream);
+    CHECK(attribute_is(sipsimple_session_state, c.call, "connected"));
+
     /* ---- alice hangs up ---- */
     mark = events.count;
     OK(sipsimple_session_end(c.call));
@@ -715,7 +792,7 @@ int main(void) {
     EXPECT(sipsimple_session_reject(r.incoming, 486, "Busy\r\nX-Injected: 1"), SIPSIMPLE_RESULT_INVALID_ARGUMENT);
     OK(sipsimple_session_reject(r.incoming, 486, NULL));
     n = wait_event("SIPSessionDidFail", r.call, r.from, WAIT_MS);
-    int64_t code = 0;
+    code = 0;
     CHECK(n != NULL && sipsimple_notification_get_int(n, "code", &code) == SIPSIMPLE_RESULT_OK && code == 486);
     CHECK(string_field_is(n, "originator", "remote"));
     n = wait_event("SIPSessionDidFail", r.incoming, r.from, WAIT_MS);
