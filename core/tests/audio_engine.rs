@@ -63,7 +63,9 @@ fn recorder() -> Arc<NotificationRecorder> {
     r
 }
 
+/// What `sender` posted as `name` so far (everything posted is delivered first).
 fn from(recorder: &NotificationRecorder, name: &str, sender: Handle) -> Vec<Notification> {
+    assert!(NotificationCenter::default_center().flush(T), "notifications delivered");
     let sender = Value::Object(sender);
     recorder.all().into_iter().filter(|n| n.name == name && n.sender == sender).collect()
 }
@@ -111,7 +113,16 @@ struct FakeCard {
     played: Mutex<Vec<i16>>,
 }
 
-struct FakeBackend(Arc<FakeCard>);
+/// Every device it opens is a new card (the alert mixer's apart from the
+/// voice mixer's).
+#[derive(Default)]
+struct FakeBackend(Mutex<Vec<Arc<FakeCard>>>);
+
+impl FakeBackend {
+    fn card(&self, n: usize) -> Arc<FakeCard> {
+        lock(&self.0)[n].clone()
+    }
+}
 
 struct FakeIo {
     card: Arc<FakeCard>,
@@ -152,18 +163,17 @@ impl SoundBackend for FakeBackend {
         Some("speaker".into())
     }
     fn open(&self, request: &SoundDeviceRequest) -> Result<Box<dyn SoundIo>, AudioError> {
-        assert_eq!(request.sample_rate, RATE);
-        Ok(Box::new(FakeIo { card: self.0.clone(), phase: 0, capture: request.input_device.is_some() }))
+        let card = Arc::new(FakeCard::default());
+        lock(&self.0).push(card.clone());
+        Ok(Box::new(FakeIo { card, phase: 0, capture: request.input_device.is_some() }))
     }
 }
 
 fn fake_mixer() -> (Arc<DeviceMixer>, Arc<FakeCard>) {
-    let card = Arc::new(FakeCard::default());
-    let mixer =
-        DeviceMixer::with_backend(Arc::new(FakeBackend(card.clone())), Some("system_default"), Some("speaker"), RATE)
-            .unwrap();
+    let backend = Arc::new(FakeBackend::default());
+    let mixer = DeviceMixer::with_backend(backend.clone(), Some("system_default"), Some("speaker"), RATE).unwrap();
     assert_eq!(mixer.real_input_device().as_deref(), Some("mic"));
-    (mixer, card)
+    (mixer, backend.card(0))
 }
 
 /// What the fake card plays during the next `seconds`.
@@ -177,8 +187,12 @@ fn speaker(mixer: &DeviceMixer, card: &FakeCard, seconds: f64) -> Vec<i16> {
 
 // ----- the application --------------------------------------------------------
 
+/// The application is a singleton, and its backend is global.
+static APP: Mutex<()> = Mutex::new(());
+
 #[test]
 fn without_a_sound_card_the_application_runs_on_the_null_device() {
+    let _app = lock(&APP);
     let notifications = recorder();
     app::start_with_settings(&notifications, &[("audio.sample_rate", Value::from(16000i64))]);
     let app = SIPApplication::instance();
@@ -504,4 +518,109 @@ fn conference_hold_takes_the_local_device_out_of_the_mix() {
     assert!(level(&played, freqs[2]) > 0.9, "its own device still plays it");
     assert_eq!(conference.streams().len(), 2);
     mixer.stop();
+}
+
+// ----- calls on the voice device ---------------------------------------------------
+
+fn handles(n: &Notification) -> Vec<Handle> {
+    match n.data.get("streams") {
+        Some(Value::List(items)) => items.iter().filter_map(Value::as_object).collect(),
+        other => panic!("streams is {other:?}"),
+    }
+}
+
+/// Alice calls bob, both accounts of one application whose sound card is
+/// the fake one: what its microphone captures crosses the call both ways
+/// and comes out of its speaker; muting the streams' devices silences it;
+/// the streams' bridges go away with the call.
+#[test]
+fn a_call_is_spoken_and_heard_on_the_voice_device() {
+    use sipsimple_core::audio::backend::install_backend;
+    use sipsimple_core::session::Session;
+    use sipsimple_core::sip::engine::Engine;
+    use sipsimple_core::sip::transport::TransportKind;
+    use sipsimple_core::streams::{AudioStream, MediaStream};
+
+    let _app = lock(&APP);
+    let backend = Arc::new(FakeBackend::default());
+    install_backend(backend.clone());
+    let notifications = recorder();
+    app::start_with_settings(
+        &notifications,
+        &[("audio.sample_rate", Value::from(16000i64)), ("sip.transport_list", Value::from("udp"))],
+    );
+    let app = SIPApplication::instance();
+    let voice = app.voice_audio_mixer().unwrap();
+    assert_eq!(voice.backend_name(), "fake");
+    assert_eq!(
+        (voice.real_input_device().as_deref(), voice.real_output_device().as_deref()),
+        (Some("mic"), Some("speaker"))
+    );
+    let settings = SIPSimpleSettings::instance();
+    assert_eq!(settings.settings().get("audio.output_device").unwrap(), Value::from("system_default"));
+    let cards = lock(&backend.0).len();
+    let card = backend.card(cards - 2);
+    let silent = speaker(&voice, &card, 0.2);
+    assert!(rms(&silent) < 1.0, "nothing plays before the call");
+
+    let (alice, bob) = (app::unregistered_account("alice@127.0.0.1"), app::unregistered_account("bob@127.0.0.1"));
+    let port = Engine::current().unwrap().local_address(TransportKind::Udp).unwrap().port();
+    let alice_stream = AudioStream::new(&alice);
+    let call = Session::new(&alice);
+    call.connect_with_streams(
+        &format!("sip:{}@127.0.0.1:{port}", bob.contact().username),
+        vec![alice_stream.clone()],
+        None,
+    )
+    .unwrap();
+    let incoming = notifications
+        .wait_until(T, |seen| seen.iter().find(|n| n.name == "SIPSessionNewIncoming").cloned())
+        .expect("SIPSessionNewIncoming");
+    let incoming =
+        handle::resolve::<Session>(incoming.sender.as_object().unwrap(), sipsimple_core::handle::ObjectKind::Session)
+            .unwrap();
+    let proposed = incoming.proposed_streams();
+    let bob_stream = proposed[0].clone().as_any().downcast::<AudioStream>().unwrap();
+    incoming.accept_streams(&proposed).unwrap();
+    let started = wait_from(&notifications, "SIPSessionDidStart", call.handle());
+    assert_eq!(handles(&started), [alice_stream.handle()]);
+    wait_from(&notifications, "SIPSessionDidStart", incoming.handle());
+
+    for stream in [&alice_stream, &bob_stream] {
+        let bridge = stream.bridge().expect("a started stream has a bridge");
+        let device = stream.device().expect("and a device");
+        assert!(bridge.contains(device.handle()) && bridge.contains(stream.handle()));
+        assert!(Arc::ptr_eq(&device.mixer(), &voice));
+    }
+    // The microphone's tone goes out on both streams and comes back on the speaker.
+    let mut heard = Vec::new();
+    wait_for("the microphone on the speaker", || {
+        heard = speaker(&voice, &card, 0.2);
+        level(&heard, MIC_TONE) > 0.5
+    });
+    let f = dominant_frequency(&heard, RATE).unwrap();
+    assert!((f - MIC_TONE).abs() < 10.0, "{f} Hz");
+
+    // Muting the streams' devices: nothing is sent, nothing is played.
+    for stream in [&alice_stream, &bob_stream] {
+        stream.device().unwrap().set_input_muted(true);
+    }
+    wait_for("silence on the speaker", || rms(&speaker(&voice, &card, 0.2)) < 1.0);
+    for stream in [&alice_stream, &bob_stream] {
+        stream.device().unwrap().set_output_muted(true);
+        stream.device().unwrap().set_input_muted(false);
+    }
+    let muted = speaker(&voice, &card, 0.4);
+    assert!(rms(&muted) < 1.0, "output muted: {}", rms(&muted));
+
+    call.end().unwrap();
+    wait_from(&notifications, "SIPSessionDidEnd", call.handle());
+    wait_from(&notifications, "MediaStreamDidEnd", bob_stream.handle());
+    assert!(alice_stream.bridge().is_none() && bob_stream.device().is_none(), "the bridges went with the call");
+    let changes = from(&notifications, "AudioPortDidChangeSlots", alice_stream.handle());
+    assert_eq!(changes.last().unwrap().data.get("new_consumer_slot"), Some(&Value::Null), "{changes:?}");
+
+    app.stop().unwrap();
+    notifications.wait_for("SIPApplicationDidEnd", T).expect("SIPApplicationDidEnd");
+    install_backend(Arc::new(NullBackend));
 }
