@@ -25,7 +25,9 @@ mod streams;
 
 pub use account::{Account, AccountClass, AccountManager, register_account_extension};
 pub use application::SipApplication;
-pub use audio::{AudioMixer, WavePlayer};
+pub use audio::{
+    AudioBridge, AudioConference, AudioDevice, AudioMixer, AudioPort, SlotConnection, WavePlayer, WaveRecorder,
+};
 pub use error::SipSimpleError;
 pub use lookup::{DnsLookup, Route, ServiceAddress, ServiceLookup, SipProxyLookup, XcapServerLookup};
 pub use notification::{Notification, NotificationCenter, NotificationObserver, ObjectRef, ObserverToken};

@@ -9,6 +9,7 @@ use sipsimple_core::handle::{self, Handle, ObjectKind};
 use sipsimple_core::streams as core;
 
 use crate::account::Account;
+use crate::audio::{AudioBridge, AudioDevice, AudioPort};
 use crate::{Result, SipSimpleError};
 
 /// A media stream of a session, as `Session` methods take and return it.
@@ -152,9 +153,8 @@ impl AudioStreamStatistics {
 /// `Session.addStream`), or take the one a peer proposed from
 /// `Session.proposedStreams` or the `streams` of `SIPSessionNewIncoming`.
 /// Its attributes are meaningful once it started (`MediaStreamDidStart`).
-/// Its mixer slot (`consumerSlot`, `producerSlot`) exists from
-/// `MediaStreamDidInitialize` until it ends: connect a `WavePlayer` to it to
-/// send audio. Two objects are equal when they refer to the same stream.
+/// From `MediaStreamDidInitialize` until it ends it has a `bridge()`: add a
+/// `WavePlayer` to it to send a file to the peer. Two objects are equal when they refer to the same stream.
 #[derive(uniffi::Object)]
 #[uniffi::export(Display, Eq, Hash)]
 pub struct AudioStream {
@@ -274,16 +274,35 @@ impl AudioStream {
         core::MediaStream::on_hold(&*self.inner)
     }
 
-    /// The voice mixer slot the stream consumes from (what is connected to
-    /// it is sent to the peer), from initialization until it ends.
+    /// `consumer_slot`: the voice mixer slot the stream consumes from (what
+    /// reaches it is sent to the peer), from initialization until it ends.
     pub fn consumer_slot(&self) -> Option<u32> {
-        self.inner.slot()
+        self.inner.port().and_then(|p| p.consumer_slot())
     }
 
-    /// The voice mixer slot the stream produces on (what the peer sends);
-    /// the same slot as `consumer_slot`.
+    /// `producer_slot`: the voice mixer slot the stream produces on (what
+    /// the peer sends), from initialization until it ends.
     pub fn producer_slot(&self) -> Option<u32> {
-        self.inner.slot()
+        self.inner.port().and_then(|p| p.producer_slot())
+    }
+
+    /// `bridge`: the stream's own bridge, holding the voice device
+    /// (`device()`) and, while the stream runs, the stream: add a
+    /// `WavePlayer` to it to send a file to the peer, a `WaveRecorder` to
+    /// record both sides. `None` before initialization and after the end.
+    pub fn bridge(&self) -> Option<Arc<AudioBridge>> {
+        self.inner.bridge().map(AudioBridge::wrap)
+    }
+
+    /// `device`: the voice device in the stream's bridge (mute it to mute
+    /// the call). `None` before initialization and after the end.
+    pub fn device(&self) -> Option<Arc<AudioDevice>> {
+        self.inner.device().map(AudioDevice::wrap)
+    }
+
+    /// This stream as an `AudioPort`, to add it to other bridges.
+    pub fn as_audio_port(self: Arc<Self>) -> AudioPort {
+        AudioPort::Stream { stream: self }
     }
 
     /// `statistics`: RTP and jitter buffer counters.

@@ -1416,48 +1416,1009 @@ public func FfiConverterTypeAccountManager_lower(_ value: AccountManager) -> UIn
 
 
 /**
- * The voice mixer of the running application
- * (`SIPApplication.voice_audio_mixer`): numbered slots and the
- * connections between them, mixed every 20 ms.
- *
- * The object refers to the mixer of the run it was taken in: after the
- * application stopped, its calls are `InvalidState`.
+ * A full mesh of ports on one mixer (`AudioBridge`): every producer in it
+ * is heard by every consumer in it but itself. It holds its ports weakly
+ * (a port nobody holds any more leaves it), is itself a port (bridges nest
+ * as a tree), and reconnects a port whose slots change.
+ */
+public protocol AudioBridgeProtocol: AnyObject, Sendable {
+    
+    /**
+     * `add(port)`: connects `port` to every other member; adding a member
+     * again does nothing. Errors: a port of another mixer, the bridge
+     * itself, a stopped bridge, a stream that is not running.
+     */
+    func add(port: AudioPort) throws 
+    
+    /**
+     * This bridge as an `AudioPort`.
+     */
+    func asAudioPort()  -> AudioPort
+    
+    /**
+     * `consumer_slot`.
+     */
+    func consumerSlot()  -> UInt32?
+    
+    /**
+     * Whether `port` is a member (`port in bridge`).
+     */
+    func contains(port: AudioPort)  -> Bool
+    
+    /**
+     * The bridge's handle.
+     */
+    func handle()  -> UInt64
+    
+    /**
+     * `mixer`.
+     */
+    func mixer()  -> AudioMixer
+    
+    /**
+     * The members, in the order they were added.
+     */
+    func ports()  -> [AudioPort]
+    
+    /**
+     * `producer_slot`.
+     */
+    func producerSlot()  -> UInt32?
+    
+    /**
+     * `remove(port)`: disconnects `port`. `NotFound` (the original's
+     * `ValueError`) if it is not a member.
+     */
+    func remove(port: AudioPort) throws 
+    
+    /**
+     * `stop()`: disconnects every member and gives the slots back; the
+     * bridge is unusable afterwards.
+     */
+    func stop() 
+    
+}
+/**
+ * A full mesh of ports on one mixer (`AudioBridge`): every producer in it
+ * is heard by every consumer in it but itself. It holds its ports weakly
+ * (a port nobody holds any more leaves it), is itself a port (bridges nest
+ * as a tree), and reconnects a port whose slots change.
+ */
+open class AudioBridge: AudioBridgeProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_sipsimple_uniffi_fn_clone_audiobridge(self.handle, $0) }
+    }
+    /**
+     * `AudioBridge(mixer)`: an empty bridge.
+     */
+public convenience init(mixer: AudioMixer)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_audiobridge_new(
+        FfiConverterTypeAudioMixer_lower(mixer),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_sipsimple_uniffi_fn_free_audiobridge(handle, $0) }
+    }
+
+    
+    /**
+     * The bridge whose handle is `handle`. `InvalidHandle` when it is no
+     * live bridge.
+     */
+public static func fromHandle(handle: UInt64)throws  -> AudioBridge  {
+    return try  FfiConverterTypeAudioBridge_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_audiobridge_from_handle(
+        FfiConverterUInt64.lower(handle),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * `add(port)`: connects `port` to every other member; adding a member
+     * again does nothing. Errors: a port of another mixer, the bridge
+     * itself, a stopped bridge, a stream that is not running.
+     */
+open func add(port: AudioPort)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiobridge_add(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAudioPort_lower(port),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * This bridge as an `AudioPort`.
+     */
+open func asAudioPort() -> AudioPort  {
+    return try!  FfiConverterTypeAudioPort_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiobridge_as_audio_port(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `consumer_slot`.
+     */
+open func consumerSlot() -> UInt32?  {
+    return try!  FfiConverterOptionUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiobridge_consumer_slot(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether `port` is a member (`port in bridge`).
+     */
+open func contains(port: AudioPort) -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiobridge_contains(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAudioPort_lower(port),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The bridge's handle.
+     */
+open func handle() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiobridge_handle(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `mixer`.
+     */
+open func mixer() -> AudioMixer  {
+    return try!  FfiConverterTypeAudioMixer_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiobridge_mixer(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The members, in the order they were added.
+     */
+open func ports() -> [AudioPort]  {
+    return try!  FfiConverterSequenceTypeAudioPort.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiobridge_ports(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `producer_slot`.
+     */
+open func producerSlot() -> UInt32?  {
+    return try!  FfiConverterOptionUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiobridge_producer_slot(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `remove(port)`: disconnects `port`. `NotFound` (the original's
+     * `ValueError`) if it is not a member.
+     */
+open func remove(port: AudioPort)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiobridge_remove(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAudioPort_lower(port),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `stop()`: disconnects every member and gives the slots back; the
+     * bridge is unusable afterwards.
+     */
+open func stop()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiobridge_stop(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudioBridge: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = AudioBridge
+
+    public static func lift(_ handle: UInt64) throws -> AudioBridge {
+        return AudioBridge(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: AudioBridge) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioBridge {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AudioBridge, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioBridge_lift(_ handle: UInt64) throws -> AudioBridge {
+    return try FfiConverterTypeAudioBridge.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioBridge_lower(_ value: AudioBridge) -> UInt64 {
+    return FfiConverterTypeAudioBridge.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Local mixing of audio streams (`AudioConference`): every participant
+ * hears every other one and the local device. The streams' own hold state
+ * is not changed by `hold()`. No notifications.
+ */
+public protocol AudioConferenceProtocol: AnyObject, Sendable {
+    
+    /**
+     * `add(stream)`: adds an initialized stream; adding it again does
+     * nothing.
+     */
+    func add(stream: AudioStream) throws 
+    
+    /**
+     * `bridge`: add a `WavePlayer` to play to every participant, a
+     * `WaveRecorder` to record the conference.
+     */
+    func bridge()  -> AudioBridge
+    
+    /**
+     * The local device in the conference.
+     */
+    func device()  -> AudioDevice
+    
+    /**
+     * The conference's handle.
+     */
+    func handle()  -> UInt64
+    
+    /**
+     * `hold()`: takes the local device out of the conference.
+     */
+    func hold() throws 
+    
+    /**
+     * `on_hold`: the local device is out of the conference.
+     */
+    func onHold()  -> Bool
+    
+    /**
+     * `remove(stream)`: `NotFound` (the original's `ValueError`) if it is
+     * not in the conference.
+     */
+    func remove(stream: AudioStream) throws 
+    
+    /**
+     * `streams`: the participants, in the order they were added.
+     */
+    func streams()  -> [AudioStream]
+    
+    /**
+     * `unhold()`: puts the local device back.
+     */
+    func unhold() throws 
+    
+}
+/**
+ * Local mixing of audio streams (`AudioConference`): every participant
+ * hears every other one and the local device. The streams' own hold state
+ * is not changed by `hold()`. No notifications.
+ */
+open class AudioConference: AudioConferenceProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_sipsimple_uniffi_fn_clone_audioconference(self.handle, $0) }
+    }
+    /**
+     * `AudioConference()`: an empty conference on the application's voice
+     * mixer. `InvalidState` while the application does not run.
+     */
+public convenience init()throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_audioconference_new(uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_sipsimple_uniffi_fn_free_audioconference(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * `add(stream)`: adds an initialized stream; adding it again does
+     * nothing.
+     */
+open func add(stream: AudioStream)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audioconference_add(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAudioStream_lower(stream),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `bridge`: add a `WavePlayer` to play to every participant, a
+     * `WaveRecorder` to record the conference.
+     */
+open func bridge() -> AudioBridge  {
+    return try!  FfiConverterTypeAudioBridge_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audioconference_bridge(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The local device in the conference.
+     */
+open func device() -> AudioDevice  {
+    return try!  FfiConverterTypeAudioDevice_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audioconference_device(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The conference's handle.
+     */
+open func handle() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audioconference_handle(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `hold()`: takes the local device out of the conference.
+     */
+open func hold()throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audioconference_hold(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `on_hold`: the local device is out of the conference.
+     */
+open func onHold() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audioconference_on_hold(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `remove(stream)`: `NotFound` (the original's `ValueError`) if it is
+     * not in the conference.
+     */
+open func remove(stream: AudioStream)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audioconference_remove(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAudioStream_lower(stream),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `streams`: the participants, in the order they were added.
+     */
+open func streams() -> [AudioStream]  {
+    return try!  FfiConverterSequenceTypeAudioStream.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audioconference_streams(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `unhold()`: puts the local device back.
+     */
+open func unhold()throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audioconference_unhold(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudioConference: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = AudioConference
+
+    public static func lift(_ handle: UInt64) throws -> AudioConference {
+        return AudioConference(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: AudioConference) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioConference {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AudioConference, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioConference_lift(_ handle: UInt64) throws -> AudioConference {
+    return try FfiConverterTypeAudioConference.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioConference_lower(_ value: AudioConference) -> UInt64 {
+    return FfiConverterTypeAudioConference.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A mixer's sound device as a port (`AudioDevice`): it consumes and
+ * produces on slot 0 unless `outputMuted` / `inputMuted`. Changing either
+ * posts `AudioPortDidChangeSlots`.
+ */
+public protocol AudioDeviceProtocol: AnyObject, Sendable {
+    
+    /**
+     * This device as an `AudioPort`.
+     */
+    func asAudioPort()  -> AudioPort
+    
+    /**
+     * `consumer_slot`.
+     */
+    func consumerSlot()  -> UInt32?
+    
+    /**
+     * The device's handle.
+     */
+    func handle()  -> UInt64
+    
+    /**
+     * `input_muted`: it produces nothing.
+     */
+    func inputMuted()  -> Bool
+    
+    /**
+     * `mixer`.
+     */
+    func mixer()  -> AudioMixer
+    
+    /**
+     * `output_muted`: it consumes nothing.
+     */
+    func outputMuted()  -> Bool
+    
+    /**
+     * `producer_slot`.
+     */
+    func producerSlot()  -> UInt32?
+    
+    /**
+     * Sets `input_muted`.
+     */
+    func setInputMuted(muted: Bool) 
+    
+    /**
+     * Sets `output_muted`.
+     */
+    func setOutputMuted(muted: Bool) 
+    
+}
+/**
+ * A mixer's sound device as a port (`AudioDevice`): it consumes and
+ * produces on slot 0 unless `outputMuted` / `inputMuted`. Changing either
+ * posts `AudioPortDidChangeSlots`.
+ */
+open class AudioDevice: AudioDeviceProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_sipsimple_uniffi_fn_clone_audiodevice(self.handle, $0) }
+    }
+    /**
+     * `AudioDevice(mixer, input_muted=False, output_muted=False)`.
+     */
+public convenience init(mixer: AudioMixer, inputMuted: Bool = false, outputMuted: Bool = false)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_audiodevice_new(
+        FfiConverterTypeAudioMixer_lower(mixer),
+        FfiConverterBool.lower(inputMuted),
+        FfiConverterBool.lower(outputMuted),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_sipsimple_uniffi_fn_free_audiodevice(handle, $0) }
+    }
+
+    
+    /**
+     * The device whose handle is `handle`. `InvalidHandle` when it is no
+     * live device.
+     */
+public static func fromHandle(handle: UInt64)throws  -> AudioDevice  {
+    return try  FfiConverterTypeAudioDevice_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_audiodevice_from_handle(
+        FfiConverterUInt64.lower(handle),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * This device as an `AudioPort`.
+     */
+open func asAudioPort() -> AudioPort  {
+    return try!  FfiConverterTypeAudioPort_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiodevice_as_audio_port(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `consumer_slot`.
+     */
+open func consumerSlot() -> UInt32?  {
+    return try!  FfiConverterOptionUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiodevice_consumer_slot(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The device's handle.
+     */
+open func handle() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiodevice_handle(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `input_muted`: it produces nothing.
+     */
+open func inputMuted() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiodevice_input_muted(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `mixer`.
+     */
+open func mixer() -> AudioMixer  {
+    return try!  FfiConverterTypeAudioMixer_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiodevice_mixer(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `output_muted`: it consumes nothing.
+     */
+open func outputMuted() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiodevice_output_muted(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `producer_slot`.
+     */
+open func producerSlot() -> UInt32?  {
+    return try!  FfiConverterOptionUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiodevice_producer_slot(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Sets `input_muted`.
+     */
+open func setInputMuted(muted: Bool)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiodevice_set_input_muted(
+            self.uniffiCloneHandle(),
+        FfiConverterBool.lower(muted),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Sets `output_muted`.
+     */
+open func setOutputMuted(muted: Bool)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiodevice_set_output_muted(
+            self.uniffiCloneHandle(),
+        FfiConverterBool.lower(muted),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudioDevice: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = AudioDevice
+
+    public static func lift(_ handle: UInt64) throws -> AudioDevice {
+        return AudioDevice(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: AudioDevice) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioDevice {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AudioDevice, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioDevice_lift(_ handle: UInt64) throws -> AudioDevice {
+    return try FfiConverterTypeAudioDevice.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioDevice_lower(_ value: AudioDevice) -> UInt64 {
+    return FfiConverterTypeAudioDevice.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A mixer on a sound device, ticked every 20 ms (the original's core
+ * `AudioMixer`); slot 0 is its device. The application has two, the voice
+ * and the alert mixer (`SipApplication.voiceAudioMixer()`,
+ * `alertAudioMixer()`); only ports of one mixer can be bridged.
  */
 public protocol AudioMixerProtocol: AnyObject, Sendable {
     
     /**
      * `connect_slots(src, dst)`: sends what slot `src` produces to slot
-     * `dst`. Connections are counted: connecting a pair twice needs two
-     * disconnects. `NotFound` for a slot the mixer does not have.
+     * `dst` (counted: two connects need two disconnects). Bridges do this
+     * for their ports. `NotFound` for a slot the mixer does not have,
+     * `InvalidState` once the mixer stopped.
      */
     func connectSlots(src: UInt32, dst: UInt32) throws 
     
     /**
+     * `connected_slots`: every connected pair, once.
+     */
+    func connectedSlots()  -> [SlotConnection]
+    
+    /**
      * `disconnect_slots(src, dst)`: undoes one `connect_slots(src, dst)`.
-     * `NotFound` when the slots are not connected.
+     * `NotFound` when they are not connected.
      */
     func disconnectSlots(src: UInt32, dst: UInt32) throws 
     
     /**
-     * Whether audio flows from slot `src` to slot `dst`.
+     * The mixer's handle.
      */
-    func isConnected(src: UInt32, dst: UInt32) throws  -> Bool
+    func handle()  -> UInt64
     
     /**
-     * The mixer's sample rate, in Hz.
+     * `input_device`: the capture device as asked (`None`: none).
+     */
+    func inputDevice()  -> String?
+    
+    /**
+     * Whether the mixer still runs (it stops with the application, or
+     * when an owned mixer is destroyed).
+     */
+    func isRunning()  -> Bool
+    
+    /**
+     * `muted`: the capture is muted.
+     */
+    func muted()  -> Bool
+    
+    /**
+     * `output_device`: the playback device as asked (`None`: none).
+     */
+    func outputDevice()  -> String?
+    
+    /**
+     * `output_volume`, 0-100.
+     */
+    func outputVolume()  -> UInt32
+    
+    /**
+     * `real_input_device`: the capture device in use.
+     */
+    func realInputDevice()  -> String?
+    
+    /**
+     * `real_output_device`: the playback device in use.
+     */
+    func realOutputDevice()  -> String?
+    
+    /**
+     * `sample_rate`, in Hz.
      */
     func sampleRate()  -> UInt32
     
+    /**
+     * Sets `muted`.
+     */
+    func setMuted(muted: Bool) 
+    
+    /**
+     * Sets `output_volume`, 0-100 (higher values are 100).
+     */
+    func setOutputVolume(volume: UInt32) 
+    
+    /**
+     * `set_sound_devices(input_device, output_device)`: changes the
+     * devices; on error the old ones stay.
+     */
+    func setSoundDevices(inputDevice: String?, outputDevice: String?) throws 
+    
+    /**
+     * `used_slot_count`: slots in use.
+     */
+    func usedSlotCount()  -> UInt32
+    
 }
 /**
- * The voice mixer of the running application
- * (`SIPApplication.voice_audio_mixer`): numbered slots and the
- * connections between them, mixed every 20 ms.
- *
- * The object refers to the mixer of the run it was taken in: after the
- * application stopped, its calls are `InvalidState`.
+ * A mixer on a sound device, ticked every 20 ms (the original's core
+ * `AudioMixer`); slot 0 is its device. The application has two, the voice
+ * and the alert mixer (`SipApplication.voiceAudioMixer()`,
+ * `alertAudioMixer()`); only ports of one mixer can be bridged.
  */
-open class AudioMixer: AudioMixerProtocol, @unchecked Sendable {
+open class AudioMixer: AudioMixerProtocol, @unchecked Sendable, Equatable, Hashable {
     fileprivate let handle: UInt64
 
     /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
@@ -1496,7 +2457,26 @@ open class AudioMixer: AudioMixerProtocol, @unchecked Sendable {
     public func uniffiCloneHandle() -> UInt64 {
         return try! rustCall { uniffi_sipsimple_uniffi_fn_clone_audiomixer(self.handle, $0) }
     }
-    // No primary constructor declared for this class.
+    /**
+     * `AudioMixer(input_device, output_device, sample_rate)`: a new mixer
+     * on the named devices (`system_default`, a device name, or `None` for
+     * no device; both `None`: the null device), ticking at once and
+     * stopped when the object is destroyed. Errors: a device that cannot
+     * be opened, a sample rate that is not a multiple of 50 Hz in
+     * 8000-192000.
+     */
+public convenience init(inputDevice: String?, outputDevice: String?, sampleRate: UInt32)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_audiomixer_new(
+        FfiConverterOptionString.lower(inputDevice),
+        FfiConverterOptionString.lower(outputDevice),
+        FfiConverterUInt32.lower(sampleRate),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
 
     deinit {
         if handle == 0 {
@@ -1509,13 +2489,14 @@ open class AudioMixer: AudioMixerProtocol, @unchecked Sendable {
 
     
     /**
-     * The voice mixer of the running application. `InvalidState` while
-     * the application is not running.
+     * The mixer whose handle is `handle`. `InvalidHandle` when it is no
+     * live mixer.
      */
-public static func voice()throws  -> AudioMixer  {
+public static func fromHandle(handle: UInt64)throws  -> AudioMixer  {
     return try  FfiConverterTypeAudioMixer_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
         uniffiCallStatus in
-    uniffi_sipsimple_uniffi_fn_constructor_audiomixer_voice(uniffiCallStatus
+    uniffi_sipsimple_uniffi_fn_constructor_audiomixer_from_handle(
+        FfiConverterUInt64.lower(handle),uniffiCallStatus
     )
 })
 }
@@ -1524,8 +2505,9 @@ public static func voice()throws  -> AudioMixer  {
     
     /**
      * `connect_slots(src, dst)`: sends what slot `src` produces to slot
-     * `dst`. Connections are counted: connecting a pair twice needs two
-     * disconnects. `NotFound` for a slot the mixer does not have.
+     * `dst` (counted: two connects need two disconnects). Bridges do this
+     * for their ports. `NotFound` for a slot the mixer does not have,
+     * `InvalidState` once the mixer stopped.
      */
 open func connectSlots(src: UInt32, dst: UInt32)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
         uniffiCallStatus in
@@ -1538,8 +2520,20 @@ open func connectSlots(src: UInt32, dst: UInt32)throws   {try rustCallWithError(
 }
     
     /**
+     * `connected_slots`: every connected pair, once.
+     */
+open func connectedSlots() -> [SlotConnection]  {
+    return try!  FfiConverterSequenceTypeSlotConnection.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiomixer_connected_slots(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * `disconnect_slots(src, dst)`: undoes one `connect_slots(src, dst)`.
-     * `NotFound` when the slots are not connected.
+     * `NotFound` when they are not connected.
      */
 open func disconnectSlots(src: UInt32, dst: UInt32)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
         uniffiCallStatus in
@@ -1552,21 +2546,104 @@ open func disconnectSlots(src: UInt32, dst: UInt32)throws   {try rustCallWithErr
 }
     
     /**
-     * Whether audio flows from slot `src` to slot `dst`.
+     * The mixer's handle.
      */
-open func isConnected(src: UInt32, dst: UInt32)throws  -> Bool  {
-    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+open func handle() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
         uniffiCallStatus in
-    uniffi_sipsimple_uniffi_fn_method_audiomixer_is_connected(
-            self.uniffiCloneHandle(),
-        FfiConverterUInt32.lower(src),
-        FfiConverterUInt32.lower(dst),uniffiCallStatus
+    uniffi_sipsimple_uniffi_fn_method_audiomixer_handle(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
 }
     
     /**
-     * The mixer's sample rate, in Hz.
+     * `input_device`: the capture device as asked (`None`: none).
+     */
+open func inputDevice() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiomixer_input_device(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether the mixer still runs (it stops with the application, or
+     * when an owned mixer is destroyed).
+     */
+open func isRunning() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiomixer_is_running(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `muted`: the capture is muted.
+     */
+open func muted() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiomixer_muted(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `output_device`: the playback device as asked (`None`: none).
+     */
+open func outputDevice() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiomixer_output_device(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `output_volume`, 0-100.
+     */
+open func outputVolume() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiomixer_output_volume(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `real_input_device`: the capture device in use.
+     */
+open func realInputDevice() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiomixer_real_input_device(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `real_output_device`: the playback device in use.
+     */
+open func realOutputDevice() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiomixer_real_output_device(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `sample_rate`, in Hz.
      */
 open func sampleRate() -> UInt32  {
     return try!  FfiConverterUInt32.lift(try! rustCall() {
@@ -1577,8 +2654,82 @@ open func sampleRate() -> UInt32  {
 })
 }
     
+    /**
+     * Sets `muted`.
+     */
+open func setMuted(muted: Bool)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiomixer_set_muted(
+            self.uniffiCloneHandle(),
+        FfiConverterBool.lower(muted),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Sets `output_volume`, 0-100 (higher values are 100).
+     */
+open func setOutputVolume(volume: UInt32)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiomixer_set_output_volume(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(volume),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `set_sound_devices(input_device, output_device)`: changes the
+     * devices; on error the old ones stay.
+     */
+open func setSoundDevices(inputDevice: String?, outputDevice: String?)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiomixer_set_sound_devices(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(inputDevice),
+        FfiConverterOptionString.lower(outputDevice),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `used_slot_count`: slots in use.
+     */
+open func usedSlotCount() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiomixer_used_slot_count(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
 
     
+// The local Rust `Eq` implementation - only `eq` is used.
+public static func == (self: AudioMixer, other: AudioMixer) -> Bool {
+    return try!  FfiConverterBool.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiomixer_uniffi_trait_eq_eq(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAudioMixer_lower(other),uniffiCallStatus
+    )
+}
+    )
+}
+// The local Rust `Hash` implementation
+public func hash(into hasher: inout Hasher) {
+    let val = try!  FfiConverterUInt64.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiomixer_uniffi_trait_hash(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+    hasher.combine(val)
+}
 }
 
 
@@ -1634,9 +2785,8 @@ public func FfiConverterTypeAudioMixer_lower(_ value: AudioMixer) -> UInt64 {
  * `Session.addStream`), or take the one a peer proposed from
  * `Session.proposedStreams` or the `streams` of `SIPSessionNewIncoming`.
  * Its attributes are meaningful once it started (`MediaStreamDidStart`).
- * Its mixer slot (`consumerSlot`, `producerSlot`) exists from
- * `MediaStreamDidInitialize` until it ends: connect a `WavePlayer` to it to
- * send audio. Two objects are equal when they refer to the same stream.
+ * From `MediaStreamDidInitialize` until it ends it has a `bridge()`: add a
+ * `WavePlayer` to it to send a file to the peer. Two objects are equal when they refer to the same stream.
  */
 public protocol AudioStreamProtocol: AnyObject, Sendable {
     
@@ -1646,9 +2796,22 @@ public protocol AudioStreamProtocol: AnyObject, Sendable {
     func account()  -> Account
     
     /**
+     * This stream as an `AudioPort`, to add it to other bridges.
+     */
+    func asAudioPort()  -> AudioPort
+    
+    /**
      * This stream as a `MediaStream`, for `Session` methods.
      */
     func asMediaStream()  -> MediaStream
+    
+    /**
+     * `bridge`: the stream's own bridge, holding the voice device
+     * (`device()`) and, while the stream runs, the stream: add a
+     * `WavePlayer` to it to send a file to the peer, a `WaveRecorder` to
+     * record both sides. `None` before initialization and after the end.
+     */
+    func bridge()  -> AudioBridge?
     
     /**
      * `codec`: the negotiated codec (`PCMU`, `opus`...), once started.
@@ -1656,10 +2819,16 @@ public protocol AudioStreamProtocol: AnyObject, Sendable {
     func codec()  -> String?
     
     /**
-     * The voice mixer slot the stream consumes from (what is connected to
-     * it is sent to the peer), from initialization until it ends.
+     * `consumer_slot`: the voice mixer slot the stream consumes from (what
+     * reaches it is sent to the peer), from initialization until it ends.
      */
     func consumerSlot()  -> UInt32?
+    
+    /**
+     * `device`: the voice device in the stream's bridge (mute it to mute
+     * the call). `None` before initialization and after the end.
+     */
+    func device()  -> AudioDevice?
     
     /**
      * The stream's handle: the sender of its notifications.
@@ -1697,8 +2866,8 @@ public protocol AudioStreamProtocol: AnyObject, Sendable {
     func onHoldByRemote()  -> Bool
     
     /**
-     * The voice mixer slot the stream produces on (what the peer sends);
-     * the same slot as `consumer_slot`.
+     * `producer_slot`: the voice mixer slot the stream produces on (what
+     * the peer sends), from initialization until it ends.
      */
     func producerSlot()  -> UInt32?
     
@@ -1775,9 +2944,8 @@ public protocol AudioStreamProtocol: AnyObject, Sendable {
  * `Session.addStream`), or take the one a peer proposed from
  * `Session.proposedStreams` or the `streams` of `SIPSessionNewIncoming`.
  * Its attributes are meaningful once it started (`MediaStreamDidStart`).
- * Its mixer slot (`consumerSlot`, `producerSlot`) exists from
- * `MediaStreamDidInitialize` until it ends: connect a `WavePlayer` to it to
- * send audio. Two objects are equal when they refer to the same stream.
+ * From `MediaStreamDidInitialize` until it ends it has a `bridge()`: add a
+ * `WavePlayer` to it to send a file to the peer. Two objects are equal when they refer to the same stream.
  */
 open class AudioStream: AudioStreamProtocol, @unchecked Sendable, Equatable, Hashable, CustomStringConvertible {
     fileprivate let handle: UInt64
@@ -1872,12 +3040,39 @@ open func account() -> Account  {
 }
     
     /**
+     * This stream as an `AudioPort`, to add it to other bridges.
+     */
+open func asAudioPort() -> AudioPort  {
+    return try!  FfiConverterTypeAudioPort_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_as_audio_port(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * This stream as a `MediaStream`, for `Session` methods.
      */
 open func asMediaStream() -> MediaStream  {
     return try!  FfiConverterTypeMediaStream_lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_sipsimple_uniffi_fn_method_audiostream_as_media_stream(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `bridge`: the stream's own bridge, holding the voice device
+     * (`device()`) and, while the stream runs, the stream: add a
+     * `WavePlayer` to it to send a file to the peer, a `WaveRecorder` to
+     * record both sides. `None` before initialization and after the end.
+     */
+open func bridge() -> AudioBridge?  {
+    return try!  FfiConverterOptionTypeAudioBridge.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_bridge(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -1896,13 +3091,26 @@ open func codec() -> String?  {
 }
     
     /**
-     * The voice mixer slot the stream consumes from (what is connected to
-     * it is sent to the peer), from initialization until it ends.
+     * `consumer_slot`: the voice mixer slot the stream consumes from (what
+     * reaches it is sent to the peer), from initialization until it ends.
      */
 open func consumerSlot() -> UInt32?  {
     return try!  FfiConverterOptionUInt32.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_sipsimple_uniffi_fn_method_audiostream_consumer_slot(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `device`: the voice device in the stream's bridge (mute it to mute
+     * the call). `None` before initialization and after the end.
+     */
+open func device() -> AudioDevice?  {
+    return try!  FfiConverterOptionTypeAudioDevice.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audiostream_device(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -1993,8 +3201,8 @@ open func onHoldByRemote() -> Bool  {
 }
     
     /**
-     * The voice mixer slot the stream produces on (what the peer sends);
-     * the same slot as `consumer_slot`.
+     * `producer_slot`: the voice mixer slot the stream produces on (what
+     * the peer sends), from initialization until it ends.
      */
 open func producerSlot() -> UInt32?  {
     return try!  FfiConverterOptionUInt32.lift(try! rustCall() {
@@ -3873,6 +5081,38 @@ public protocol SipApplicationProtocol: AnyObject, Sendable {
      */
     func stop() throws 
     
+    /**
+     * `alert_audio_bridge`: add ports here to play on the alert device.
+     */
+    func alertAudioBridge() throws  -> AudioBridge
+    
+    /**
+     * `alert_audio_device`: the alert device, in `alert_audio_bridge`.
+     */
+    func alertAudioDevice() throws  -> AudioDevice
+    
+    /**
+     * `alert_audio_mixer`: the mixer on the `audio.alert_device` setting.
+     */
+    func alertAudioMixer() throws  -> AudioMixer
+    
+    /**
+     * `voice_audio_bridge`: add ports here to play to the output device or
+     * record from the input device.
+     */
+    func voiceAudioBridge() throws  -> AudioBridge
+    
+    /**
+     * `voice_audio_device`: the voice device, in `voice_audio_bridge`.
+     */
+    func voiceAudioDevice() throws  -> AudioDevice
+    
+    /**
+     * `voice_audio_mixer`: the mixer on the `audio.input_device` and
+     * `audio.output_device` settings; audio streams are on it.
+     */
+    func voiceAudioMixer() throws  -> AudioMixer
+    
 }
 /**
  * The application singleton (`SIPApplication`). Every instance refers to
@@ -3994,6 +5234,80 @@ open func stop()throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_l
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * `alert_audio_bridge`: add ports here to play on the alert device.
+     */
+open func alertAudioBridge()throws  -> AudioBridge  {
+    return try  FfiConverterTypeAudioBridge_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_sipapplication_alert_audio_bridge(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `alert_audio_device`: the alert device, in `alert_audio_bridge`.
+     */
+open func alertAudioDevice()throws  -> AudioDevice  {
+    return try  FfiConverterTypeAudioDevice_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_sipapplication_alert_audio_device(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `alert_audio_mixer`: the mixer on the `audio.alert_device` setting.
+     */
+open func alertAudioMixer()throws  -> AudioMixer  {
+    return try  FfiConverterTypeAudioMixer_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_sipapplication_alert_audio_mixer(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `voice_audio_bridge`: add ports here to play to the output device or
+     * record from the input device.
+     */
+open func voiceAudioBridge()throws  -> AudioBridge  {
+    return try  FfiConverterTypeAudioBridge_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_sipapplication_voice_audio_bridge(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `voice_audio_device`: the voice device, in `voice_audio_bridge`.
+     */
+open func voiceAudioDevice()throws  -> AudioDevice  {
+    return try  FfiConverterTypeAudioDevice_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_sipapplication_voice_audio_device(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `voice_audio_mixer`: the mixer on the `audio.input_device` and
+     * `audio.output_device` settings; audio streams are on it.
+     */
+open func voiceAudioMixer()throws  -> AudioMixer  {
+    return try  FfiConverterTypeAudioMixer_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_sipapplication_voice_audio_mixer(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
 
@@ -4631,19 +5945,24 @@ public func FfiConverterTypeStorage_lower(_ value: Storage) -> UInt64 {
 
 
 /**
- * Plays a WAV file into the voice mixer (`WavePlayer`): any PCM or float
- * WAV, converted to mono and resampled to the mixer rate. It produces on
- * `producerSlot` from creation until the object is destroyed; connect
- * that slot to a stream's `consumerSlot` to send the file to the peer.
- * Reusable: `start` after it ended plays it again.
+ * A WAV file played into a mixer (`WavePlayer`): any PCM or float WAV,
+ * mixed down to mono and resampled to the mixer rate. Reusable: it
+ * produces on its slot from `start()` until it ends. Posts
+ * `WavePlayerDidStart` (first play), `WavePlayerDidEnd` (all loops played,
+ * or `stop()`) and `WavePlayerDidFail` (`error`: the file is missing, no
+ * WAV, an unsupported format).
  */
 public protocol WavePlayerProtocol: AnyObject, Sendable {
     
     /**
-     * Why the last play failed (the file is missing or no WAV...), if it
-     * did.
+     * This player as an `AudioPort`.
      */
-    func error()  -> String?
+    func asAudioPort()  -> AudioPort
+    
+    /**
+     * `consumer_slot`: always `None` (a player consumes nothing).
+     */
+    func consumerSlot()  -> UInt32?
     
     /**
      * `filename`.
@@ -4651,19 +5970,29 @@ public protocol WavePlayerProtocol: AnyObject, Sendable {
     func filename()  -> String
     
     /**
+     * The player's handle: the sender of its notifications.
+     */
+    func handle()  -> UInt64
+    
+    /**
      * `initial_play`.
      */
     func initialPlay()  -> Bool
     
     /**
-     * `is_active`: playing, or waiting between plays.
+     * `is_active`: between `start()` and its end.
      */
     func isActive()  -> Bool
     
     /**
-     * `loop_count`; 0 is forever.
+     * `loop_count`: plays per start, 0 forever.
      */
     func loopCount()  -> UInt32
+    
+    /**
+     * `mixer`.
+     */
+    func mixer()  -> AudioMixer
     
     /**
      * `pause_time`, in seconds.
@@ -4671,19 +6000,53 @@ public protocol WavePlayerProtocol: AnyObject, Sendable {
     func pauseTime()  -> Double
     
     /**
-     * The mixer slot the player produces on.
+     * `play().wait()`: starts playing and blocks until the play ends (all
+     * loops, or `stop()` from another thread), at most `timeout_ms`
+     * milliseconds when given. Errors: `InvalidArgument` when the file
+     * could not be played, `InvalidState` when it was playing already or
+     * the time ran out (it then keeps playing).
      */
-    func producerSlot()  -> UInt32
+    func play(timeoutMs: UInt32?) throws 
     
     /**
-     * Starts playing (at once, or after `pause_time` without
-     * `initial_play`). A file that cannot be played ends the play at once
-     * with `error()` set. `InvalidState` while it plays.
+     * `producer_slot`: its slot while it plays.
+     */
+    func producerSlot()  -> UInt32?
+    
+    /**
+     * Sets `filename` (`InvalidState` while active).
+     */
+    func setFilename(filename: String) throws 
+    
+    /**
+     * Sets `initial_play` (`InvalidState` while active).
+     */
+    func setInitialPlay(initialPlay: Bool) throws 
+    
+    /**
+     * Sets `loop_count` (`InvalidState` while active).
+     */
+    func setLoopCount(loopCount: UInt32) throws 
+    
+    /**
+     * Sets `pause_time`, in seconds (`InvalidState` while active).
+     */
+    func setPauseTime(pauseTime: Double) throws 
+    
+    /**
+     * Sets `volume` (`InvalidState` while active).
+     */
+    func setVolume(volume: UInt32) throws 
+    
+    /**
+     * `start()`: starts playing. A file that cannot be played is reported
+     * by `WavePlayerDidFail`; the only error is `InvalidState` when it is
+     * playing already.
      */
     func start() throws 
     
     /**
-     * Stops at once. Does nothing when it is not playing.
+     * `stop()`: stops at once; posts `WavePlayerDidEnd` if it was active.
      */
     func stop() 
     
@@ -4692,20 +6055,14 @@ public protocol WavePlayerProtocol: AnyObject, Sendable {
      */
     func volume()  -> UInt32
     
-    /**
-     * Blocks until the play ends (all loops played, `stop`, or a failure)
-     * or `timeout_ms` milliseconds pass; returns whether it ended (true at
-     * once when it is not playing). The original's `play().wait()`.
-     */
-    func wait(timeoutMs: UInt32)  -> Bool
-    
 }
 /**
- * Plays a WAV file into the voice mixer (`WavePlayer`): any PCM or float
- * WAV, converted to mono and resampled to the mixer rate. It produces on
- * `producerSlot` from creation until the object is destroyed; connect
- * that slot to a stream's `consumerSlot` to send the file to the peer.
- * Reusable: `start` after it ended plays it again.
+ * A WAV file played into a mixer (`WavePlayer`): any PCM or float WAV,
+ * mixed down to mono and resampled to the mixer rate. Reusable: it
+ * produces on its slot from `start()` until it ends. Posts
+ * `WavePlayerDidStart` (first play), `WavePlayerDidEnd` (all loops played,
+ * or `stop()`) and `WavePlayerDidFail` (`error`: the file is missing, no
+ * WAV, an unsupported format).
  */
 open class WavePlayer: WavePlayerProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -4748,12 +6105,12 @@ open class WavePlayer: WavePlayerProtocol, @unchecked Sendable {
     }
     /**
      * `WavePlayer(mixer, filename, volume=100, loop_count=1, pause_time=0,
-     * initial_play=True)`: a stopped player of `filename` in a new slot of
-     * `mixer`. `volume` is 0-200 (100 plays the file as recorded),
-     * `loop_count` the number of plays (0: forever), `pause_time` the
-     * silence between plays in seconds, `initial_play` false waits
-     * `pause_time` before the first play. The file is opened when it
-     * plays. `InvalidArgument` for a volume above 200 or a negative pause.
+     * initial_play=True)`: a stopped player. `volume` is 0-200 (100: as
+     * recorded), `loop_count` the plays per start (0: forever),
+     * `pause_time` the silence between plays in seconds, `initial_play`
+     * false waits `pause_time` before the first play. The file is opened
+     * when it plays. `InvalidArgument` for a volume above 200 or a
+     * negative pause.
      */
 public convenience init(mixer: AudioMixer, filename: String, volume: UInt32 = UInt32(100), loopCount: UInt32 = UInt32(1), pauseTime: Double = Double(0.0), initialPlay: Bool = true)throws  {
     let handle =
@@ -4781,16 +6138,40 @@ public convenience init(mixer: AudioMixer, filename: String, volume: UInt32 = UI
     }
 
     
+    /**
+     * The player whose handle is `handle`. `InvalidHandle` when it is no
+     * live player.
+     */
+public static func fromHandle(handle: UInt64)throws  -> WavePlayer  {
+    return try  FfiConverterTypeWavePlayer_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_waveplayer_from_handle(
+        FfiConverterUInt64.lower(handle),uniffiCallStatus
+    )
+})
+}
+    
 
     
     /**
-     * Why the last play failed (the file is missing or no WAV...), if it
-     * did.
+     * This player as an `AudioPort`.
      */
-open func error() -> String?  {
-    return try!  FfiConverterOptionString.lift(try! rustCall() {
+open func asAudioPort() -> AudioPort  {
+    return try!  FfiConverterTypeAudioPort_lift(try! rustCall() {
         uniffiCallStatus in
-    uniffi_sipsimple_uniffi_fn_method_waveplayer_error(
+    uniffi_sipsimple_uniffi_fn_method_waveplayer_as_audio_port(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `consumer_slot`: always `None` (a player consumes nothing).
+     */
+open func consumerSlot() -> UInt32?  {
+    return try!  FfiConverterOptionUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waveplayer_consumer_slot(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -4809,6 +6190,18 @@ open func filename() -> String  {
 }
     
     /**
+     * The player's handle: the sender of its notifications.
+     */
+open func handle() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waveplayer_handle(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * `initial_play`.
      */
 open func initialPlay() -> Bool  {
@@ -4821,7 +6214,7 @@ open func initialPlay() -> Bool  {
 }
     
     /**
-     * `is_active`: playing, or waiting between plays.
+     * `is_active`: between `start()` and its end.
      */
 open func isActive() -> Bool  {
     return try!  FfiConverterBool.lift(try! rustCall() {
@@ -4833,12 +6226,24 @@ open func isActive() -> Bool  {
 }
     
     /**
-     * `loop_count`; 0 is forever.
+     * `loop_count`: plays per start, 0 forever.
      */
 open func loopCount() -> UInt32  {
     return try!  FfiConverterUInt32.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_sipsimple_uniffi_fn_method_waveplayer_loop_count(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `mixer`.
+     */
+open func mixer() -> AudioMixer  {
+    return try!  FfiConverterTypeAudioMixer_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waveplayer_mixer(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -4857,10 +6262,26 @@ open func pauseTime() -> Double  {
 }
     
     /**
-     * The mixer slot the player produces on.
+     * `play().wait()`: starts playing and blocks until the play ends (all
+     * loops, or `stop()` from another thread), at most `timeout_ms`
+     * milliseconds when given. Errors: `InvalidArgument` when the file
+     * could not be played, `InvalidState` when it was playing already or
+     * the time ran out (it then keeps playing).
      */
-open func producerSlot() -> UInt32  {
-    return try!  FfiConverterUInt32.lift(try! rustCall() {
+open func play(timeoutMs: UInt32? = nil)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waveplayer_play(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionUInt32.lower(timeoutMs),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `producer_slot`: its slot while it plays.
+     */
+open func producerSlot() -> UInt32?  {
+    return try!  FfiConverterOptionUInt32.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_sipsimple_uniffi_fn_method_waveplayer_producer_slot(
             self.uniffiCloneHandle(),uniffiCallStatus
@@ -4869,9 +6290,69 @@ open func producerSlot() -> UInt32  {
 }
     
     /**
-     * Starts playing (at once, or after `pause_time` without
-     * `initial_play`). A file that cannot be played ends the play at once
-     * with `error()` set. `InvalidState` while it plays.
+     * Sets `filename` (`InvalidState` while active).
+     */
+open func setFilename(filename: String)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waveplayer_set_filename(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(filename),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Sets `initial_play` (`InvalidState` while active).
+     */
+open func setInitialPlay(initialPlay: Bool)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waveplayer_set_initial_play(
+            self.uniffiCloneHandle(),
+        FfiConverterBool.lower(initialPlay),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Sets `loop_count` (`InvalidState` while active).
+     */
+open func setLoopCount(loopCount: UInt32)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waveplayer_set_loop_count(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(loopCount),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Sets `pause_time`, in seconds (`InvalidState` while active).
+     */
+open func setPauseTime(pauseTime: Double)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waveplayer_set_pause_time(
+            self.uniffiCloneHandle(),
+        FfiConverterDouble.lower(pauseTime),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Sets `volume` (`InvalidState` while active).
+     */
+open func setVolume(volume: UInt32)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waveplayer_set_volume(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(volume),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `start()`: starts playing. A file that cannot be played is reported
+     * by `WavePlayerDidFail`; the only error is `InvalidState` when it is
+     * playing already.
      */
 open func start()throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
         uniffiCallStatus in
@@ -4882,7 +6363,7 @@ open func start()throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_
 }
     
     /**
-     * Stops at once. Does nothing when it is not playing.
+     * `stop()`: stops at once; posts `WavePlayerDidEnd` if it was active.
      */
 open func stop()  {try! rustCall() {
         uniffiCallStatus in
@@ -4900,21 +6381,6 @@ open func volume() -> UInt32  {
         uniffiCallStatus in
     uniffi_sipsimple_uniffi_fn_method_waveplayer_volume(
             self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Blocks until the play ends (all loops played, `stop`, or a failure)
-     * or `timeout_ms` milliseconds pass; returns whether it ended (true at
-     * once when it is not playing). The original's `play().wait()`.
-     */
-open func wait(timeoutMs: UInt32) -> Bool  {
-    return try!  FfiConverterBool.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_sipsimple_uniffi_fn_method_waveplayer_wait(
-            self.uniffiCloneHandle(),
-        FfiConverterUInt32.lower(timeoutMs),uniffiCallStatus
     )
 })
 }
@@ -4962,6 +6428,340 @@ public func FfiConverterTypeWavePlayer_lift(_ handle: UInt64) throws -> WavePlay
 #endif
 public func FfiConverterTypeWavePlayer_lower(_ value: WavePlayer) -> UInt64 {
     return FfiConverterTypeWavePlayer.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A WAV file recorded from a mixer (`WaveRecorder`): 16-bit mono at the
+ * mixer rate. It consumes on its slot from `start()` to `stop()` and
+ * records only what is connected to it (put it in a bridge). Reusable; a
+ * restart with the same filename overwrites the file. No notifications.
+ */
+public protocol WaveRecorderProtocol: AnyObject, Sendable {
+    
+    /**
+     * This recorder as an `AudioPort`.
+     */
+    func asAudioPort()  -> AudioPort
+    
+    /**
+     * `consumer_slot`: its slot while it records.
+     */
+    func consumerSlot()  -> UInt32?
+    
+    /**
+     * What the current (or last) recording holds so far, in seconds.
+     */
+    func duration()  -> Double
+    
+    /**
+     * `filename`.
+     */
+    func filename()  -> String
+    
+    /**
+     * The recorder's handle.
+     */
+    func handle()  -> UInt64
+    
+    /**
+     * `is_active`: recording.
+     */
+    func isActive()  -> Bool
+    
+    /**
+     * `mixer`.
+     */
+    func mixer()  -> AudioMixer
+    
+    /**
+     * `producer_slot`: always `None`.
+     */
+    func producerSlot()  -> UInt32?
+    
+    /**
+     * Sets `filename` for the next `start()` (`InvalidState` while
+     * recording).
+     */
+    func setFilename(filename: String) throws 
+    
+    /**
+     * `start()`: creates the file and starts recording. Errors: recording
+     * already, the file cannot be created.
+     */
+    func start() throws 
+    
+    /**
+     * `stop()`: stops and completes the file; nothing when stopped.
+     */
+    func stop() throws 
+    
+}
+/**
+ * A WAV file recorded from a mixer (`WaveRecorder`): 16-bit mono at the
+ * mixer rate. It consumes on its slot from `start()` to `stop()` and
+ * records only what is connected to it (put it in a bridge). Reusable; a
+ * restart with the same filename overwrites the file. No notifications.
+ */
+open class WaveRecorder: WaveRecorderProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_sipsimple_uniffi_fn_clone_waverecorder(self.handle, $0) }
+    }
+    /**
+     * `WaveRecorder(mixer, filename)`: a stopped recorder; missing parent
+     * directories are created on `start()`.
+     */
+public convenience init(mixer: AudioMixer, filename: String)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_waverecorder_new(
+        FfiConverterTypeAudioMixer_lower(mixer),
+        FfiConverterString.lower(filename),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_sipsimple_uniffi_fn_free_waverecorder(handle, $0) }
+    }
+
+    
+    /**
+     * The recorder whose handle is `handle`. `InvalidHandle` when it is no
+     * live recorder.
+     */
+public static func fromHandle(handle: UInt64)throws  -> WaveRecorder  {
+    return try  FfiConverterTypeWaveRecorder_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_waverecorder_from_handle(
+        FfiConverterUInt64.lower(handle),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * This recorder as an `AudioPort`.
+     */
+open func asAudioPort() -> AudioPort  {
+    return try!  FfiConverterTypeAudioPort_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waverecorder_as_audio_port(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `consumer_slot`: its slot while it records.
+     */
+open func consumerSlot() -> UInt32?  {
+    return try!  FfiConverterOptionUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waverecorder_consumer_slot(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * What the current (or last) recording holds so far, in seconds.
+     */
+open func duration() -> Double  {
+    return try!  FfiConverterDouble.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waverecorder_duration(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `filename`.
+     */
+open func filename() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waverecorder_filename(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The recorder's handle.
+     */
+open func handle() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waverecorder_handle(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `is_active`: recording.
+     */
+open func isActive() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waverecorder_is_active(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `mixer`.
+     */
+open func mixer() -> AudioMixer  {
+    return try!  FfiConverterTypeAudioMixer_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waverecorder_mixer(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `producer_slot`: always `None`.
+     */
+open func producerSlot() -> UInt32?  {
+    return try!  FfiConverterOptionUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waverecorder_producer_slot(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Sets `filename` for the next `start()` (`InvalidState` while
+     * recording).
+     */
+open func setFilename(filename: String)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waverecorder_set_filename(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(filename),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `start()`: creates the file and starts recording. Errors: recording
+     * already, the file cannot be created.
+     */
+open func start()throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waverecorder_start(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `stop()`: stops and completes the file; nothing when stopped.
+     */
+open func stop()throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_waverecorder_stop(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWaveRecorder: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = WaveRecorder
+
+    public static func lift(_ handle: UInt64) throws -> WaveRecorder {
+        return WaveRecorder(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: WaveRecorder) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WaveRecorder {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: WaveRecorder, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWaveRecorder_lift(_ handle: UInt64) throws -> WaveRecorder {
+    return try FfiConverterTypeWaveRecorder.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWaveRecorder_lower(_ value: WaveRecorder) -> UInt64 {
+    return FfiConverterTypeWaveRecorder.lower(value)
 }
 
 
@@ -5664,6 +7464,75 @@ public func FfiConverterTypeServiceAddress_lower(_ value: ServiceAddress) -> Rus
 
 
 /**
+ * Two slots of a mixer connected by `connect_slots`.
+ */
+public struct SlotConnection: Equatable, Hashable {
+    /**
+     * The producing slot.
+     */
+    public var src: UInt32
+    /**
+     * The consuming slot.
+     */
+    public var dst: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The producing slot.
+         */src: UInt32, 
+        /**
+         * The consuming slot.
+         */dst: UInt32) {
+        self.src = src
+        self.dst = dst
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SlotConnection: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSlotConnection: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SlotConnection {
+        return
+            try SlotConnection(
+                src: FfiConverterUInt32.read(from: &buf), 
+                dst: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SlotConnection, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.src, into: &buf)
+        FfiConverterUInt32.write(value.dst, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSlotConnection_lift(_ buf: RustBuffer) throws -> SlotConnection {
+    return try FfiConverterTypeSlotConnection.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSlotConnection_lower(_ value: SlotConnection) -> RustBuffer {
+    return FfiConverterTypeSlotConnection.lower(value)
+}
+
+
+/**
  * A settings class of accounts, for [`register_account_extension`].
  */
 
@@ -5734,6 +7603,179 @@ public func FfiConverterTypeAccountClass_lift(_ buf: RustBuffer) throws -> Accou
 #endif
 public func FfiConverterTypeAccountClass_lower(_ value: AccountClass) -> RustBuffer {
     return FfiConverterTypeAccountClass.lower(value)
+}
+
+
+
+/**
+ * Anything with slots on a mixer (the original's `IAudioPort`), as
+ * `AudioBridge.add` and `remove` take it and `ports()` gives it. Every
+ * port object has `asAudioPort()`.
+ */
+
+public enum AudioPort {
+    
+    /**
+     * A mixer's sound device.
+     */
+    case device(
+        /**
+         * The device.
+         */device: AudioDevice
+    )
+    /**
+     * A bridge (bridges nest).
+     */
+    case bridge(
+        /**
+         * The bridge.
+         */bridge: AudioBridge
+    )
+    /**
+     * A WAV file player.
+     */
+    case player(
+        /**
+         * The player.
+         */player: WavePlayer
+    )
+    /**
+     * A WAV file recorder.
+     */
+    case recorder(
+        /**
+         * The recorder.
+         */recorder: WaveRecorder
+    )
+    /**
+     * An audio stream (a port while it runs).
+     */
+    case stream(
+        /**
+         * The stream.
+         */stream: AudioStream
+    )
+
+
+
+    /**
+     * `consumer_slot`: the slot it consumes from, if any now.
+     */
+public func consumerSlot() -> UInt32?  {
+    return try!  FfiConverterOptionUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audioport_consumer_slot(
+            FfiConverterTypeAudioPort_lower(self),uniffiCallStatus
+    )
+})
+}
+
+    /**
+     * The port's handle.
+     */
+public func handle() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audioport_handle(
+            FfiConverterTypeAudioPort_lower(self),uniffiCallStatus
+    )
+})
+}
+
+    /**
+     * `producer_slot`: the slot it produces on, if any now.
+     */
+public func producerSlot() -> UInt32?  {
+    return try!  FfiConverterOptionUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_audioport_producer_slot(
+            FfiConverterTypeAudioPort_lower(self),uniffiCallStatus
+    )
+})
+}
+
+
+
+}
+
+#if compiler(>=6)
+extension AudioPort: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudioPort: FfiConverterRustBuffer {
+    typealias SwiftType = AudioPort
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioPort {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .device(device: try FfiConverterTypeAudioDevice.read(from: &buf)
+        )
+        
+        case 2: return .bridge(bridge: try FfiConverterTypeAudioBridge.read(from: &buf)
+        )
+        
+        case 3: return .player(player: try FfiConverterTypeWavePlayer.read(from: &buf)
+        )
+        
+        case 4: return .recorder(recorder: try FfiConverterTypeWaveRecorder.read(from: &buf)
+        )
+        
+        case 5: return .stream(stream: try FfiConverterTypeAudioStream.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AudioPort, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .device(device):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeAudioDevice.write(device, into: &buf)
+            
+        
+        case let .bridge(bridge):
+            writeInt(&buf, Int32(2))
+            FfiConverterTypeAudioBridge.write(bridge, into: &buf)
+            
+        
+        case let .player(player):
+            writeInt(&buf, Int32(3))
+            FfiConverterTypeWavePlayer.write(player, into: &buf)
+            
+        
+        case let .recorder(recorder):
+            writeInt(&buf, Int32(4))
+            FfiConverterTypeWaveRecorder.write(recorder, into: &buf)
+            
+        
+        case let .stream(stream):
+            writeInt(&buf, Int32(5))
+            FfiConverterTypeAudioStream.write(stream, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioPort_lift(_ buf: RustBuffer) throws -> AudioPort {
+    return try FfiConverterTypeAudioPort.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioPort_lower(_ value: AudioPort) -> RustBuffer {
+    return FfiConverterTypeAudioPort.lower(value)
 }
 
 
@@ -6426,6 +8468,54 @@ fileprivate struct FfiConverterOptionTypeAccount: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeAudioBridge: FfiConverterRustBuffer {
+    typealias SwiftType = AudioBridge?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAudioBridge.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAudioBridge.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeAudioDevice: FfiConverterRustBuffer {
+    typealias SwiftType = AudioDevice?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAudioDevice.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAudioDevice.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeObjectRef: FfiConverterRustBuffer {
     typealias SwiftType = ObjectRef?
 
@@ -6492,6 +8582,31 @@ fileprivate struct FfiConverterSequenceTypeAccount: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeAccount.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeAudioStream: FfiConverterRustBuffer {
+    typealias SwiftType = [AudioStream]
+
+    public static func write(_ value: [AudioStream], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeAudioStream.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [AudioStream] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [AudioStream]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeAudioStream.read(from: &buf))
         }
         return seq
     }
@@ -6567,6 +8682,56 @@ fileprivate struct FfiConverterSequenceTypeServiceAddress: FfiConverterRustBuffe
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeServiceAddress.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeSlotConnection: FfiConverterRustBuffer {
+    typealias SwiftType = [SlotConnection]
+
+    public static func write(_ value: [SlotConnection], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeSlotConnection.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [SlotConnection] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [SlotConnection]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeSlotConnection.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeAudioPort: FfiConverterRustBuffer {
+    typealias SwiftType = [AudioPort]
+
+    public static func write(_ value: [AudioPort], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeAudioPort.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [AudioPort] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [AudioPort]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeAudioPort.read(from: &buf))
         }
         return seq
     }
@@ -6727,49 +8892,244 @@ private let initializationResult: InitializationResult = {
     if (uniffi_sipsimple_uniffi_checksum_method_sipapplication_stop() != 33823) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_connect_slots() != 37216) {
+    if (uniffi_sipsimple_uniffi_checksum_method_sipapplication_alert_audio_bridge() != 65043) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_disconnect_slots() != 18510) {
+    if (uniffi_sipsimple_uniffi_checksum_method_sipapplication_alert_audio_device() != 27628) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_is_connected() != 2228) {
+    if (uniffi_sipsimple_uniffi_checksum_method_sipapplication_alert_audio_mixer() != 46126) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_sample_rate() != 29976) {
+    if (uniffi_sipsimple_uniffi_checksum_method_sipapplication_voice_audio_bridge() != 59400) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_error() != 64606) {
+    if (uniffi_sipsimple_uniffi_checksum_method_sipapplication_voice_audio_device() != 5198) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_sipapplication_voice_audio_mixer() != 55203) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiobridge_add() != 26527) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiobridge_as_audio_port() != 48581) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiobridge_consumer_slot() != 13843) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiobridge_contains() != 21581) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiobridge_handle() != 29691) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiobridge_mixer() != 58069) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiobridge_ports() != 26468) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiobridge_producer_slot() != 25665) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiobridge_remove() != 46318) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiobridge_stop() != 33834) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audioconference_add() != 22293) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audioconference_bridge() != 34821) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audioconference_device() != 52537) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audioconference_handle() != 4295) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audioconference_hold() != 38276) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audioconference_on_hold() != 12734) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audioconference_remove() != 47764) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audioconference_streams() != 43486) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audioconference_unhold() != 44091) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiodevice_as_audio_port() != 34931) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiodevice_consumer_slot() != 36939) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiodevice_handle() != 55155) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiodevice_input_muted() != 28361) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiodevice_mixer() != 57601) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiodevice_output_muted() != 65204) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiodevice_producer_slot() != 20296) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiodevice_set_input_muted() != 39416) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiodevice_set_output_muted() != 63384) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_connect_slots() != 24485) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_connected_slots() != 30040) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_disconnect_slots() != 21278) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_handle() != 46200) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_input_device() != 29835) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_is_running() != 21735) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_muted() != 14360) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_output_device() != 19750) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_output_volume() != 24559) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_real_input_device() != 39201) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_real_output_device() != 26795) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_sample_rate() != 15041) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_set_muted() != 41519) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_set_output_volume() != 51229) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_set_sound_devices() != 664) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiomixer_used_slot_count() != 51334) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_as_audio_port() != 38532) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_consumer_slot() != 44405) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_filename() != 15338) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_handle() != 52583) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_initial_play() != 58565) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_is_active() != 6193) {
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_is_active() != 24952) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_loop_count() != 6778) {
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_loop_count() != 12703) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_mixer() != 5357) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_pause_time() != 33753) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_producer_slot() != 21512) {
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_play() != 27382) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_start() != 21888) {
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_producer_slot() != 61379) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_stop() != 61293) {
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_set_filename() != 18845) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_set_initial_play() != 58868) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_set_loop_count() != 12139) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_set_pause_time() != 33495) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_set_volume() != 63366) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_start() != 28252) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_stop() != 24216) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_volume() != 3162) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_sipsimple_uniffi_checksum_method_waveplayer_wait() != 43912) {
+    if (uniffi_sipsimple_uniffi_checksum_method_waverecorder_as_audio_port() != 33592) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waverecorder_consumer_slot() != 63122) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waverecorder_duration() != 61543) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waverecorder_filename() != 47965) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waverecorder_handle() != 58416) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waverecorder_is_active() != 29129) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waverecorder_mixer() != 32714) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waverecorder_producer_slot() != 17818) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waverecorder_set_filename() != 6868) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waverecorder_start() != 57992) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_waverecorder_stop() != 11259) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_method_dnslookup_handle() != 31366) {
@@ -6916,13 +9276,22 @@ private let initializationResult: InitializationResult = {
     if (uniffi_sipsimple_uniffi_checksum_method_audiostream_account() != 30173) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_as_audio_port() != 27040) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_sipsimple_uniffi_checksum_method_audiostream_as_media_stream() != 24075) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_bridge() != 43338) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_method_audiostream_codec() != 41483) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_consumer_slot() != 18774) {
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_consumer_slot() != 38209) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_device() != 15063) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_method_audiostream_handle() != 52879) {
@@ -6946,7 +9315,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_sipsimple_uniffi_checksum_method_audiostream_on_hold_by_remote() != 2900) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_producer_slot() != 61978) {
+    if (uniffi_sipsimple_uniffi_checksum_method_audiostream_producer_slot() != 36546) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_method_audiostream_recording_filename() != 3532) {
@@ -6991,10 +9360,37 @@ private let initializationResult: InitializationResult = {
     if (uniffi_sipsimple_uniffi_checksum_constructor_sipapplication_new() != 10870) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_sipsimple_uniffi_checksum_constructor_audiomixer_voice() != 1914) {
+    if (uniffi_sipsimple_uniffi_checksum_constructor_audiobridge_from_handle() != 43138) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_sipsimple_uniffi_checksum_constructor_waveplayer_new() != 57053) {
+    if (uniffi_sipsimple_uniffi_checksum_constructor_audiobridge_new() != 63219) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_audioconference_new() != 50780) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_audiodevice_from_handle() != 44182) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_audiodevice_new() != 58078) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_audiomixer_from_handle() != 34092) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_audiomixer_new() != 47796) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_waveplayer_from_handle() != 22895) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_waveplayer_new() != 30791) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_waverecorder_from_handle() != 27453) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_waverecorder_new() != 6391) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_constructor_dnslookup_new() != 3695) {

@@ -753,17 +753,113 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_sipapplication_stop(
     ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_sipapplication_alert_audio_bridge(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_sipapplication_alert_audio_device(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_sipapplication_alert_audio_mixer(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_sipapplication_voice_audio_bridge(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_sipapplication_voice_audio_device(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_sipapplication_voice_audio_mixer(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiobridge_add(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiobridge_as_audio_port(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiobridge_consumer_slot(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiobridge_contains(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiobridge_handle(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiobridge_mixer(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiobridge_ports(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiobridge_producer_slot(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiobridge_remove(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiobridge_stop(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audioconference_add(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audioconference_bridge(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audioconference_device(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audioconference_handle(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audioconference_hold(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audioconference_on_hold(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audioconference_remove(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audioconference_streams(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audioconference_unhold(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiodevice_as_audio_port(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiodevice_consumer_slot(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiodevice_handle(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiodevice_input_muted(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiodevice_mixer(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiodevice_output_muted(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiodevice_producer_slot(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiodevice_set_input_muted(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiodevice_set_output_muted(
+    ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_audiomixer_connect_slots(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiomixer_connected_slots(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_audiomixer_disconnect_slots(
     ): Int
-    external fun uniffi_sipsimple_uniffi_checksum_method_audiomixer_is_connected(
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiomixer_handle(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiomixer_input_device(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiomixer_is_running(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiomixer_muted(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiomixer_output_device(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiomixer_output_volume(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiomixer_real_input_device(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiomixer_real_output_device(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_audiomixer_sample_rate(
     ): Int
-    external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_error(
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiomixer_set_muted(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiomixer_set_output_volume(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiomixer_set_sound_devices(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiomixer_used_slot_count(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_as_audio_port(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_consumer_slot(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_filename(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_handle(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_initial_play(
     ): Int
@@ -771,9 +867,23 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_loop_count(
     ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_mixer(
+    ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_pause_time(
     ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_play(
+    ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_producer_slot(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_set_filename(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_set_initial_play(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_set_loop_count(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_set_pause_time(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_set_volume(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_start(
     ): Int
@@ -781,7 +891,27 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_volume(
     ): Int
-    external fun uniffi_sipsimple_uniffi_checksum_method_waveplayer_wait(
+    external fun uniffi_sipsimple_uniffi_checksum_method_waverecorder_as_audio_port(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waverecorder_consumer_slot(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waverecorder_duration(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waverecorder_filename(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waverecorder_handle(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waverecorder_is_active(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waverecorder_mixer(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waverecorder_producer_slot(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waverecorder_set_filename(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waverecorder_start(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_waverecorder_stop(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_dnslookup_handle(
     ): Int
@@ -879,11 +1009,17 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_account(
     ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_as_audio_port(
+    ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_as_media_stream(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_bridge(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_codec(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_consumer_slot(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_device(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_audiostream_handle(
     ): Int
@@ -929,9 +1065,27 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_constructor_sipapplication_new(
     ): Int
-    external fun uniffi_sipsimple_uniffi_checksum_constructor_audiomixer_voice(
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_audiobridge_from_handle(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_audiobridge_new(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_audioconference_new(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_audiodevice_from_handle(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_audiodevice_new(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_audiomixer_from_handle(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_audiomixer_new(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_waveplayer_from_handle(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_constructor_waveplayer_new(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_waverecorder_from_handle(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_waverecorder_new(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_constructor_dnslookup_new(
     ): Int
@@ -1054,48 +1208,218 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_sipsimple_uniffi_fn_method_sipapplication_stop(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_sipapplication_alert_audio_bridge(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_sipapplication_alert_audio_device(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_sipapplication_alert_audio_mixer(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_sipapplication_voice_audio_bridge(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_sipapplication_voice_audio_device(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_sipapplication_voice_audio_mixer(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_clone_audiobridge(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_free_audiobridge(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_constructor_audiobridge_from_handle(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_constructor_audiobridge_new(`mixer`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_audiobridge_add(`ptr`: Long,`port`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_audiobridge_as_audio_port(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiobridge_consumer_slot(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiobridge_contains(`ptr`: Long,`port`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_audiobridge_handle(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_audiobridge_mixer(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_audiobridge_ports(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiobridge_producer_slot(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiobridge_remove(`ptr`: Long,`port`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_audiobridge_stop(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_clone_audioconference(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_free_audioconference(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_constructor_audioconference_new(uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_audioconference_add(`ptr`: Long,`stream`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_audioconference_bridge(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_audioconference_device(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_audioconference_handle(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_audioconference_hold(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_audioconference_on_hold(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_audioconference_remove(`ptr`: Long,`stream`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_audioconference_streams(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audioconference_unhold(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_clone_audiodevice(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_free_audiodevice(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_constructor_audiodevice_from_handle(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_constructor_audiodevice_new(`mixer`: Long,`inputMuted`: Byte,`outputMuted`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_audiodevice_as_audio_port(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiodevice_consumer_slot(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiodevice_handle(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_audiodevice_input_muted(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_audiodevice_mixer(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_audiodevice_output_muted(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_audiodevice_producer_slot(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiodevice_set_input_muted(`ptr`: Long,`muted`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_audiodevice_set_output_muted(`ptr`: Long,`muted`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_sipsimple_uniffi_fn_clone_audiomixer(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_sipsimple_uniffi_fn_free_audiomixer(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_sipsimple_uniffi_fn_constructor_audiomixer_voice(uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_sipsimple_uniffi_fn_constructor_audiomixer_from_handle(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_constructor_audiomixer_new(`inputDevice`: RustBuffer.ByValue,`outputDevice`: RustBuffer.ByValue,`sampleRate`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_connect_slots(`ptr`: Long,`src`: Int,`dst`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_connected_slots(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_disconnect_slots(`ptr`: Long,`src`: Int,`dst`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_is_connected(`ptr`: Long,`src`: Int,`dst`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_handle(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_input_device(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_is_running(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_muted(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_output_device(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_output_volume(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_real_input_device(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_real_output_device(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_sample_rate(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Int
+    external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_set_muted(`ptr`: Long,`muted`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_set_output_volume(`ptr`: Long,`volume`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_set_sound_devices(`ptr`: Long,`inputDevice`: RustBuffer.ByValue,`outputDevice`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_used_slot_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_uniffi_trait_eq_eq(`ptr`: Long,`other`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_uniffi_trait_eq_ne(`ptr`: Long,`other`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_audiomixer_uniffi_trait_hash(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_sipsimple_uniffi_fn_clone_waveplayer(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_sipsimple_uniffi_fn_free_waveplayer(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_constructor_waveplayer_from_handle(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_sipsimple_uniffi_fn_constructor_waveplayer_new(`mixer`: Long,`filename`: RustBuffer.ByValue,`volume`: Int,`loopCount`: Int,`pauseTime`: Double,`initialPlay`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_error(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_as_audio_port(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_consumer_slot(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_filename(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_handle(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_initial_play(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
     external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_is_active(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
     external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_loop_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Int
+    external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_mixer(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_pause_time(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Double
+    external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_play(`ptr`: Long,`timeoutMs`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_producer_slot(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Int
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_set_filename(`ptr`: Long,`filename`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_set_initial_play(`ptr`: Long,`initialPlay`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_set_loop_count(`ptr`: Long,`loopCount`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_set_pause_time(`ptr`: Long,`pauseTime`: Double,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_set_volume(`ptr`: Long,`volume`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_start(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_stop(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_volume(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Int
-    external fun uniffi_sipsimple_uniffi_fn_method_waveplayer_wait(`ptr`: Long,`timeoutMs`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_sipsimple_uniffi_fn_clone_waverecorder(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_free_waverecorder(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_constructor_waverecorder_from_handle(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_constructor_waverecorder_new(`mixer`: Long,`filename`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_waverecorder_as_audio_port(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_waverecorder_consumer_slot(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_waverecorder_duration(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Double
+    external fun uniffi_sipsimple_uniffi_fn_method_waverecorder_filename(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_waverecorder_handle(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_waverecorder_is_active(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_waverecorder_mixer(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_waverecorder_producer_slot(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_waverecorder_set_filename(`ptr`: Long,`filename`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_waverecorder_start(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_waverecorder_stop(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_sipsimple_uniffi_fn_clone_dnslookup(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_sipsimple_uniffi_fn_free_dnslookup(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1266,11 +1590,17 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_sipsimple_uniffi_fn_method_audiostream_account(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_as_audio_port(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_sipsimple_uniffi_fn_method_audiostream_as_media_stream(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_bridge(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_sipsimple_uniffi_fn_method_audiostream_codec(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_sipsimple_uniffi_fn_method_audiostream_consumer_slot(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audiostream_device(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_sipsimple_uniffi_fn_method_audiostream_handle(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1320,6 +1650,12 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_sipsimple_uniffi_fn_init_callback_vtable_notificationobserver(`vtable`: UniffiVTableCallbackInterfaceNotificationObserver,
     ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_audioport_consumer_slot(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_audioport_handle(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_audioport_producer_slot(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_sipsimple_uniffi_fn_method_mediastream_handle(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_sipsimple_uniffi_fn_method_mediastream_stream_type(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1531,49 +1867,244 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_sipapplication_stop() and 0xFFFF) != 33823) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_connect_slots() and 0xFFFF) != 37216) {
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_sipapplication_alert_audio_bridge() and 0xFFFF) != 65043) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_disconnect_slots() and 0xFFFF) != 18510) {
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_sipapplication_alert_audio_device() and 0xFFFF) != 27628) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_is_connected() and 0xFFFF) != 2228) {
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_sipapplication_alert_audio_mixer() and 0xFFFF) != 46126) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_sample_rate() and 0xFFFF) != 29976) {
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_sipapplication_voice_audio_bridge() and 0xFFFF) != 59400) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_error() and 0xFFFF) != 64606) {
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_sipapplication_voice_audio_device() and 0xFFFF) != 5198) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_sipapplication_voice_audio_mixer() and 0xFFFF) != 55203) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiobridge_add() and 0xFFFF) != 26527) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiobridge_as_audio_port() and 0xFFFF) != 48581) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiobridge_consumer_slot() and 0xFFFF) != 13843) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiobridge_contains() and 0xFFFF) != 21581) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiobridge_handle() and 0xFFFF) != 29691) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiobridge_mixer() and 0xFFFF) != 58069) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiobridge_ports() and 0xFFFF) != 26468) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiobridge_producer_slot() and 0xFFFF) != 25665) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiobridge_remove() and 0xFFFF) != 46318) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiobridge_stop() and 0xFFFF) != 33834) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audioconference_add() and 0xFFFF) != 22293) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audioconference_bridge() and 0xFFFF) != 34821) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audioconference_device() and 0xFFFF) != 52537) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audioconference_handle() and 0xFFFF) != 4295) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audioconference_hold() and 0xFFFF) != 38276) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audioconference_on_hold() and 0xFFFF) != 12734) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audioconference_remove() and 0xFFFF) != 47764) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audioconference_streams() and 0xFFFF) != 43486) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audioconference_unhold() and 0xFFFF) != 44091) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiodevice_as_audio_port() and 0xFFFF) != 34931) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiodevice_consumer_slot() and 0xFFFF) != 36939) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiodevice_handle() and 0xFFFF) != 55155) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiodevice_input_muted() and 0xFFFF) != 28361) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiodevice_mixer() and 0xFFFF) != 57601) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiodevice_output_muted() and 0xFFFF) != 65204) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiodevice_producer_slot() and 0xFFFF) != 20296) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiodevice_set_input_muted() and 0xFFFF) != 39416) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiodevice_set_output_muted() and 0xFFFF) != 63384) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_connect_slots() and 0xFFFF) != 24485) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_connected_slots() and 0xFFFF) != 30040) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_disconnect_slots() and 0xFFFF) != 21278) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_handle() and 0xFFFF) != 46200) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_input_device() and 0xFFFF) != 29835) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_is_running() and 0xFFFF) != 21735) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_muted() and 0xFFFF) != 14360) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_output_device() and 0xFFFF) != 19750) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_output_volume() and 0xFFFF) != 24559) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_real_input_device() and 0xFFFF) != 39201) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_real_output_device() and 0xFFFF) != 26795) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_sample_rate() and 0xFFFF) != 15041) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_set_muted() and 0xFFFF) != 41519) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_set_output_volume() and 0xFFFF) != 51229) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_set_sound_devices() and 0xFFFF) != 664) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiomixer_used_slot_count() and 0xFFFF) != 51334) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_as_audio_port() and 0xFFFF) != 38532) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_consumer_slot() and 0xFFFF) != 44405) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_filename() and 0xFFFF) != 15338) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_handle() and 0xFFFF) != 52583) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_initial_play() and 0xFFFF) != 58565) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_is_active() and 0xFFFF) != 6193) {
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_is_active() and 0xFFFF) != 24952) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_loop_count() and 0xFFFF) != 6778) {
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_loop_count() and 0xFFFF) != 12703) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_mixer() and 0xFFFF) != 5357) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_pause_time() and 0xFFFF) != 33753) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_producer_slot() and 0xFFFF) != 21512) {
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_play() and 0xFFFF) != 27382) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_start() and 0xFFFF) != 21888) {
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_producer_slot() and 0xFFFF) != 61379) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_stop() and 0xFFFF) != 61293) {
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_set_filename() and 0xFFFF) != 18845) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_set_initial_play() and 0xFFFF) != 58868) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_set_loop_count() and 0xFFFF) != 12139) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_set_pause_time() and 0xFFFF) != 33495) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_set_volume() and 0xFFFF) != 63366) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_start() and 0xFFFF) != 28252) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_stop() and 0xFFFF) != 24216) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_volume() and 0xFFFF) != 3162) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waveplayer_wait() and 0xFFFF) != 43912) {
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waverecorder_as_audio_port() and 0xFFFF) != 33592) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waverecorder_consumer_slot() and 0xFFFF) != 63122) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waverecorder_duration() and 0xFFFF) != 61543) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waverecorder_filename() and 0xFFFF) != 47965) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waverecorder_handle() and 0xFFFF) != 58416) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waverecorder_is_active() and 0xFFFF) != 29129) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waverecorder_mixer() and 0xFFFF) != 32714) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waverecorder_producer_slot() and 0xFFFF) != 17818) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waverecorder_set_filename() and 0xFFFF) != 6868) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waverecorder_start() and 0xFFFF) != 57992) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_waverecorder_stop() and 0xFFFF) != 11259) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_dnslookup_handle() and 0xFFFF) != 31366) {
@@ -1720,13 +2251,22 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_account() and 0xFFFF) != 30173) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_as_audio_port() and 0xFFFF) != 27040) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_as_media_stream() and 0xFFFF) != 24075) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_bridge() and 0xFFFF) != 43338) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_codec() and 0xFFFF) != 41483) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_consumer_slot() and 0xFFFF) != 18774) {
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_consumer_slot() and 0xFFFF) != 38209) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_device() and 0xFFFF) != 15063) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_handle() and 0xFFFF) != 52879) {
@@ -1750,7 +2290,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_on_hold_by_remote() and 0xFFFF) != 2900) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_producer_slot() and 0xFFFF) != 61978) {
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_producer_slot() and 0xFFFF) != 36546) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_audiostream_recording_filename() and 0xFFFF) != 3532) {
@@ -1795,10 +2335,37 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_sipapplication_new() and 0xFFFF) != 10870) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_audiomixer_voice() and 0xFFFF) != 1914) {
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_audiobridge_from_handle() and 0xFFFF) != 43138) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_waveplayer_new() and 0xFFFF) != 57053) {
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_audiobridge_new() and 0xFFFF) != 63219) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_audioconference_new() and 0xFFFF) != 50780) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_audiodevice_from_handle() and 0xFFFF) != 44182) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_audiodevice_new() and 0xFFFF) != 58078) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_audiomixer_from_handle() and 0xFFFF) != 34092) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_audiomixer_new() and 0xFFFF) != 47796) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_waveplayer_from_handle() and 0xFFFF) != 22895) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_waveplayer_new() and 0xFFFF) != 30791) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_waverecorder_from_handle() and 0xFFFF) != 27453) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_waverecorder_new() and 0xFFFF) != 6391) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_dnslookup_new() and 0xFFFF) != 3695) {
@@ -3477,48 +4044,1533 @@ public object FfiConverterTypeAccountManager: FfiConverter<AccountManager, Long>
 
 
 /**
- * The voice mixer of the running application
- * (`SIPApplication.voice_audio_mixer`): numbered slots and the
- * connections between them, mixed every 20 ms.
- *
- * The object refers to the mixer of the run it was taken in: after the
- * application stopped, its calls are `InvalidState`.
+ * A full mesh of ports on one mixer (`AudioBridge`): every producer in it
+ * is heard by every consumer in it but itself. It holds its ports weakly
+ * (a port nobody holds any more leaves it), is itself a port (bridges nest
+ * as a tree), and reconnects a port whose slots change.
  */
-public interface AudioMixerInterface {
+public interface AudioBridgeInterface {
     
     /**
-     * `connect_slots(src, dst)`: sends what slot `src` produces to slot
-     * `dst`. Connections are counted: connecting a pair twice needs two
-     * disconnects. `NotFound` for a slot the mixer does not have.
+     * `add(port)`: connects `port` to every other member; adding a member
+     * again does nothing. Errors: a port of another mixer, the bridge
+     * itself, a stopped bridge, a stream that is not running.
      */
-    fun `connectSlots`(`src`: kotlin.UInt, `dst`: kotlin.UInt)
+    fun `add`(`port`: AudioPort)
     
     /**
-     * `disconnect_slots(src, dst)`: undoes one `connect_slots(src, dst)`.
-     * `NotFound` when the slots are not connected.
+     * This bridge as an `AudioPort`.
      */
-    fun `disconnectSlots`(`src`: kotlin.UInt, `dst`: kotlin.UInt)
+    fun `asAudioPort`(): AudioPort
     
     /**
-     * Whether audio flows from slot `src` to slot `dst`.
+     * `consumer_slot`.
      */
-    fun `isConnected`(`src`: kotlin.UInt, `dst`: kotlin.UInt): kotlin.Boolean
+    fun `consumerSlot`(): kotlin.UInt?
     
     /**
-     * The mixer's sample rate, in Hz.
+     * Whether `port` is a member (`port in bridge`).
      */
-    fun `sampleRate`(): kotlin.UInt
+    fun `contains`(`port`: AudioPort): kotlin.Boolean
+    
+    /**
+     * The bridge's handle.
+     */
+    fun `handle`(): kotlin.ULong
+    
+    /**
+     * `mixer`.
+     */
+    fun `mixer`(): AudioMixer
+    
+    /**
+     * The members, in the order they were added.
+     */
+    fun `ports`(): List<AudioPort>
+    
+    /**
+     * `producer_slot`.
+     */
+    fun `producerSlot`(): kotlin.UInt?
+    
+    /**
+     * `remove(port)`: disconnects `port`. `NotFound` (the original's
+     * `ValueError`) if it is not a member.
+     */
+    fun `remove`(`port`: AudioPort)
+    
+    /**
+     * `stop()`: disconnects every member and gives the slots back; the
+     * bridge is unusable afterwards.
+     */
+    fun `stop`()
     
     companion object
 }
 
 /**
- * The voice mixer of the running application
- * (`SIPApplication.voice_audio_mixer`): numbered slots and the
- * connections between them, mixed every 20 ms.
- *
- * The object refers to the mixer of the run it was taken in: after the
- * application stopped, its calls are `InvalidState`.
+ * A full mesh of ports on one mixer (`AudioBridge`): every producer in it
+ * is heard by every consumer in it but itself. It holds its ports weakly
+ * (a port nobody holds any more leaves it), is itself a port (bridges nest
+ * as a tree), and reconnects a port whose slots change.
+ */
+open class AudioBridge: Disposable, AutoCloseable, AudioBridgeInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * `AudioBridge(mixer)`: an empty bridge.
+     */
+    constructor(`mixer`: AudioMixer) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_audiobridge_new(
+    
+        
+        FfiConverterTypeAudioMixer.lower(`mixer`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_sipsimple_uniffi_fn_free_audiobridge(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_sipsimple_uniffi_fn_clone_audiobridge(handle, status)
+        }
+    }
+
+    
+    /**
+     * `add(port)`: connects `port` to every other member; adding a member
+     * again does nothing. Errors: a port of another mixer, the bridge
+     * itself, a stopped bridge, a stream that is not running.
+     */
+    @Throws(SipSimpleException::class)override fun `add`(`port`: AudioPort)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiobridge_add(
+        it,
+        
+        FfiConverterTypeAudioPort.lower(`port`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * This bridge as an `AudioPort`.
+     */override fun `asAudioPort`(): AudioPort {
+            return FfiConverterTypeAudioPort.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiobridge_as_audio_port(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `consumer_slot`.
+     */override fun `consumerSlot`(): kotlin.UInt? {
+            return FfiConverterOptionalUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiobridge_consumer_slot(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Whether `port` is a member (`port in bridge`).
+     */override fun `contains`(`port`: AudioPort): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiobridge_contains(
+        it,
+        
+        FfiConverterTypeAudioPort.lower(`port`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The bridge's handle.
+     */override fun `handle`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiobridge_handle(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `mixer`.
+     */override fun `mixer`(): AudioMixer {
+            return FfiConverterTypeAudioMixer.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiobridge_mixer(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The members, in the order they were added.
+     */override fun `ports`(): List<AudioPort> {
+            return FfiConverterSequenceTypeAudioPort.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiobridge_ports(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `producer_slot`.
+     */override fun `producerSlot`(): kotlin.UInt? {
+            return FfiConverterOptionalUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiobridge_producer_slot(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `remove(port)`: disconnects `port`. `NotFound` (the original's
+     * `ValueError`) if it is not a member.
+     */
+    @Throws(SipSimpleException::class)override fun `remove`(`port`: AudioPort)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiobridge_remove(
+        it,
+        
+        FfiConverterTypeAudioPort.lower(`port`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `stop()`: disconnects every member and gives the slots back; the
+     * bridge is unusable afterwards.
+     */override fun `stop`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiobridge_stop(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * The bridge whose handle is `handle`. `InvalidHandle` when it is no
+     * live bridge.
+     */
+    @Throws(SipSimpleException::class) fun `fromHandle`(`handle`: kotlin.ULong): AudioBridge {
+            return FfiConverterTypeAudioBridge.lift(
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_audiobridge_from_handle(
+    
+        
+        FfiConverterULong.lower(`handle`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAudioBridge: FfiConverter<AudioBridge, Long> {
+    override fun lower(value: AudioBridge): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): AudioBridge {
+        return AudioBridge(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): AudioBridge {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: AudioBridge) = 8UL
+
+    override fun write(value: AudioBridge, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Local mixing of audio streams (`AudioConference`): every participant
+ * hears every other one and the local device. The streams' own hold state
+ * is not changed by `hold()`. No notifications.
+ */
+public interface AudioConferenceInterface {
+    
+    /**
+     * `add(stream)`: adds an initialized stream; adding it again does
+     * nothing.
+     */
+    fun `add`(`stream`: AudioStream)
+    
+    /**
+     * `bridge`: add a `WavePlayer` to play to every participant, a
+     * `WaveRecorder` to record the conference.
+     */
+    fun `bridge`(): AudioBridge
+    
+    /**
+     * The local device in the conference.
+     */
+    fun `device`(): AudioDevice
+    
+    /**
+     * The conference's handle.
+     */
+    fun `handle`(): kotlin.ULong
+    
+    /**
+     * `hold()`: takes the local device out of the conference.
+     */
+    fun `hold`()
+    
+    /**
+     * `on_hold`: the local device is out of the conference.
+     */
+    fun `onHold`(): kotlin.Boolean
+    
+    /**
+     * `remove(stream)`: `NotFound` (the original's `ValueError`) if it is
+     * not in the conference.
+     */
+    fun `remove`(`stream`: AudioStream)
+    
+    /**
+     * `streams`: the participants, in the order they were added.
+     */
+    fun `streams`(): List<AudioStream>
+    
+    /**
+     * `unhold()`: puts the local device back.
+     */
+    fun `unhold`()
+    
+    companion object
+}
+
+/**
+ * Local mixing of audio streams (`AudioConference`): every participant
+ * hears every other one and the local device. The streams' own hold state
+ * is not changed by `hold()`. No notifications.
+ */
+open class AudioConference: Disposable, AutoCloseable, AudioConferenceInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * `AudioConference()`: an empty conference on the application's voice
+     * mixer. `InvalidState` while the application does not run.
+     */
+    constructor() :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_audioconference_new(
+    
+        _status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_sipsimple_uniffi_fn_free_audioconference(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_sipsimple_uniffi_fn_clone_audioconference(handle, status)
+        }
+    }
+
+    
+    /**
+     * `add(stream)`: adds an initialized stream; adding it again does
+     * nothing.
+     */
+    @Throws(SipSimpleException::class)override fun `add`(`stream`: AudioStream)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audioconference_add(
+        it,
+        
+        FfiConverterTypeAudioStream.lower(`stream`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `bridge`: add a `WavePlayer` to play to every participant, a
+     * `WaveRecorder` to record the conference.
+     */override fun `bridge`(): AudioBridge {
+            return FfiConverterTypeAudioBridge.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audioconference_bridge(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The local device in the conference.
+     */override fun `device`(): AudioDevice {
+            return FfiConverterTypeAudioDevice.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audioconference_device(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The conference's handle.
+     */override fun `handle`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audioconference_handle(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `hold()`: takes the local device out of the conference.
+     */
+    @Throws(SipSimpleException::class)override fun `hold`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audioconference_hold(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `on_hold`: the local device is out of the conference.
+     */override fun `onHold`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audioconference_on_hold(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `remove(stream)`: `NotFound` (the original's `ValueError`) if it is
+     * not in the conference.
+     */
+    @Throws(SipSimpleException::class)override fun `remove`(`stream`: AudioStream)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audioconference_remove(
+        it,
+        
+        FfiConverterTypeAudioStream.lower(`stream`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `streams`: the participants, in the order they were added.
+     */override fun `streams`(): List<AudioStream> {
+            return FfiConverterSequenceTypeAudioStream.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audioconference_streams(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `unhold()`: puts the local device back.
+     */
+    @Throws(SipSimpleException::class)override fun `unhold`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audioconference_unhold(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAudioConference: FfiConverter<AudioConference, Long> {
+    override fun lower(value: AudioConference): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): AudioConference {
+        return AudioConference(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): AudioConference {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: AudioConference) = 8UL
+
+    override fun write(value: AudioConference, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A mixer's sound device as a port (`AudioDevice`): it consumes and
+ * produces on slot 0 unless `outputMuted` / `inputMuted`. Changing either
+ * posts `AudioPortDidChangeSlots`.
+ */
+public interface AudioDeviceInterface {
+    
+    /**
+     * This device as an `AudioPort`.
+     */
+    fun `asAudioPort`(): AudioPort
+    
+    /**
+     * `consumer_slot`.
+     */
+    fun `consumerSlot`(): kotlin.UInt?
+    
+    /**
+     * The device's handle.
+     */
+    fun `handle`(): kotlin.ULong
+    
+    /**
+     * `input_muted`: it produces nothing.
+     */
+    fun `inputMuted`(): kotlin.Boolean
+    
+    /**
+     * `mixer`.
+     */
+    fun `mixer`(): AudioMixer
+    
+    /**
+     * `output_muted`: it consumes nothing.
+     */
+    fun `outputMuted`(): kotlin.Boolean
+    
+    /**
+     * `producer_slot`.
+     */
+    fun `producerSlot`(): kotlin.UInt?
+    
+    /**
+     * Sets `input_muted`.
+     */
+    fun `setInputMuted`(`muted`: kotlin.Boolean)
+    
+    /**
+     * Sets `output_muted`.
+     */
+    fun `setOutputMuted`(`muted`: kotlin.Boolean)
+    
+    companion object
+}
+
+/**
+ * A mixer's sound device as a port (`AudioDevice`): it consumes and
+ * produces on slot 0 unless `outputMuted` / `inputMuted`. Changing either
+ * posts `AudioPortDidChangeSlots`.
+ */
+open class AudioDevice: Disposable, AutoCloseable, AudioDeviceInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * `AudioDevice(mixer, input_muted=False, output_muted=False)`.
+     */
+    constructor(`mixer`: AudioMixer, `inputMuted`: kotlin.Boolean = false, `outputMuted`: kotlin.Boolean = false) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_audiodevice_new(
+    
+        
+        FfiConverterTypeAudioMixer.lower(`mixer`),
+        FfiConverterBoolean.lower(`inputMuted`),
+        FfiConverterBoolean.lower(`outputMuted`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_sipsimple_uniffi_fn_free_audiodevice(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_sipsimple_uniffi_fn_clone_audiodevice(handle, status)
+        }
+    }
+
+    
+    /**
+     * This device as an `AudioPort`.
+     */override fun `asAudioPort`(): AudioPort {
+            return FfiConverterTypeAudioPort.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiodevice_as_audio_port(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `consumer_slot`.
+     */override fun `consumerSlot`(): kotlin.UInt? {
+            return FfiConverterOptionalUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiodevice_consumer_slot(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The device's handle.
+     */override fun `handle`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiodevice_handle(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `input_muted`: it produces nothing.
+     */override fun `inputMuted`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiodevice_input_muted(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `mixer`.
+     */override fun `mixer`(): AudioMixer {
+            return FfiConverterTypeAudioMixer.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiodevice_mixer(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `output_muted`: it consumes nothing.
+     */override fun `outputMuted`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiodevice_output_muted(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `producer_slot`.
+     */override fun `producerSlot`(): kotlin.UInt? {
+            return FfiConverterOptionalUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiodevice_producer_slot(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Sets `input_muted`.
+     */override fun `setInputMuted`(`muted`: kotlin.Boolean)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiodevice_set_input_muted(
+        it,
+        
+        FfiConverterBoolean.lower(`muted`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Sets `output_muted`.
+     */override fun `setOutputMuted`(`muted`: kotlin.Boolean)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiodevice_set_output_muted(
+        it,
+        
+        FfiConverterBoolean.lower(`muted`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * The device whose handle is `handle`. `InvalidHandle` when it is no
+     * live device.
+     */
+    @Throws(SipSimpleException::class) fun `fromHandle`(`handle`: kotlin.ULong): AudioDevice {
+            return FfiConverterTypeAudioDevice.lift(
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_audiodevice_from_handle(
+    
+        
+        FfiConverterULong.lower(`handle`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAudioDevice: FfiConverter<AudioDevice, Long> {
+    override fun lower(value: AudioDevice): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): AudioDevice {
+        return AudioDevice(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): AudioDevice {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: AudioDevice) = 8UL
+
+    override fun write(value: AudioDevice, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A mixer on a sound device, ticked every 20 ms (the original's core
+ * `AudioMixer`); slot 0 is its device. The application has two, the voice
+ * and the alert mixer (`SipApplication.voiceAudioMixer()`,
+ * `alertAudioMixer()`); only ports of one mixer can be bridged.
+ */
+public interface AudioMixerInterface {
+    
+    /**
+     * `connect_slots(src, dst)`: sends what slot `src` produces to slot
+     * `dst` (counted: two connects need two disconnects). Bridges do this
+     * for their ports. `NotFound` for a slot the mixer does not have,
+     * `InvalidState` once the mixer stopped.
+     */
+    fun `connectSlots`(`src`: kotlin.UInt, `dst`: kotlin.UInt)
+    
+    /**
+     * `connected_slots`: every connected pair, once.
+     */
+    fun `connectedSlots`(): List<SlotConnection>
+    
+    /**
+     * `disconnect_slots(src, dst)`: undoes one `connect_slots(src, dst)`.
+     * `NotFound` when they are not connected.
+     */
+    fun `disconnectSlots`(`src`: kotlin.UInt, `dst`: kotlin.UInt)
+    
+    /**
+     * The mixer's handle.
+     */
+    fun `handle`(): kotlin.ULong
+    
+    /**
+     * `input_device`: the capture device as asked (`None`: none).
+     */
+    fun `inputDevice`(): kotlin.String?
+    
+    /**
+     * Whether the mixer still runs (it stops with the application, or
+     * when an owned mixer is destroyed).
+     */
+    fun `isRunning`(): kotlin.Boolean
+    
+    /**
+     * `muted`: the capture is muted.
+     */
+    fun `muted`(): kotlin.Boolean
+    
+    /**
+     * `output_device`: the playback device as asked (`None`: none).
+     */
+    fun `outputDevice`(): kotlin.String?
+    
+    /**
+     * `output_volume`, 0-100.
+     */
+    fun `outputVolume`(): kotlin.UInt
+    
+    /**
+     * `real_input_device`: the capture device in use.
+     */
+    fun `realInputDevice`(): kotlin.String?
+    
+    /**
+     * `real_output_device`: the playback device in use.
+     */
+    fun `realOutputDevice`(): kotlin.String?
+    
+    /**
+     * `sample_rate`, in Hz.
+     */
+    fun `sampleRate`(): kotlin.UInt
+    
+    /**
+     * Sets `muted`.
+     */
+    fun `setMuted`(`muted`: kotlin.Boolean)
+    
+    /**
+     * Sets `output_volume`, 0-100 (higher values are 100).
+     */
+    fun `setOutputVolume`(`volume`: kotlin.UInt)
+    
+    /**
+     * `set_sound_devices(input_device, output_device)`: changes the
+     * devices; on error the old ones stay.
+     */
+    fun `setSoundDevices`(`inputDevice`: kotlin.String?, `outputDevice`: kotlin.String?)
+    
+    /**
+     * `used_slot_count`: slots in use.
+     */
+    fun `usedSlotCount`(): kotlin.UInt
+    
+    companion object
+}
+
+/**
+ * A mixer on a sound device, ticked every 20 ms (the original's core
+ * `AudioMixer`); slot 0 is its device. The application has two, the voice
+ * and the alert mixer (`SipApplication.voiceAudioMixer()`,
+ * `alertAudioMixer()`); only ports of one mixer can be bridged.
  */
 open class AudioMixer: Disposable, AutoCloseable, AudioMixerInterface
 {
@@ -3544,6 +5596,25 @@ open class AudioMixer: Disposable, AutoCloseable, AudioMixerInterface
         this.handle = 0
         this.cleanable = null
     }
+    /**
+     * `AudioMixer(input_device, output_device, sample_rate)`: a new mixer
+     * on the named devices (`system_default`, a device name, or `None` for
+     * no device; both `None`: the null device), ticking at once and
+     * stopped when the object is destroyed. Errors: a device that cannot
+     * be opened, a sample rate that is not a multiple of 50 Hz in
+     * 8000-192000.
+     */
+    constructor(`inputDevice`: kotlin.String?, `outputDevice`: kotlin.String?, `sampleRate`: kotlin.UInt) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_audiomixer_new(
+    
+        
+        FfiConverterOptionalString.lower(`inputDevice`),
+        FfiConverterOptionalString.lower(`outputDevice`),
+        FfiConverterUInt.lower(`sampleRate`),_status)
+}
+    )
 
     protected val handle: Long
     protected val cleanable: UniffiCleaner.Cleanable?
@@ -3624,8 +5695,9 @@ open class AudioMixer: Disposable, AutoCloseable, AudioMixerInterface
     
     /**
      * `connect_slots(src, dst)`: sends what slot `src` produces to slot
-     * `dst`. Connections are counted: connecting a pair twice needs two
-     * disconnects. `NotFound` for a slot the mixer does not have.
+     * `dst` (counted: two connects need two disconnects). Bridges do this
+     * for their ports. `NotFound` for a slot the mixer does not have,
+     * `InvalidState` once the mixer stopped.
      */
     @Throws(SipSimpleException::class)override fun `connectSlots`(`src`: kotlin.UInt, `dst`: kotlin.UInt)
         = 
@@ -3643,8 +5715,24 @@ open class AudioMixer: Disposable, AutoCloseable, AudioMixerInterface
 
     
     /**
+     * `connected_slots`: every connected pair, once.
+     */override fun `connectedSlots`(): List<SlotConnection> {
+            return FfiConverterSequenceTypeSlotConnection.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiomixer_connected_slots(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * `disconnect_slots(src, dst)`: undoes one `connect_slots(src, dst)`.
-     * `NotFound` when the slots are not connected.
+     * `NotFound` when they are not connected.
      */
     @Throws(SipSimpleException::class)override fun `disconnectSlots`(`src`: kotlin.UInt, `dst`: kotlin.UInt)
         = 
@@ -3662,17 +5750,14 @@ open class AudioMixer: Disposable, AutoCloseable, AudioMixerInterface
 
     
     /**
-     * Whether audio flows from slot `src` to slot `dst`.
-     */
-    @Throws(SipSimpleException::class)override fun `isConnected`(`src`: kotlin.UInt, `dst`: kotlin.UInt): kotlin.Boolean {
-            return FfiConverterBoolean.lift(
+     * The mixer's handle.
+     */override fun `handle`(): kotlin.ULong {
+            return FfiConverterULong.lift(
     callWithHandle {
-    uniffiRustCallWithError(SipSimpleException) { _status ->
-    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiomixer_is_connected(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiomixer_handle(
         it,
-        
-        FfiConverterUInt.lower(`src`),
-        FfiConverterUInt.lower(`dst`),_status)
+        _status)
 }
     }
     )
@@ -3681,7 +5766,120 @@ open class AudioMixer: Disposable, AutoCloseable, AudioMixerInterface
 
     
     /**
-     * The mixer's sample rate, in Hz.
+     * `input_device`: the capture device as asked (`None`: none).
+     */override fun `inputDevice`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiomixer_input_device(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Whether the mixer still runs (it stops with the application, or
+     * when an owned mixer is destroyed).
+     */override fun `isRunning`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiomixer_is_running(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `muted`: the capture is muted.
+     */override fun `muted`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiomixer_muted(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `output_device`: the playback device as asked (`None`: none).
+     */override fun `outputDevice`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiomixer_output_device(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `output_volume`, 0-100.
+     */override fun `outputVolume`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiomixer_output_volume(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `real_input_device`: the capture device in use.
+     */override fun `realInputDevice`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiomixer_real_input_device(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `real_output_device`: the playback device in use.
+     */override fun `realOutputDevice`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiomixer_real_output_device(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `sample_rate`, in Hz.
      */override fun `sampleRate`(): kotlin.UInt {
             return FfiConverterUInt.lift(
     callWithHandle {
@@ -3696,23 +5894,117 @@ open class AudioMixer: Disposable, AutoCloseable, AudioMixerInterface
     
 
     
+    /**
+     * Sets `muted`.
+     */override fun `setMuted`(`muted`: kotlin.Boolean)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiomixer_set_muted(
+        it,
+        
+        FfiConverterBoolean.lower(`muted`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Sets `output_volume`, 0-100 (higher values are 100).
+     */override fun `setOutputVolume`(`volume`: kotlin.UInt)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiomixer_set_output_volume(
+        it,
+        
+        FfiConverterUInt.lower(`volume`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `set_sound_devices(input_device, output_device)`: changes the
+     * devices; on error the old ones stay.
+     */
+    @Throws(SipSimpleException::class)override fun `setSoundDevices`(`inputDevice`: kotlin.String?, `outputDevice`: kotlin.String?)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiomixer_set_sound_devices(
+        it,
+        
+        FfiConverterOptionalString.lower(`inputDevice`),
+        FfiConverterOptionalString.lower(`outputDevice`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `used_slot_count`: slots in use.
+     */override fun `usedSlotCount`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiomixer_used_slot_count(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
 
     
 
+    
+
+    // The local Rust `Eq` implementation - only `eq` is used.
+    override fun equals(other: Any?): Boolean {
+        if (other !is AudioMixer) return false
+        return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiomixer_uniffi_trait_eq_eq(
+        it,
+        
+        FfiConverterTypeAudioMixer.lower(`other`),_status)
+}
+    }
+    )
+    }
+    // The local Rust `Hash` implementation
+    override fun hashCode(): Int {
+        return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiomixer_uniffi_trait_hash(
+        it,
+        _status)
+}
+    }
+    ).toInt()
+    }
 
     
     companion object {
         
     /**
-     * The voice mixer of the running application. `InvalidState` while
-     * the application is not running.
+     * The mixer whose handle is `handle`. `InvalidHandle` when it is no
+     * live mixer.
      */
-    @Throws(SipSimpleException::class) fun `voice`(): AudioMixer {
+    @Throws(SipSimpleException::class) fun `fromHandle`(`handle`: kotlin.ULong): AudioMixer {
             return FfiConverterTypeAudioMixer.lift(
     uniffiRustCallWithError(SipSimpleException) { _status ->
-    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_audiomixer_voice(
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_audiomixer_from_handle(
     
-        _status)
+        
+        FfiConverterULong.lower(`handle`),_status)
 }
     )
     }
@@ -3850,9 +6142,8 @@ public object FfiConverterTypeAudioMixer: FfiConverter<AudioMixer, Long> {
  * `Session.addStream`), or take the one a peer proposed from
  * `Session.proposedStreams` or the `streams` of `SIPSessionNewIncoming`.
  * Its attributes are meaningful once it started (`MediaStreamDidStart`).
- * Its mixer slot (`consumerSlot`, `producerSlot`) exists from
- * `MediaStreamDidInitialize` until it ends: connect a `WavePlayer` to it to
- * send audio. Two objects are equal when they refer to the same stream.
+ * From `MediaStreamDidInitialize` until it ends it has a `bridge()`: add a
+ * `WavePlayer` to it to send a file to the peer. Two objects are equal when they refer to the same stream.
  */
 public interface AudioStreamInterface {
     
@@ -3862,9 +6153,22 @@ public interface AudioStreamInterface {
     fun `account`(): Account
     
     /**
+     * This stream as an `AudioPort`, to add it to other bridges.
+     */
+    fun `asAudioPort`(): AudioPort
+    
+    /**
      * This stream as a `MediaStream`, for `Session` methods.
      */
     fun `asMediaStream`(): MediaStream
+    
+    /**
+     * `bridge`: the stream's own bridge, holding the voice device
+     * (`device()`) and, while the stream runs, the stream: add a
+     * `WavePlayer` to it to send a file to the peer, a `WaveRecorder` to
+     * record both sides. `None` before initialization and after the end.
+     */
+    fun `bridge`(): AudioBridge?
     
     /**
      * `codec`: the negotiated codec (`PCMU`, `opus`...), once started.
@@ -3872,10 +6176,16 @@ public interface AudioStreamInterface {
     fun `codec`(): kotlin.String?
     
     /**
-     * The voice mixer slot the stream consumes from (what is connected to
-     * it is sent to the peer), from initialization until it ends.
+     * `consumer_slot`: the voice mixer slot the stream consumes from (what
+     * reaches it is sent to the peer), from initialization until it ends.
      */
     fun `consumerSlot`(): kotlin.UInt?
+    
+    /**
+     * `device`: the voice device in the stream's bridge (mute it to mute
+     * the call). `None` before initialization and after the end.
+     */
+    fun `device`(): AudioDevice?
     
     /**
      * The stream's handle: the sender of its notifications.
@@ -3913,8 +6223,8 @@ public interface AudioStreamInterface {
     fun `onHoldByRemote`(): kotlin.Boolean
     
     /**
-     * The voice mixer slot the stream produces on (what the peer sends);
-     * the same slot as `consumer_slot`.
+     * `producer_slot`: the voice mixer slot the stream produces on (what
+     * the peer sends), from initialization until it ends.
      */
     fun `producerSlot`(): kotlin.UInt?
     
@@ -3993,9 +6303,8 @@ public interface AudioStreamInterface {
  * `Session.addStream`), or take the one a peer proposed from
  * `Session.proposedStreams` or the `streams` of `SIPSessionNewIncoming`.
  * Its attributes are meaningful once it started (`MediaStreamDidStart`).
- * Its mixer slot (`consumerSlot`, `producerSlot`) exists from
- * `MediaStreamDidInitialize` until it ends: connect a `WavePlayer` to it to
- * send audio. Two objects are equal when they refer to the same stream.
+ * From `MediaStreamDidInitialize` until it ends it has a `bridge()`: add a
+ * `WavePlayer` to it to send a file to the peer. Two objects are equal when they refer to the same stream.
  */
 open class AudioStream: Disposable, AutoCloseable, AudioStreamInterface
 {
@@ -4129,12 +6438,47 @@ open class AudioStream: Disposable, AutoCloseable, AudioStreamInterface
 
     
     /**
+     * This stream as an `AudioPort`, to add it to other bridges.
+     */override fun `asAudioPort`(): AudioPort {
+            return FfiConverterTypeAudioPort.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_as_audio_port(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * This stream as a `MediaStream`, for `Session` methods.
      */override fun `asMediaStream`(): MediaStream {
             return FfiConverterTypeMediaStream.lift(
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_as_media_stream(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `bridge`: the stream's own bridge, holding the voice device
+     * (`device()`) and, while the stream runs, the stream: add a
+     * `WavePlayer` to it to send a file to the peer, a `WaveRecorder` to
+     * record both sides. `None` before initialization and after the end.
+     */override fun `bridge`(): AudioBridge? {
+            return FfiConverterOptionalTypeAudioBridge.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_bridge(
         it,
         _status)
 }
@@ -4161,13 +6505,30 @@ open class AudioStream: Disposable, AutoCloseable, AudioStreamInterface
 
     
     /**
-     * The voice mixer slot the stream consumes from (what is connected to
-     * it is sent to the peer), from initialization until it ends.
+     * `consumer_slot`: the voice mixer slot the stream consumes from (what
+     * reaches it is sent to the peer), from initialization until it ends.
      */override fun `consumerSlot`(): kotlin.UInt? {
             return FfiConverterOptionalUInt.lift(
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_consumer_slot(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `device`: the voice device in the stream's bridge (mute it to mute
+     * the call). `None` before initialization and after the end.
+     */override fun `device`(): AudioDevice? {
+            return FfiConverterOptionalTypeAudioDevice.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audiostream_device(
         it,
         _status)
 }
@@ -4290,8 +6651,8 @@ open class AudioStream: Disposable, AutoCloseable, AudioStreamInterface
 
     
     /**
-     * The voice mixer slot the stream produces on (what the peer sends);
-     * the same slot as `consumer_slot`.
+     * `producer_slot`: the voice mixer slot the stream produces on (what
+     * the peer sends), from initialization until it ends.
      */override fun `producerSlot`(): kotlin.UInt? {
             return FfiConverterOptionalUInt.lift(
     callWithHandle {
@@ -7297,6 +9658,38 @@ public interface SipApplicationInterface {
      */
     fun `stop`()
     
+    /**
+     * `alert_audio_bridge`: add ports here to play on the alert device.
+     */
+    fun `alertAudioBridge`(): AudioBridge
+    
+    /**
+     * `alert_audio_device`: the alert device, in `alert_audio_bridge`.
+     */
+    fun `alertAudioDevice`(): AudioDevice
+    
+    /**
+     * `alert_audio_mixer`: the mixer on the `audio.alert_device` setting.
+     */
+    fun `alertAudioMixer`(): AudioMixer
+    
+    /**
+     * `voice_audio_bridge`: add ports here to play to the output device or
+     * record from the input device.
+     */
+    fun `voiceAudioBridge`(): AudioBridge
+    
+    /**
+     * `voice_audio_device`: the voice device, in `voice_audio_bridge`.
+     */
+    fun `voiceAudioDevice`(): AudioDevice
+    
+    /**
+     * `voice_audio_mixer`: the mixer on the `audio.input_device` and
+     * `audio.output_device` settings; audio streams are on it.
+     */
+    fun `voiceAudioMixer`(): AudioMixer
+    
     companion object
 }
 
@@ -7486,6 +9879,110 @@ open class SipApplication: Disposable, AutoCloseable, SipApplicationInterface
 }
     }
     
+    
+
+    
+    /**
+     * `alert_audio_bridge`: add ports here to play on the alert device.
+     */
+    @Throws(SipSimpleException::class)override fun `alertAudioBridge`(): AudioBridge {
+            return FfiConverterTypeAudioBridge.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_sipapplication_alert_audio_bridge(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `alert_audio_device`: the alert device, in `alert_audio_bridge`.
+     */
+    @Throws(SipSimpleException::class)override fun `alertAudioDevice`(): AudioDevice {
+            return FfiConverterTypeAudioDevice.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_sipapplication_alert_audio_device(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `alert_audio_mixer`: the mixer on the `audio.alert_device` setting.
+     */
+    @Throws(SipSimpleException::class)override fun `alertAudioMixer`(): AudioMixer {
+            return FfiConverterTypeAudioMixer.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_sipapplication_alert_audio_mixer(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `voice_audio_bridge`: add ports here to play to the output device or
+     * record from the input device.
+     */
+    @Throws(SipSimpleException::class)override fun `voiceAudioBridge`(): AudioBridge {
+            return FfiConverterTypeAudioBridge.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_sipapplication_voice_audio_bridge(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `voice_audio_device`: the voice device, in `voice_audio_bridge`.
+     */
+    @Throws(SipSimpleException::class)override fun `voiceAudioDevice`(): AudioDevice {
+            return FfiConverterTypeAudioDevice.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_sipapplication_voice_audio_device(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `voice_audio_mixer`: the mixer on the `audio.input_device` and
+     * `audio.output_device` settings; audio streams are on it.
+     */
+    @Throws(SipSimpleException::class)override fun `voiceAudioMixer`(): AudioMixer {
+            return FfiConverterTypeAudioMixer.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_sipapplication_voice_audio_mixer(
+        it,
+        _status)
+}
+    }
+    )
+    }
     
 
     
@@ -8651,19 +11148,24 @@ public object FfiConverterTypeStorage: FfiConverter<Storage, Long> {
 
 
 /**
- * Plays a WAV file into the voice mixer (`WavePlayer`): any PCM or float
- * WAV, converted to mono and resampled to the mixer rate. It produces on
- * `producerSlot` from creation until the object is destroyed; connect
- * that slot to a stream's `consumerSlot` to send the file to the peer.
- * Reusable: `start` after it ended plays it again.
+ * A WAV file played into a mixer (`WavePlayer`): any PCM or float WAV,
+ * mixed down to mono and resampled to the mixer rate. Reusable: it
+ * produces on its slot from `start()` until it ends. Posts
+ * `WavePlayerDidStart` (first play), `WavePlayerDidEnd` (all loops played,
+ * or `stop()`) and `WavePlayerDidFail` (`error`: the file is missing, no
+ * WAV, an unsupported format).
  */
 public interface WavePlayerInterface {
     
     /**
-     * Why the last play failed (the file is missing or no WAV...), if it
-     * did.
+     * This player as an `AudioPort`.
      */
-    fun `error`(): kotlin.String?
+    fun `asAudioPort`(): AudioPort
+    
+    /**
+     * `consumer_slot`: always `None` (a player consumes nothing).
+     */
+    fun `consumerSlot`(): kotlin.UInt?
     
     /**
      * `filename`.
@@ -8671,19 +11173,29 @@ public interface WavePlayerInterface {
     fun `filename`(): kotlin.String
     
     /**
+     * The player's handle: the sender of its notifications.
+     */
+    fun `handle`(): kotlin.ULong
+    
+    /**
      * `initial_play`.
      */
     fun `initialPlay`(): kotlin.Boolean
     
     /**
-     * `is_active`: playing, or waiting between plays.
+     * `is_active`: between `start()` and its end.
      */
     fun `isActive`(): kotlin.Boolean
     
     /**
-     * `loop_count`; 0 is forever.
+     * `loop_count`: plays per start, 0 forever.
      */
     fun `loopCount`(): kotlin.UInt
+    
+    /**
+     * `mixer`.
+     */
+    fun `mixer`(): AudioMixer
     
     /**
      * `pause_time`, in seconds.
@@ -8691,19 +11203,53 @@ public interface WavePlayerInterface {
     fun `pauseTime`(): kotlin.Double
     
     /**
-     * The mixer slot the player produces on.
+     * `play().wait()`: starts playing and blocks until the play ends (all
+     * loops, or `stop()` from another thread), at most `timeout_ms`
+     * milliseconds when given. Errors: `InvalidArgument` when the file
+     * could not be played, `InvalidState` when it was playing already or
+     * the time ran out (it then keeps playing).
      */
-    fun `producerSlot`(): kotlin.UInt
+    fun `play`(`timeoutMs`: kotlin.UInt? = null)
     
     /**
-     * Starts playing (at once, or after `pause_time` without
-     * `initial_play`). A file that cannot be played ends the play at once
-     * with `error()` set. `InvalidState` while it plays.
+     * `producer_slot`: its slot while it plays.
+     */
+    fun `producerSlot`(): kotlin.UInt?
+    
+    /**
+     * Sets `filename` (`InvalidState` while active).
+     */
+    fun `setFilename`(`filename`: kotlin.String)
+    
+    /**
+     * Sets `initial_play` (`InvalidState` while active).
+     */
+    fun `setInitialPlay`(`initialPlay`: kotlin.Boolean)
+    
+    /**
+     * Sets `loop_count` (`InvalidState` while active).
+     */
+    fun `setLoopCount`(`loopCount`: kotlin.UInt)
+    
+    /**
+     * Sets `pause_time`, in seconds (`InvalidState` while active).
+     */
+    fun `setPauseTime`(`pauseTime`: kotlin.Double)
+    
+    /**
+     * Sets `volume` (`InvalidState` while active).
+     */
+    fun `setVolume`(`volume`: kotlin.UInt)
+    
+    /**
+     * `start()`: starts playing. A file that cannot be played is reported
+     * by `WavePlayerDidFail`; the only error is `InvalidState` when it is
+     * playing already.
      */
     fun `start`()
     
     /**
-     * Stops at once. Does nothing when it is not playing.
+     * `stop()`: stops at once; posts `WavePlayerDidEnd` if it was active.
      */
     fun `stop`()
     
@@ -8712,22 +11258,16 @@ public interface WavePlayerInterface {
      */
     fun `volume`(): kotlin.UInt
     
-    /**
-     * Blocks until the play ends (all loops played, `stop`, or a failure)
-     * or `timeout_ms` milliseconds pass; returns whether it ended (true at
-     * once when it is not playing). The original's `play().wait()`.
-     */
-    fun `wait`(`timeoutMs`: kotlin.UInt): kotlin.Boolean
-    
     companion object
 }
 
 /**
- * Plays a WAV file into the voice mixer (`WavePlayer`): any PCM or float
- * WAV, converted to mono and resampled to the mixer rate. It produces on
- * `producerSlot` from creation until the object is destroyed; connect
- * that slot to a stream's `consumerSlot` to send the file to the peer.
- * Reusable: `start` after it ended plays it again.
+ * A WAV file played into a mixer (`WavePlayer`): any PCM or float WAV,
+ * mixed down to mono and resampled to the mixer rate. Reusable: it
+ * produces on its slot from `start()` until it ends. Posts
+ * `WavePlayerDidStart` (first play), `WavePlayerDidEnd` (all loops played,
+ * or `stop()`) and `WavePlayerDidFail` (`error`: the file is missing, no
+ * WAV, an unsupported format).
  */
 open class WavePlayer: Disposable, AutoCloseable, WavePlayerInterface
 {
@@ -8755,12 +11295,12 @@ open class WavePlayer: Disposable, AutoCloseable, WavePlayerInterface
     }
     /**
      * `WavePlayer(mixer, filename, volume=100, loop_count=1, pause_time=0,
-     * initial_play=True)`: a stopped player of `filename` in a new slot of
-     * `mixer`. `volume` is 0-200 (100 plays the file as recorded),
-     * `loop_count` the number of plays (0: forever), `pause_time` the
-     * silence between plays in seconds, `initial_play` false waits
-     * `pause_time` before the first play. The file is opened when it
-     * plays. `InvalidArgument` for a volume above 200 or a negative pause.
+     * initial_play=True)`: a stopped player. `volume` is 0-200 (100: as
+     * recorded), `loop_count` the plays per start (0: forever),
+     * `pause_time` the silence between plays in seconds, `initial_play`
+     * false waits `pause_time` before the first play. The file is opened
+     * when it plays. `InvalidArgument` for a volume above 200 or a
+     * negative pause.
      */
     constructor(`mixer`: AudioMixer, `filename`: kotlin.String, `volume`: kotlin.UInt = 100u, `loopCount`: kotlin.UInt = 1u, `pauseTime`: kotlin.Double = 0.0, `initialPlay`: kotlin.Boolean = true) :
         this(UniffiWithHandle, 
@@ -8855,13 +11395,28 @@ open class WavePlayer: Disposable, AutoCloseable, WavePlayerInterface
 
     
     /**
-     * Why the last play failed (the file is missing or no WAV...), if it
-     * did.
-     */override fun `error`(): kotlin.String? {
-            return FfiConverterOptionalString.lift(
+     * This player as an `AudioPort`.
+     */override fun `asAudioPort`(): AudioPort {
+            return FfiConverterTypeAudioPort.lift(
     callWithHandle {
     uniffiRustCall() { _status ->
-    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_error(
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_as_audio_port(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `consumer_slot`: always `None` (a player consumes nothing).
+     */override fun `consumerSlot`(): kotlin.UInt? {
+            return FfiConverterOptionalUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_consumer_slot(
         it,
         _status)
 }
@@ -8888,6 +11443,22 @@ open class WavePlayer: Disposable, AutoCloseable, WavePlayerInterface
 
     
     /**
+     * The player's handle: the sender of its notifications.
+     */override fun `handle`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_handle(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * `initial_play`.
      */override fun `initialPlay`(): kotlin.Boolean {
             return FfiConverterBoolean.lift(
@@ -8904,7 +11475,7 @@ open class WavePlayer: Disposable, AutoCloseable, WavePlayerInterface
 
     
     /**
-     * `is_active`: playing, or waiting between plays.
+     * `is_active`: between `start()` and its end.
      */override fun `isActive`(): kotlin.Boolean {
             return FfiConverterBoolean.lift(
     callWithHandle {
@@ -8920,12 +11491,28 @@ open class WavePlayer: Disposable, AutoCloseable, WavePlayerInterface
 
     
     /**
-     * `loop_count`; 0 is forever.
+     * `loop_count`: plays per start, 0 forever.
      */override fun `loopCount`(): kotlin.UInt {
             return FfiConverterUInt.lift(
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_loop_count(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `mixer`.
+     */override fun `mixer`(): AudioMixer {
+            return FfiConverterTypeAudioMixer.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_mixer(
         it,
         _status)
 }
@@ -8952,9 +11539,30 @@ open class WavePlayer: Disposable, AutoCloseable, WavePlayerInterface
 
     
     /**
-     * The mixer slot the player produces on.
-     */override fun `producerSlot`(): kotlin.UInt {
-            return FfiConverterUInt.lift(
+     * `play().wait()`: starts playing and blocks until the play ends (all
+     * loops, or `stop()` from another thread), at most `timeout_ms`
+     * milliseconds when given. Errors: `InvalidArgument` when the file
+     * could not be played, `InvalidState` when it was playing already or
+     * the time ran out (it then keeps playing).
+     */
+    @Throws(SipSimpleException::class)override fun `play`(`timeoutMs`: kotlin.UInt?)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_play(
+        it,
+        
+        FfiConverterOptionalUInt.lower(`timeoutMs`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `producer_slot`: its slot while it plays.
+     */override fun `producerSlot`(): kotlin.UInt? {
+            return FfiConverterOptionalUInt.lift(
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_producer_slot(
@@ -8968,9 +11576,94 @@ open class WavePlayer: Disposable, AutoCloseable, WavePlayerInterface
 
     
     /**
-     * Starts playing (at once, or after `pause_time` without
-     * `initial_play`). A file that cannot be played ends the play at once
-     * with `error()` set. `InvalidState` while it plays.
+     * Sets `filename` (`InvalidState` while active).
+     */
+    @Throws(SipSimpleException::class)override fun `setFilename`(`filename`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_set_filename(
+        it,
+        
+        FfiConverterString.lower(`filename`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Sets `initial_play` (`InvalidState` while active).
+     */
+    @Throws(SipSimpleException::class)override fun `setInitialPlay`(`initialPlay`: kotlin.Boolean)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_set_initial_play(
+        it,
+        
+        FfiConverterBoolean.lower(`initialPlay`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Sets `loop_count` (`InvalidState` while active).
+     */
+    @Throws(SipSimpleException::class)override fun `setLoopCount`(`loopCount`: kotlin.UInt)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_set_loop_count(
+        it,
+        
+        FfiConverterUInt.lower(`loopCount`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Sets `pause_time`, in seconds (`InvalidState` while active).
+     */
+    @Throws(SipSimpleException::class)override fun `setPauseTime`(`pauseTime`: kotlin.Double)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_set_pause_time(
+        it,
+        
+        FfiConverterDouble.lower(`pauseTime`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Sets `volume` (`InvalidState` while active).
+     */
+    @Throws(SipSimpleException::class)override fun `setVolume`(`volume`: kotlin.UInt)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_set_volume(
+        it,
+        
+        FfiConverterUInt.lower(`volume`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `start()`: starts playing. A file that cannot be played is reported
+     * by `WavePlayerDidFail`; the only error is `InvalidState` when it is
+     * playing already.
      */
     @Throws(SipSimpleException::class)override fun `start`()
         = 
@@ -8986,7 +11679,7 @@ open class WavePlayer: Disposable, AutoCloseable, WavePlayerInterface
 
     
     /**
-     * Stops at once. Does nothing when it is not playing.
+     * `stop()`: stops at once; posts `WavePlayerDidEnd` if it was active.
      */override fun `stop`()
         = 
     callWithHandle {
@@ -9016,35 +11709,31 @@ open class WavePlayer: Disposable, AutoCloseable, WavePlayerInterface
     
 
     
-    /**
-     * Blocks until the play ends (all loops played, `stop`, or a failure)
-     * or `timeout_ms` milliseconds pass; returns whether it ended (true at
-     * once when it is not playing). The original's `play().wait()`.
-     */override fun `wait`(`timeoutMs`: kotlin.UInt): kotlin.Boolean {
-            return FfiConverterBoolean.lift(
-    callWithHandle {
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waveplayer_wait(
-        it,
+
+    
+
+
+    
+    companion object {
         
-        FfiConverterUInt.lower(`timeoutMs`),_status)
+    /**
+     * The player whose handle is `handle`. `InvalidHandle` when it is no
+     * live player.
+     */
+    @Throws(SipSimpleException::class) fun `fromHandle`(`handle`: kotlin.ULong): WavePlayer {
+            return FfiConverterTypeWavePlayer.lift(
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_waveplayer_from_handle(
+    
+        
+        FfiConverterULong.lower(`handle`),_status)
 }
-    }
     )
     }
     
 
-    
-
-    
-
-
-    
-    
-    /**
-     * @suppress
-     */
-    companion object
+        
+    }
     
 }
 
@@ -9068,6 +11757,523 @@ public object FfiConverterTypeWavePlayer: FfiConverter<WavePlayer, Long> {
     override fun allocationSize(value: WavePlayer) = 8UL
 
     override fun write(value: WavePlayer, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A WAV file recorded from a mixer (`WaveRecorder`): 16-bit mono at the
+ * mixer rate. It consumes on its slot from `start()` to `stop()` and
+ * records only what is connected to it (put it in a bridge). Reusable; a
+ * restart with the same filename overwrites the file. No notifications.
+ */
+public interface WaveRecorderInterface {
+    
+    /**
+     * This recorder as an `AudioPort`.
+     */
+    fun `asAudioPort`(): AudioPort
+    
+    /**
+     * `consumer_slot`: its slot while it records.
+     */
+    fun `consumerSlot`(): kotlin.UInt?
+    
+    /**
+     * What the current (or last) recording holds so far, in seconds.
+     */
+    fun `duration`(): kotlin.Double
+    
+    /**
+     * `filename`.
+     */
+    fun `filename`(): kotlin.String
+    
+    /**
+     * The recorder's handle.
+     */
+    fun `handle`(): kotlin.ULong
+    
+    /**
+     * `is_active`: recording.
+     */
+    fun `isActive`(): kotlin.Boolean
+    
+    /**
+     * `mixer`.
+     */
+    fun `mixer`(): AudioMixer
+    
+    /**
+     * `producer_slot`: always `None`.
+     */
+    fun `producerSlot`(): kotlin.UInt?
+    
+    /**
+     * Sets `filename` for the next `start()` (`InvalidState` while
+     * recording).
+     */
+    fun `setFilename`(`filename`: kotlin.String)
+    
+    /**
+     * `start()`: creates the file and starts recording. Errors: recording
+     * already, the file cannot be created.
+     */
+    fun `start`()
+    
+    /**
+     * `stop()`: stops and completes the file; nothing when stopped.
+     */
+    fun `stop`()
+    
+    companion object
+}
+
+/**
+ * A WAV file recorded from a mixer (`WaveRecorder`): 16-bit mono at the
+ * mixer rate. It consumes on its slot from `start()` to `stop()` and
+ * records only what is connected to it (put it in a bridge). Reusable; a
+ * restart with the same filename overwrites the file. No notifications.
+ */
+open class WaveRecorder: Disposable, AutoCloseable, WaveRecorderInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * `WaveRecorder(mixer, filename)`: a stopped recorder; missing parent
+     * directories are created on `start()`.
+     */
+    constructor(`mixer`: AudioMixer, `filename`: kotlin.String) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_waverecorder_new(
+    
+        
+        FfiConverterTypeAudioMixer.lower(`mixer`),
+        FfiConverterString.lower(`filename`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_sipsimple_uniffi_fn_free_waverecorder(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_sipsimple_uniffi_fn_clone_waverecorder(handle, status)
+        }
+    }
+
+    
+    /**
+     * This recorder as an `AudioPort`.
+     */override fun `asAudioPort`(): AudioPort {
+            return FfiConverterTypeAudioPort.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waverecorder_as_audio_port(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `consumer_slot`: its slot while it records.
+     */override fun `consumerSlot`(): kotlin.UInt? {
+            return FfiConverterOptionalUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waverecorder_consumer_slot(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * What the current (or last) recording holds so far, in seconds.
+     */override fun `duration`(): kotlin.Double {
+            return FfiConverterDouble.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waverecorder_duration(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `filename`.
+     */override fun `filename`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waverecorder_filename(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The recorder's handle.
+     */override fun `handle`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waverecorder_handle(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `is_active`: recording.
+     */override fun `isActive`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waverecorder_is_active(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `mixer`.
+     */override fun `mixer`(): AudioMixer {
+            return FfiConverterTypeAudioMixer.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waverecorder_mixer(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `producer_slot`: always `None`.
+     */override fun `producerSlot`(): kotlin.UInt? {
+            return FfiConverterOptionalUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waverecorder_producer_slot(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Sets `filename` for the next `start()` (`InvalidState` while
+     * recording).
+     */
+    @Throws(SipSimpleException::class)override fun `setFilename`(`filename`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waverecorder_set_filename(
+        it,
+        
+        FfiConverterString.lower(`filename`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `start()`: creates the file and starts recording. Errors: recording
+     * already, the file cannot be created.
+     */
+    @Throws(SipSimpleException::class)override fun `start`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waverecorder_start(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `stop()`: stops and completes the file; nothing when stopped.
+     */
+    @Throws(SipSimpleException::class)override fun `stop`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_waverecorder_stop(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * The recorder whose handle is `handle`. `InvalidHandle` when it is no
+     * live recorder.
+     */
+    @Throws(SipSimpleException::class) fun `fromHandle`(`handle`: kotlin.ULong): WaveRecorder {
+            return FfiConverterTypeWaveRecorder.lift(
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_waverecorder_from_handle(
+    
+        
+        FfiConverterULong.lower(`handle`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeWaveRecorder: FfiConverter<WaveRecorder, Long> {
+    override fun lower(value: WaveRecorder): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): WaveRecorder {
+        return WaveRecorder(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): WaveRecorder {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: WaveRecorder) = 8UL
+
+    override fun write(value: WaveRecorder, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -9760,6 +12966,53 @@ public object FfiConverterTypeServiceAddress: FfiConverterRustBuffer<ServiceAddr
 
 
 /**
+ * Two slots of a mixer connected by `connect_slots`.
+ */
+data class SlotConnection (
+    /**
+     * The producing slot.
+     */
+    var `src`: kotlin.UInt
+    , 
+    /**
+     * The consuming slot.
+     */
+    var `dst`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSlotConnection: FfiConverterRustBuffer<SlotConnection> {
+    override fun read(buf: ByteBuffer): SlotConnection {
+        return SlotConnection(
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SlotConnection) = (
+            FfiConverterUInt.allocationSize(value.`src`) +
+            FfiConverterUInt.allocationSize(value.`dst`)
+    )
+
+    override fun write(value: SlotConnection, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`src`, buf)
+            FfiConverterUInt.write(value.`dst`, buf)
+    }
+}
+
+
+
+/**
  * A settings class of accounts, for [`register_account_extension`].
  */
 
@@ -9795,6 +13048,276 @@ public object FfiConverterTypeAccountClass: FfiConverterRustBuffer<AccountClass>
 
     override fun write(value: AccountClass, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Anything with slots on a mixer (the original's `IAudioPort`), as
+ * `AudioBridge.add` and `remove` take it and `ports()` gives it. Every
+ * port object has `asAudioPort()`.
+ */
+sealed class AudioPort: Disposable  {
+    
+    /**
+     * A mixer's sound device.
+     */
+    data class Device(
+        /**
+         * The device.
+         */
+        val `device`: org.sipsimple.AudioDevice) : AudioPort()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A bridge (bridges nest).
+     */
+    data class Bridge(
+        /**
+         * The bridge.
+         */
+        val `bridge`: org.sipsimple.AudioBridge) : AudioPort()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A WAV file player.
+     */
+    data class Player(
+        /**
+         * The player.
+         */
+        val `player`: org.sipsimple.WavePlayer) : AudioPort()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A WAV file recorder.
+     */
+    data class Recorder(
+        /**
+         * The recorder.
+         */
+        val `recorder`: org.sipsimple.WaveRecorder) : AudioPort()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * An audio stream (a port while it runs).
+     */
+    data class Stream(
+        /**
+         * The stream.
+         */
+        val `stream`: org.sipsimple.AudioStream) : AudioPort()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+    @Suppress("UNNECESSARY_SAFE_CALL") // codegen is much simpler if we unconditionally emit safe calls here
+    override fun destroy() {
+        when(this) {
+            is AudioPort.Device -> {
+                
+    Disposable.destroy(
+        this.`device`
+    )
+                
+            }
+            is AudioPort.Bridge -> {
+                
+    Disposable.destroy(
+        this.`bridge`
+    )
+                
+            }
+            is AudioPort.Player -> {
+                
+    Disposable.destroy(
+        this.`player`
+    )
+                
+            }
+            is AudioPort.Recorder -> {
+                
+    Disposable.destroy(
+        this.`recorder`
+    )
+                
+            }
+            is AudioPort.Stream -> {
+                
+    Disposable.destroy(
+        this.`stream`
+    )
+                
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+    
+
+    
+    
+    /**
+     * `consumer_slot`: the slot it consumes from, if any now.
+     */ fun `consumerSlot`(): kotlin.UInt? {
+            return FfiConverterOptionalUInt.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audioport_consumer_slot(FfiConverterTypeAudioPort.lower(this),
+        _status)
+}
+    )
+    }
+    
+
+    
+    /**
+     * The port's handle.
+     */ fun `handle`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audioport_handle(FfiConverterTypeAudioPort.lower(this),
+        _status)
+}
+    )
+    }
+    
+
+    
+    /**
+     * `producer_slot`: the slot it produces on, if any now.
+     */ fun `producerSlot`(): kotlin.UInt? {
+            return FfiConverterOptionalUInt.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_audioport_producer_slot(FfiConverterTypeAudioPort.lower(this),
+        _status)
+}
+    )
+    }
+    
+
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAudioPort : FfiConverterRustBuffer<AudioPort>{
+    override fun read(buf: ByteBuffer): AudioPort {
+        return when(buf.getInt()) {
+            1 -> AudioPort.Device(
+                FfiConverterTypeAudioDevice.read(buf),
+                )
+            2 -> AudioPort.Bridge(
+                FfiConverterTypeAudioBridge.read(buf),
+                )
+            3 -> AudioPort.Player(
+                FfiConverterTypeWavePlayer.read(buf),
+                )
+            4 -> AudioPort.Recorder(
+                FfiConverterTypeWaveRecorder.read(buf),
+                )
+            5 -> AudioPort.Stream(
+                FfiConverterTypeAudioStream.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: AudioPort): ULong = when(value) {
+        is AudioPort.Device -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeAudioDevice.allocationSize(value.`device`)
+            )
+        }
+        is AudioPort.Bridge -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeAudioBridge.allocationSize(value.`bridge`)
+            )
+        }
+        is AudioPort.Player -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeWavePlayer.allocationSize(value.`player`)
+            )
+        }
+        is AudioPort.Recorder -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeWaveRecorder.allocationSize(value.`recorder`)
+            )
+        }
+        is AudioPort.Stream -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeAudioStream.allocationSize(value.`stream`)
+            )
+        }
+    }
+
+    override fun write(value: AudioPort, buf: ByteBuffer) {
+        when(value) {
+            is AudioPort.Device -> {
+                buf.putInt(1)
+                FfiConverterTypeAudioDevice.write(value.`device`, buf)
+                Unit
+            }
+            is AudioPort.Bridge -> {
+                buf.putInt(2)
+                FfiConverterTypeAudioBridge.write(value.`bridge`, buf)
+                Unit
+            }
+            is AudioPort.Player -> {
+                buf.putInt(3)
+                FfiConverterTypeWavePlayer.write(value.`player`, buf)
+                Unit
+            }
+            is AudioPort.Recorder -> {
+                buf.putInt(4)
+                FfiConverterTypeWaveRecorder.write(value.`recorder`, buf)
+                Unit
+            }
+            is AudioPort.Stream -> {
+                buf.putInt(5)
+                FfiConverterTypeAudioStream.write(value.`stream`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
     }
 }
 
@@ -10612,6 +14135,70 @@ public object FfiConverterOptionalTypeAccount: FfiConverterRustBuffer<Account?> 
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeAudioBridge: FfiConverterRustBuffer<AudioBridge?> {
+    override fun read(buf: ByteBuffer): AudioBridge? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeAudioBridge.read(buf)
+    }
+
+    override fun allocationSize(value: AudioBridge?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeAudioBridge.allocationSize(value)
+        }
+    }
+
+    override fun write(value: AudioBridge?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeAudioBridge.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeAudioDevice: FfiConverterRustBuffer<AudioDevice?> {
+    override fun read(buf: ByteBuffer): AudioDevice? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeAudioDevice.read(buf)
+    }
+
+    override fun allocationSize(value: AudioDevice?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeAudioDevice.allocationSize(value)
+        }
+    }
+
+    override fun write(value: AudioDevice?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeAudioDevice.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeObjectRef: FfiConverterRustBuffer<ObjectRef?> {
     override fun read(buf: ByteBuffer): ObjectRef? {
         if (buf.get().toInt() == 0) {
@@ -10700,6 +14287,34 @@ public object FfiConverterSequenceTypeAccount: FfiConverterRustBuffer<List<Accou
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeAudioStream: FfiConverterRustBuffer<List<AudioStream>> {
+    override fun read(buf: ByteBuffer): List<AudioStream> {
+        val len = buf.getInt()
+        return List<AudioStream>(len) {
+            FfiConverterTypeAudioStream.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<AudioStream>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeAudioStream.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<AudioStream>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeAudioStream.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeSession: FfiConverterRustBuffer<List<Session>> {
     override fun read(buf: ByteBuffer): List<Session> {
         val len = buf.getInt()
@@ -10774,6 +14389,62 @@ public object FfiConverterSequenceTypeServiceAddress: FfiConverterRustBuffer<Lis
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeServiceAddress.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeSlotConnection: FfiConverterRustBuffer<List<SlotConnection>> {
+    override fun read(buf: ByteBuffer): List<SlotConnection> {
+        val len = buf.getInt()
+        return List<SlotConnection>(len) {
+            FfiConverterTypeSlotConnection.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<SlotConnection>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeSlotConnection.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<SlotConnection>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeSlotConnection.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeAudioPort: FfiConverterRustBuffer<List<AudioPort>> {
+    override fun read(buf: ByteBuffer): List<AudioPort> {
+        val len = buf.getInt()
+        return List<AudioPort>(len) {
+            FfiConverterTypeAudioPort.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<AudioPort>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeAudioPort.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<AudioPort>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeAudioPort.write(it, buf)
         }
     }
 }

@@ -177,6 +177,40 @@ private fun goertzelAmplitude(samples: ShortArray, from: Int, to: Int, rate: Int
 }
 
 /**
+ * Checks the WAV file at [path]: cut in 50 ms windows, the loud ones are
+ * the 440 Hz tone for at least 90% of the played time (a window counts when
+ * its zero crossings give 440 Hz +-2% and a Goertzel filter finds the
+ * signal at 440 Hz, not at 400 or 480 Hz, both at the nulls of a 50 ms
+ * window), and nothing else is loud.
+ */
+private fun assertToneRecorded(path: Path, label: String) {
+    val recorded = readWav(path)
+    assertEquals(1, recorded.channels)
+    val samples = recorded.samples
+    val rate = recorded.rate
+    val window = rate / 20
+    var inTone = 0
+    var loud = 0
+    val frequencies = mutableListOf<String>()
+    for (from in 0 until samples.size - window + 1 step window) {
+        val to = from + window
+        val level = rms(samples, from, to) * sqrt(2.0)
+        if (level < 1500.0) continue
+        loud += window
+        val frequency = zeroCrossingFrequency(samples, from, to, rate) ?: continue
+        frequencies.add("%.1f".format(frequency))
+        val at440 = goertzelAmplitude(samples, from, to, rate, TONE_HZ)
+        val beside = maxOf(goertzelAmplitude(samples, from, to, rate, 400.0), goertzelAmplitude(samples, from, to, rate, 480.0))
+        if (abs(frequency - TONE_HZ) <= TONE_HZ * 0.02 && at440 >= 0.8 * level && beside <= 0.2 * level) inTone += window
+    }
+    val inToneSeconds = inTone.toDouble() / rate
+    val loudSeconds = loud.toDouble() / rate
+    println("$label: ${"%.3f".format(inToneSeconds)} s of $PLAYED_SECONDS s at 440 Hz +-2%, ${"%.3f".format(loudSeconds)} s loud; windows: $frequencies")
+    assertTrue(inToneSeconds >= 0.9 * PLAYED_SECONDS, "$label: only $inToneSeconds s of the tone arrived at 440 Hz")
+    assertTrue(loudSeconds <= PLAYED_SECONDS + 0.1, "$label: nothing loud besides the tone, but $loudSeconds s are")
+}
+
+/**
  * Sessions, audio streams and the voice mixer through the Kotlin binding:
  * two accounts of one application on loopback UDP call each other with an
  * audio stream; a 440 Hz WAV file plays into the caller's stream and the
@@ -331,8 +365,17 @@ class SessionTest {
         assertEquals(recording.toAbsolutePath().toString(), bobStream.recordingFilename())
         assertThrows<SipSimpleException.InvalidState> { bobStream.startRecording(recording.toString()) }
 
-        // The tone, written here, plays into alice's stream through the voice mixer.
-        val mixer = AudioMixer.voice()
+        // Bob's own recorder in bob's stream bridge hears what bob's stream produces.
+        val mixer = app.voiceAudioMixer()
+        assertEquals(mixer, bobStream.bridge()!!.mixer())
+        val bridgeRecording = dir.resolve("bridge").resolve("bob.wav")
+        val recorder = WaveRecorder(mixer, bridgeRecording.toString())
+        bobStream.bridge()!!.add(recorder.asAudioPort())
+        recorder.start()
+        assertTrue(recorder.isActive())
+        assertNotNull(recorder.consumerSlot())
+
+        // The tone, written here, plays into alice's stream bridge.
         val rate = mixer.sampleRate().toInt()
         val tone = ShortArray((rate * PLAYED_SECONDS).roundToInt()) { (16000 * sin(2 * PI * TONE_HZ * it / rate)).roundToInt().toShort() }
         val wav = dir.resolve("tone.wav")
@@ -340,20 +383,31 @@ class SessionTest {
         val player = WavePlayer(mixer, wav.toString())
         assertEquals(100u, player.volume())
         assertEquals(1u, player.loopCount())
-        mixer.connectSlots(player.producerSlot(), aliceStream.consumerSlot()!!)
-        assertTrue(mixer.isConnected(player.producerSlot(), aliceStream.consumerSlot()!!))
+        assertEquals(wav.toString(), player.filename())
+        assertNull(player.producerSlot(), "no slot before it plays")
+        val aliceBridge = aliceStream.bridge()!!
+        aliceBridge.add(player.asAudioPort())
+        assertTrue(aliceBridge.contains(player.asAudioPort()))
+        assertTrue(aliceBridge.contains(aliceStream.asAudioPort()))
+        assertTrue(aliceBridge.ports().any { it is AudioPort.Device && it.device.handle() == aliceStream.device()!!.handle() })
         player.start()
-        assertTrue(player.isActive())
-        assertTrue(player.wait(WAIT_MS.toUInt()), "the player ended")
-        assertNull(player.error())
+        log.await("WavePlayerDidStart", player.handle())
+        assertEquals(player.handle(), WavePlayer.fromHandle(player.handle()).handle())
+        log.await("WavePlayerDidEnd", player.handle())
         assertFalse(player.isActive())
+        assertEquals(0, log.count("WavePlayerDidFail", player.handle()))
         // Everything alice sent until now (and two ticks more) is played out at bob.
         val sent = aliceStream.statistics().packetsSent + 2u
         waitUntil("bob playing out what alice sent") {
             val s = bobStream.statistics()
             s.framesPlayed + s.framesLost + s.framesDiscarded + s.framesOther >= sent
         }
-        mixer.disconnectSlots(player.producerSlot(), aliceStream.consumerSlot()!!)
+        aliceBridge.remove(player.asAudioPort())
+        assertFalse(aliceBridge.contains(player.asAudioPort()))
+        assertThrows<SipSimpleException.NotFound> { aliceBridge.remove(player.asAudioPort()) }
+        recorder.stop()
+        assertFalse(recorder.isActive())
+        assertTrue(recorder.duration() >= PLAYED_SECONDS, "recorded ${recorder.duration()} s")
         val received = bobStream.statistics()
         assertTrue(received.packetsReceived >= 100u, "$received")
         assertEquals(0uL, received.srtpFailures, "$received")
@@ -410,36 +464,13 @@ class SessionTest {
         log.await("AudioStreamDidStopRecordingAudio", bobStream.handle())
         assertNull(bobStream.recordingFilename())
 
-        // The recording holds the tone, at 440 Hz +-2%, for at least 90% of the played time.
-        val recorded = readWav(recording)
-        assertEquals(1, recorded.channels)
-        val samples = recorded.samples
-        val window = recorded.rate / 20 // 50 ms
-        var inTone = 0
-        var loud = 0
-        val frequencies = mutableListOf<Double>()
-        for (from in 0 until samples.size - window + 1 step window) {
-            if (rms(samples, from, from + window) < 1000.0) continue
-            loud += window
-            val frequency = zeroCrossingFrequency(samples, from, from + window, recorded.rate) ?: continue
-            frequencies.add(frequency)
-            if (abs(frequency - TONE_HZ) <= TONE_HZ * 0.02) inTone += window
-        }
-        val inToneSeconds = inTone.toDouble() / recorded.rate
-        println("recorded ${"%.3f".format(inToneSeconds)} s of $PLAYED_SECONDS s at 440 Hz +-2% ($codec); windows: ${frequencies.map { "%.1f".format(it) }}")
-        assertTrue(inToneSeconds >= 0.9 * PLAYED_SECONDS, "only $inToneSeconds s of the tone arrived at 440 Hz")
-        assertTrue(loud.toDouble() / recorded.rate <= PLAYED_SECONDS + 0.1, "nothing louder than the tone besides it: $loud samples")
-        // Goertzel over the loud part: 440 Hz carries the signal, its neighbours do not.
-        val first = (0 until samples.size - window).first { rms(samples, it, it + window) >= 1000.0 }
-        val span = first until minOf(samples.size, first + (recorded.rate * 1.5).toInt())
-        val at440 = goertzelAmplitude(samples, span.first, span.last + 1, recorded.rate, TONE_HZ)
-        val level = rms(samples, span.first, span.last + 1) * sqrt(2.0)
-        assertTrue(at440 > 0.8 * level, "440 Hz amplitude $at440 of $level")
-        for (other in listOf(400.0, 480.0, 880.0)) {
-            assertTrue(goertzelAmplitude(samples, span.first, span.last + 1, recorded.rate, other) < 0.1 * level, "$other Hz")
-        }
+        // Both recordings hold the tone, at 440 Hz +-2%, for at least 90% of the played time.
+        assertToneRecorded(recording, "AudioStream.startRecording ($codec)")
+        assertToneRecorded(bridgeRecording, "WaveRecorder in the stream's bridge ($codec)")
         stop()
+        assertFalse(mixer.isRunning())
         assertThrows<SipSimpleException.InvalidState> { mixer.connectSlots(0u, 1u) }
+        assertThrows<SipSimpleException.InvalidState> { WavePlayer(mixer, wav.toString()) }
     }
 
     @Test
@@ -491,18 +522,27 @@ class SessionTest {
         assertThrows<SipSimpleException.InvalidState>("session.accept(listOf(stream.asMediaStream()))") { session.accept(listOf(stream.asMediaStream())) }
         assertThrows<SipSimpleException.InvalidState>("stream.sendDtmf(\"1\")") { stream.sendDtmf("1") }
         assertThrows<SipSimpleException.InvalidState>("stream.startRecording(dir.resolve(\"x.wav\").toString())") { stream.startRecording(dir.resolve("x.wav").toString()) }
-        assertThrows<SipSimpleException.InvalidArgument>("WavePlayer(AudioMixer.voice(), dir.resolve(\"x.wav\").toString(), 201u)") { WavePlayer(AudioMixer.voice(), dir.resolve("x.wav").toString(), 201u) }
-        assertThrows<SipSimpleException.InvalidArgument>("WavePlayer(AudioMixer.voice(), dir.resolve(\"x.wav\").toString(), pauseTime = -1.0)") { WavePlayer(AudioMixer.voice(), dir.resolve("x.wav").toString(), pauseTime = -1.0) }
+        assertThrows<SipSimpleException.InvalidArgument>("WavePlayer(volume 201)") { WavePlayer(app.voiceAudioMixer(), dir.resolve("x.wav").toString(), 201u) }
+        assertThrows<SipSimpleException.InvalidArgument>("WavePlayer(pause -1)") { WavePlayer(app.voiceAudioMixer(), dir.resolve("x.wav").toString(), pauseTime = -1.0) }
         assertNull(stream.codec())
         assertNull(stream.consumerSlot())
         assertNull(stream.recordingFilename())
         assertTrue(session.streams().isEmpty())
 
         // A missing file fails the play, it does not throw.
-        val player = WavePlayer(AudioMixer.voice(), dir.resolve("missing.wav").toString())
-        player.start()
-        assertTrue(player.wait(WAIT_MS.toUInt()))
-        assertNotNull(player.error())
+        val player = WavePlayer(app.voiceAudioMixer(), dir.resolve("missing.wav").toString())
+        assertThrows<SipSimpleException.InvalidArgument>("play of a missing file") { player.play(WAIT_MS.toUInt()) }
+        assertTrue(log.await("WavePlayerDidFail", player.handle()).data().getString("error").contains("missing.wav"))
+        assertFalse(player.isActive())
+        // A closed object's handle is released.
+        val released = player.handle()
+        player.close()
+        assertThrows<SipSimpleException.InvalidHandle>("WavePlayer.fromHandle(closed)") { WavePlayer.fromHandle(released) }
+        assertThrows<SipSimpleException.InvalidHandle>("WavePlayer.fromHandle(session)") { WavePlayer.fromHandle(session.handle()) }
+        assertThrows<SipSimpleException.InvalidHandle>("AudioBridge.fromHandle(0)") { AudioBridge.fromHandle(0u) }
+        assertThrows<SipSimpleException.InvalidHandle>("AudioMixer.fromHandle(stream)") { AudioMixer.fromHandle(stream.handle()) }
+        assertThrows<SipSimpleException.InvalidState>("bridge.add(stream before it runs)") { app.voiceAudioBridge().add(stream.asAudioPort()) }
+        assertNull(stream.bridge())
 
         // A call bob rejects: the objects stay usable after it ended.
         val bob = account("bob@127.0.0.1")
@@ -519,7 +559,7 @@ class SessionTest {
         // After a restart the accounts are reloaded: objects of the last
         // run are stale or, for the ended session, read-only.
         stop()
-        assertThrows<SipSimpleException.InvalidState>("AudioMixer.voice()") { AudioMixer.voice() }
+        assertThrows<SipSimpleException.InvalidState>("app.voiceAudioMixer()") { app.voiceAudioMixer() }
         start(dir)
         assertThrows<SipSimpleException.InvalidHandle>("Session(alice)") { Session(alice) }
         assertThrows<SipSimpleException.InvalidHandle>("AudioStream(alice)") { AudioStream(alice) }
