@@ -172,7 +172,7 @@ def test_wave_recorder_in_the_stream_bridge_records_the_peer(ends: Endpoints, tm
     loud = loud_part(samples, rate)
     envelope = [max(abs(x) for x in samples[i : i + rate // 50]) for i in range(0, len(samples) - rate // 50, rate // 50)]
     assert len(loud) / rate >= 0.9, envelope
-    assert abs(zero_crossing_frequency(loud, rate) - 1000.0) <= 20.0
+    assert abs(dominant_frequency(loud, rate) - 1000.0) <= 20.0
     call.outgoing.end()
     ends.from_sender("SIPSessionDidEnd", call.incoming)
 
