@@ -160,3 +160,16 @@ def poll_until(condition: Callable[[], bool], timeout: float = 10.0, interval: f
             return False
         time.sleep(interval)
     return True
+
+
+def median_window_frequency(samples: list[int], rate: int, threshold: float = 1000.0) -> float:
+    """The median, over the 20 ms windows louder than ``threshold``, of each
+    window's zero-crossing frequency: gaps in a recording (lost frames)
+    do not add crossings, as they would in the concatenated loud part."""
+    frame = rate // 50
+    estimates = sorted(
+        zero_crossing_frequency(chunk, rate)
+        for chunk in (samples[i : i + frame] for i in range(0, len(samples) - frame + 1, frame))
+        if math.sqrt(sum(s * s for s in chunk) / frame) > threshold
+    )
+    return estimates[len(estimates) // 2] if estimates else 0.0
