@@ -190,7 +190,7 @@ notifications! {
         code: i64,
         /// The SIP reason phrase.
         reason: String,
-        /// Why, in words (`user request`, `missing ACK`...).
+        /// Why, in words (`user_request`, `missing ACK`...).
         failure_reason: String,
     }
     /// The session is about to end. Sender: the Session.
@@ -202,7 +202,7 @@ notifications! {
     SIPSessionDidEnd {
         /// Who ended it: `local` or `remote`.
         originator: String,
-        /// Why (`user request`, or an error).
+        /// Why (`user_request`, or an error).
         end_reason: String,
     }
     /// A side proposed changing the streams. Sender: the Session.

@@ -140,7 +140,7 @@ fn a_busy_callee_rejects_and_a_caller_cancels() {
     assert_eq!(failed.data.get("code"), Some(&Value::Int(486)));
     assert_eq!(text(&failed, "originator"), "remote");
     let failed = run.from("SIPSessionDidFail", &incoming, 1);
-    assert_eq!(text(&failed, "failure_reason"), "user request");
+    assert_eq!(text(&failed, "failure_reason"), "user_request");
 
     let call = Session::new(&run.alice);
     call.connect(&run.bob_uri(), OFFER.to_vec(), None).unwrap();

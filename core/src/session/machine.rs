@@ -118,7 +118,7 @@ pub enum SessionEvent {
         code: u16,
         /// Reason phrase.
         reason: String,
-        /// Why, in words (`user request`, `missing ACK`...).
+        /// Why, in words (`user_request`, `missing ACK`...).
         failure_reason: String,
     },
     /// The session is about to end.
@@ -130,7 +130,7 @@ pub enum SessionEvent {
     DidEnd {
         /// Who ended it.
         originator: Originator,
-        /// Why (`user request`, or an error).
+        /// Why (`user_request`, or an error).
         end_reason: String,
     },
     /// The peer sent a re-INVITE: answer it with `accept_proposal` or `reject_proposal`.
@@ -681,7 +681,7 @@ impl InviteSession {
             self.bye_tag = None;
             let reason = response.reason().unwrap_or_default().to_owned();
             self.processed(Originator::Local, "BYE", code, &reason, None);
-            self.finish_end(Originator::Local, "user request".into());
+            self.finish_end(Originator::Local, "user_request".into());
         }
         // A 2xx retransmission after our ACK: ACK it again.
         if (200..300).contains(&code)
@@ -746,7 +746,7 @@ impl InviteSession {
                     originator: Originator::Local,
                     code: 487,
                     reason: "Session Cancelled".into(),
-                    failure_reason: "user request".into(),
+                    failure_reason: "user_request".into(),
                 });
                 return;
             }
@@ -806,7 +806,7 @@ impl InviteSession {
                 originator: Originator::Local,
                 code: 487,
                 reason: "Session Cancelled".into(),
-                failure_reason: "user request".into(),
+                failure_reason: "user_request".into(),
             }
         } else {
             SessionEvent::DidFail { originator: Originator::Remote, code, failure_reason: reason.clone(), reason }
@@ -937,7 +937,7 @@ impl InviteSession {
             originator: Originator::Local,
             code,
             reason,
-            failure_reason: "user request".into(),
+            failure_reason: "user_request".into(),
         });
         Ok(())
     }
@@ -1024,7 +1024,7 @@ impl InviteSession {
                     | SessionState::ReceivedProposal
                     | SessionState::Accepting => {
                         self.emit(SessionEvent::WillEnd { originator: Originator::Remote });
-                        self.finish_end(Originator::Remote, "user request".into());
+                        self.finish_end(Originator::Remote, "user_request".into());
                     }
                     SessionState::Incoming => {
                         self.respond_to_received(487, "Request Terminated", Vec::new(), false);
@@ -1217,7 +1217,7 @@ impl InviteSession {
                 self.emit(SessionEvent::WillEnd { originator: Originator::Local });
                 self.send_bye();
                 if self.bye_tag.is_none() {
-                    self.finish_end(Originator::Local, "user request".into());
+                    self.finish_end(Originator::Local, "user_request".into());
                 }
             }
             SessionState::Terminating | SessionState::Terminated => {}

@@ -271,7 +271,7 @@ fn a_rejected_call_fails_on_both_sides() {
         "{alice:?}"
     );
     let bob = call.take(Side::Bob);
-    assert!(bob.iter().any(|e| matches!(e, SessionEvent::DidFail { originator: Originator::Local, code: 486, failure_reason, .. } if failure_reason == "user request")));
+    assert!(bob.iter().any(|e| matches!(e, SessionEvent::DidFail { originator: Originator::Local, code: 486, failure_reason, .. } if failure_reason == "user_request")));
     assert_eq!((call.alice.state(), call.bob.state()), (SessionState::Terminated, SessionState::Terminated));
     assert!(call.bob.accept(call.now, vec![]).is_err(), "accept after reject is an illegal state");
 }
