@@ -270,3 +270,22 @@ impl SessionManager {
         self.inner.sessions().into_iter().map(Session::wrap).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_that_are_no_session_or_stream_are_errors() {
+        assert!(matches!(Session::from_handle(0), Err(SipSimpleError::InvalidHandle { .. })));
+        assert!(matches!(Session::from_handle(u64::MAX), Err(SipSimpleError::InvalidHandle { .. })));
+        let other = handle::register(ObjectKind::Storage, Arc::new(()), None);
+        assert!(matches!(Session::from_handle(other.raw()), Err(SipSimpleError::InvalidHandle { .. })));
+        assert!(matches!(
+            crate::streams::media_stream_from_handle(other.raw()),
+            Err(SipSimpleError::InvalidHandle { .. })
+        ));
+        assert!(matches!(crate::AudioMixer::from_handle(other.raw()), Err(SipSimpleError::InvalidHandle { .. })));
+        let _ = handle::release(other);
+    }
+}
