@@ -590,11 +590,19 @@ fn a_refused_stream_proposal_ends_the_stream_and_hold_waits_for_an_idle_session(
     let session_handle = c.call.handle();
     let stream_handle = c.alice.handle();
     c.hang_up(&run);
+    // A call rejected just before the stop (its transaction timers still run).
+    let busy = Session::new(&run.alice);
+    busy.connect_with_streams(&run.bob_uri(), vec![AudioStream::new(&run.alice)], None).unwrap();
+    run.incoming(2).reject(486, None).unwrap();
+    run.from("SIPSessionDidFail", busy.handle(), 1);
     // After the application stops and starts again, the old handles are stale.
     assert!(handle::resolve::<Session>(session_handle, ObjectKind::Session).is_ok(), "kept after the end");
+    assert!(handle::resolve::<Session>(busy.handle(), ObjectKind::Session).is_ok());
     run.stop();
     let run = start();
-    assert!(handle::resolve::<Session>(session_handle, ObjectKind::Session).is_err());
+    for old in [session_handle, busy.handle()] {
+        assert!(handle::resolve::<Session>(old, ObjectKind::Session).is_err());
+    }
     assert!(handle::resolve::<AudioStream>(stream_handle, ObjectKind::AudioStream).is_err());
     run.stop();
 }

@@ -916,8 +916,14 @@ impl SessionManager {
     /// Starts serving INVITEs on `engine` (SIPApplication does this).
     pub fn start(&self, engine: &Engine) -> Result<()> {
         let requests = engine.serve(&[Method::Invite, Method::Bye, Method::Info, Method::Update])?;
-        // The sessions of the previous run are gone for good.
-        let previous: Vec<Arc<Session>> = self.lock().retired.drain(..).collect();
+        // The sessions of the previous run are gone for good, including
+        // those that had not finished their SIP timers when it stopped.
+        let previous: Vec<Arc<Session>> = {
+            let mut s = self.lock();
+            let mut previous: Vec<Arc<Session>> = s.retired.drain(..).collect();
+            previous.append(&mut s.sessions);
+            previous
+        };
         for session in previous {
             session.release_handles();
         }
