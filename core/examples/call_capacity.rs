@@ -24,11 +24,13 @@
 //! - the CPU time the process used (user + system) as a share of one core.
 //!
 //! A level passes when neither side lost, discarded, or played late any
-//! frame, no tick overran, and the mixers ticked in real time (within two
+//! frame, no jitter buffer ran empty (an underrun is a gap in the audio),
+//! no tick overran, and the mixers ticked in real time (within two
 //! ticks of 250). The highest passing level is reported; the ramp stops at
 //! the first failing level (or at `--max`).
 //!
-//! Run: `cargo run --release -p sipsimple-core --example call_capacity [-- --max N --window SECONDS]`.
+//! Run: `cargo run --release -p sipsimple-core --example call_capacity [-- --max N --window SECONDS]`
+//! (`--levels 40,60,80` instead of the ramp).
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -445,13 +447,21 @@ struct Options {
 fn options() -> Result<Options, Error> {
     let mut max = 400;
     let mut window = Duration::from_secs(5);
+    let mut given: Option<Vec<u64>> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--max" => max = args.next().ok_or("--max N")?.parse()?,
+            "--levels" => {
+                let list = args.next().ok_or("--levels N,N,...")?;
+                given = Some(list.split(',').map(|n| n.trim().parse()).collect::<Result<_, _>>()?);
+            }
             "--window" => window = Duration::from_secs_f64(args.next().ok_or("--window SECONDS")?.parse()?),
             other => return Err(format!("unknown argument {other}").into()),
         }
+    }
+    if let Some(levels) = given {
+        return Ok(Options { levels, window });
     }
     let mut levels: Vec<u64> = vec![10, 20, 40, 80];
     while levels.last().is_some_and(|&l| l < max) {
@@ -477,6 +487,7 @@ impl Level {
             && s.jitter_lost == 0
             && s.discarded == 0
             && s.late == 0
+            && s.underruns == 0
             && s.overruns == 0
             && s.ticks + 2 >= expected
     }
