@@ -3,7 +3,7 @@
 //!
 //! - We call baresip, which answers by itself and plays a 440 Hz tone from
 //!   a WAV file: our stream records the tone (440 Hz ± 2% for at least 90%
-//!   of the recorded time), with PCMU and with Opus; we hang up.
+//!   of the recorded time), with PCMU, G.722 and Opus; we hang up.
 //! - The same over SDES-SRTP (baresip's `mediaenc=srtp-mand`, our
 //!   `sdes_mandatory`); baresip hangs up.
 //! - baresip calls us (its `dial` control command) playing 660 Hz; we
