@@ -35,7 +35,8 @@
 //!   [`JitterBuffer::push_other`]; their ticks play as `Empty` and count
 //!   neither as lost nor as played.
 //! - Drift and bursts: when more than `target + max_excess_frames` frames are
-//!   queued, the oldest ones are discarded (counted) to bring the delay back.
+//!   queued, the oldest ones are discarded (counted) to bring the delay back;
+//!   a smaller excess that lasts is drained one frame per half second.
 //!
 //! Packets carrying several frames (ptime 40) still count as one tick each;
 //! the stream negotiates ptime 20.
@@ -61,14 +62,17 @@ pub struct JitterConfig {
 
 impl JitterConfig {
     /// 20 ms frames of `frame_samples` timestamp units, 60 ms target delay,
-    /// 1 s of capacity, 3 frames of tolerated excess.
+    /// 1 s of capacity, 12 frames of tolerated excess (a burst after a
+    /// 240 ms stall of the sender or of this host plays late rather than
+    /// being lost; a lasting excess is drained slowly, see
+    /// [`DRAIN_AFTER_TICKS`]).
     pub fn new(frame_samples: u32) -> JitterConfig {
         JitterConfig {
             frame_samples,
             frame_duration: Duration::from_millis(20),
             target_delay: Duration::from_millis(60),
             max_frames: 50,
-            max_excess_frames: 3,
+            max_excess_frames: 12,
         }
     }
 
@@ -191,7 +195,14 @@ pub struct JitterBuffer {
     played_mask: u128,
     state: State,
     stats: JitterStats,
+    /// Consecutive ticks with the delay above the target by more than a frame.
+    excess_ticks: u32,
 }
+
+/// Ticks the delay must stay above the target (by more than a frame)
+/// before one frame is dropped to bring it back: a burst's extra delay
+/// drains at one frame per half second, too little to hear.
+pub const DRAIN_AFTER_TICKS: u32 = 25;
 
 /// Extended sequence numbers start here so that they never go below zero.
 const EXTENDED_BASE: u64 = 1 << 32;
@@ -210,6 +221,7 @@ impl JitterBuffer {
             played_mask: 0,
             state: State::Buffering { waited: 0 },
             stats: JitterStats::default(),
+            excess_ticks: 0,
         }
     }
 
@@ -254,6 +266,16 @@ impl JitterBuffer {
         self.last_played = None;
         self.played_mask = 0;
         self.state = State::Buffering { waited: 0 };
+    }
+
+    /// Drops the frame due next (counted as discarded, lost or other).
+    fn drop_next(&mut self, next: &mut u64) {
+        match self.frames.remove(next) {
+            Some(Slot::Frame(_)) => self.stats.discarded += 1,
+            Some(Slot::Other { .. }) => self.stats.other += 1,
+            None => self.stats.lost += 1,
+        }
+        self.advance(next, 1, false);
     }
 
     /// Moves `next` on by `by` frames; `played` tells whether the first of
@@ -387,12 +409,13 @@ impl JitterBuffer {
             if last + 1 - next <= limit {
                 break;
             }
-            match self.frames.remove(&next) {
-                Some(Slot::Frame(_)) => self.stats.discarded += 1,
-                Some(Slot::Other { .. }) => self.stats.other += 1,
-                None => self.stats.lost += 1,
-            }
-            self.advance(&mut next, 1, false);
+            self.drop_next(&mut next);
+        }
+        let excess = self.frames.last_key_value().is_some_and(|(&last, _)| last + 1 - next > self.target_frames + 1);
+        self.excess_ticks = if excess { self.excess_ticks + 1 } else { 0 };
+        if self.excess_ticks >= DRAIN_AFTER_TICKS {
+            self.excess_ticks = 0;
+            self.drop_next(&mut next);
         }
         let playout = if let Some(slot) = self.frames.remove(&next) {
             self.last_played = Some((next, slot.timestamp()));
@@ -584,9 +607,32 @@ mod tests {
         }
         let first = jb.tick();
         assert!(played_seq(&first).unwrap() > 3);
-        assert!(jb.depth() <= 6);
+        assert_eq!(jb.depth(), 14, "trimmed to the target (3) and the tolerated excess (12), one frame played");
         let stats = jb.stats();
         assert_eq!(stats.played + stats.discarded + stats.lost + jb.len() as u64, 23);
+    }
+
+    #[test]
+    fn a_lasting_excess_drains_one_frame_per_half_second() {
+        let mut jb = JitterBuffer::new(JitterConfig::new(160));
+        // Steady flow with 5 frames more than the target queued.
+        let mut seq = 0u16;
+        for _ in 0..8 {
+            jb.push(packet(seq, u32::from(seq) * 160));
+            seq += 1;
+        }
+        let mut depths = Vec::new();
+        for _ in 0..100 {
+            jb.push(packet(seq, u32::from(seq) * 160));
+            seq += 1;
+            jb.tick();
+            depths.push(jb.depth());
+        }
+        let stats = jb.stats();
+        assert!((2..=4).contains(&stats.discarded), "{stats:?}");
+        assert!(*depths.last().unwrap() < depths[3], "{depths:?}");
+        assert!(depths.iter().all(|&d| d >= 3), "never below the target: {depths:?}");
+        assert_eq!(stats.lost, 0);
     }
 
     /// One simulated call: packets every 20 ms, network delay 30..65 ms (so

@@ -58,8 +58,13 @@ use crate::value::Value;
 
 /// Priority of the audio stream type in the registry.
 pub const AUDIO_PRIORITY: i32 = 1;
-/// Decoded frames waiting for the mixer at most (older ones are dropped).
-const MAX_RECEIVED_FRAMES: usize = 4;
+/// Decoded frames waiting for the mixer at most (older ones are dropped):
+/// after a stall of the media task its frames play late instead of being
+/// lost, and a lasting backlog is drained (see [`DRAIN_AFTER_TICKS`]).
+const MAX_RECEIVED_FRAMES: usize = 12;
+/// Mixer ticks with more than two decoded frames waiting before one is
+/// dropped, bringing the extra delay back slowly.
+const DRAIN_AFTER_TICKS: u32 = 25;
 /// Mixer ticks waiting for the media task at most.
 const MAX_PENDING_TICKS: usize = 25;
 /// Port pairs tried in `rtp.port_range` before giving up.
@@ -789,6 +794,8 @@ struct StreamPort {
     frame_len: usize,
     /// Whether the media task runs (ticks are queued only then).
     active: bool,
+    /// Consecutive ticks with more than two decoded frames waiting.
+    backlog_ticks: u32,
 }
 
 impl Default for StreamPort {
@@ -801,6 +808,7 @@ impl Default for StreamPort {
             recorder: None,
             frame_len: 0,
             active: false,
+            backlog_ticks: 0,
         }
     }
 }
@@ -808,6 +816,11 @@ impl Default for StreamPort {
 impl AudioPort for StreamPort {
     fn get_frame(&mut self, frame: &mut [i16]) -> bool {
         let local = self.last_put.take();
+        self.backlog_ticks = if self.received.len() > 2 { self.backlog_ticks + 1 } else { 0 };
+        if self.backlog_ticks >= DRAIN_AFTER_TICKS {
+            self.backlog_ticks = 0;
+            self.received.pop_front();
+        }
         let remote = self.received.pop_front();
         if let Some(recorder) = self.recorder.as_mut() {
             let mut mix = vec![0i16; frame.len()];
