@@ -1,7 +1,18 @@
 #!/usr/bin/env bash
-# The main demo: starts the middleware, prints every notification, creates an
-# account, stops, restarts and finds it again. Installs what it needs first.
+# The main demo. First in Rust: starts the middleware, prints every
+# notification, creates an account, sends a SIP MESSAGE over loopback,
+# restarts and finds the account again, then one account calls another with
+# audio (a 440 Hz WAV plays into the call and the callee records it). Then
+# the same call through the Python binding (python/examples/call_demo.py),
+# from a freshly built wheel. Installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/setup.sh
 cargo run -q -p sipsimple-core --example demo "$@"
+
+printf '\n==== the same call through the Python binding\n'
+wheels="$CARGO_TARGET_DIR/python-wheels"
+rm -rf "$wheels"
+(cd python && maturin build -q -o "$wheels")
+python3 -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheels"/sipsimple-*.whl
+(cd "$(mktemp -d)" && python3 "$OLDPWD/python/examples/call_demo.py")
