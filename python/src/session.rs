@@ -13,8 +13,7 @@ use sipsimple_core::Value;
 use sipsimple_core::handle::{self, ObjectKind};
 use sipsimple_core::session::{Session, SessionManager};
 
-use crate::errors::CoreResultExt;
-use crate::streams::{account_of, handles_of, stream_of, streams_of};
+use crate::streams::{account_of, detached, handles_of, stream_of, streams_of};
 use crate::values::{PyHandle, value_to_py};
 
 /// One INVITE session.
@@ -126,69 +125,57 @@ impl CoreSession {
         subject: Option<String>,
     ) -> PyResult<()> {
         let streams = streams_of(&handles(&streams))?;
-        let inner = self.inner.clone();
-        py.detach(move || inner.connect_with_streams(&to, streams, subject)).py_err(py)
+        detached(py, &self.inner, |s| s.connect_with_streams(&to, streams, subject))
     }
     /// Sends 180 Ringing.
     fn send_ring_indication(&self, py: Python<'_>) -> PyResult<()> {
-        let inner = self.inner.clone();
-        py.detach(move || inner.send_ring_indication()).py_err(py)
+        detached(py, &self.inner, |s| s.send_ring_indication())
     }
     /// Answers the incoming offer with `streams` (handles of proposed streams).
     fn accept(&self, py: Python<'_>, streams: Vec<Bound<'_, PyHandle>>) -> PyResult<()> {
         let streams = streams_of(&handles(&streams))?;
-        let inner = self.inner.clone();
-        py.detach(move || inner.accept_streams(&streams)).py_err(py)
+        detached(py, &self.inner, |s| s.accept_streams(&streams))
     }
     /// Rejects the incoming session with `code` and `reason`.
     #[pyo3(signature = (code=603, reason=None))]
     fn reject(&self, py: Python<'_>, code: u16, reason: Option<String>) -> PyResult<()> {
-        let inner = self.inner.clone();
-        py.detach(move || inner.reject(code, reason.as_deref())).py_err(py)
+        detached(py, &self.inner, |s| s.reject(code, reason.as_deref()))
     }
     /// Ends the session (CANCEL, decline or BYE).
     fn end(&self, py: Python<'_>) -> PyResult<()> {
-        let inner = self.inner.clone();
-        py.detach(move || inner.end()).py_err(py)
+        detached(py, &self.inner, |s| s.end())
     }
     /// Puts the streams on hold.
     fn hold(&self, py: Python<'_>) -> PyResult<()> {
-        let inner = self.inner.clone();
-        py.detach(move || inner.hold()).py_err(py)
+        detached(py, &self.inner, |s| s.hold())
     }
     /// Takes the streams off hold.
     fn unhold(&self, py: Python<'_>) -> PyResult<()> {
-        let inner = self.inner.clone();
-        py.detach(move || inner.unhold()).py_err(py)
+        detached(py, &self.inner, |s| s.unhold())
     }
     /// Proposes one more stream (a handle).
     fn add_stream(&self, py: Python<'_>, stream: Bound<'_, PyHandle>) -> PyResult<()> {
         let stream = stream_of(stream.get())?;
-        let inner = self.inner.clone();
-        py.detach(move || inner.add_stream(stream)).py_err(py)
+        detached(py, &self.inner, |s| s.add_stream(stream))
     }
     /// Removes an active stream (a handle).
     fn remove_stream(&self, py: Python<'_>, stream: Bound<'_, PyHandle>) -> PyResult<()> {
         let stream = stream_of(stream.get())?;
-        let inner = self.inner.clone();
-        py.detach(move || inner.remove_stream(&stream)).py_err(py)
+        detached(py, &self.inner, |s| s.remove_stream(&stream))
     }
     /// Accepts the peer's proposal with `streams` (handles).
     fn accept_proposal(&self, py: Python<'_>, streams: Vec<Bound<'_, PyHandle>>) -> PyResult<()> {
         let streams = streams_of(&handles(&streams))?;
-        let inner = self.inner.clone();
-        py.detach(move || inner.accept_proposal_streams(&streams)).py_err(py)
+        detached(py, &self.inner, |s| s.accept_proposal_streams(&streams))
     }
     /// Rejects the peer's proposal.
     #[pyo3(signature = (code=488, reason=None))]
     fn reject_proposal(&self, py: Python<'_>, code: u16, reason: Option<String>) -> PyResult<()> {
-        let inner = self.inner.clone();
-        py.detach(move || inner.reject_proposal(code, reason.as_deref())).py_err(py)
+        detached(py, &self.inner, |s| s.reject_proposal(code, reason.as_deref()))
     }
     /// Cancels our pending proposal.
     fn cancel_proposal(&self, py: Python<'_>) -> PyResult<()> {
-        let inner = self.inner.clone();
-        py.detach(move || inner.cancel_proposal()).py_err(py)
+        detached(py, &self.inner, |s| s.cancel_proposal())
     }
     fn __repr__(&self) -> String {
         format!("<CoreSession {:?}>", self.inner.handle())

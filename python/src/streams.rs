@@ -1,5 +1,6 @@
-//! Media streams: the RTP `AudioStream` and the conversion of stream
-//! handles into core stream objects for sessions.
+//! Media streams: the RTP `AudioStream`, the conversion of stream handles
+//! into core stream objects for sessions, and [`detached`], the GIL-free
+//! call of a core object's method the session and audio classes share.
 
 use std::sync::Arc;
 
@@ -11,6 +12,20 @@ use sipsimple_core::streams::{AudioStream, MediaStream};
 
 use crate::errors::CoreResultExt;
 use crate::values::PyHandle;
+
+/// Runs `call` on (a clone of) `inner` with the GIL released and maps a
+/// core error onto its Python exception.
+pub fn detached<T: ?Sized, R: Send>(
+    py: Python<'_>,
+    inner: &Arc<T>,
+    call: impl FnOnce(&Arc<T>) -> sipsimple_core::Result<R> + Send,
+) -> PyResult<R>
+where
+    Arc<T>: Send,
+{
+    let inner = Arc::clone(inner);
+    py.detach(move || call(&inner)).py_err(py)
+}
 
 /// The account behind an account handle; `ValueError` if it is none (or gone).
 pub fn account_of(handle: &PyHandle) -> PyResult<Arc<Account>> {
@@ -180,13 +195,11 @@ impl CoreAudioStream {
     }
     /// Records the call into the WAV file `filename` (GIL released).
     fn start_recording(&self, py: Python<'_>, filename: std::path::PathBuf) -> PyResult<()> {
-        let inner = self.inner.clone();
-        py.detach(move || inner.start_recording(filename)).py_err(py)
+        detached(py, &self.inner, |s| s.start_recording(filename))
     }
     /// Completes the recording (GIL released); nothing when not recording.
     fn stop_recording(&self, py: Python<'_>) -> PyResult<()> {
-        let inner = self.inner.clone();
-        py.detach(move || inner.stop_recording()).py_err(py)
+        detached(py, &self.inner, |s| s.stop_recording())
     }
     fn __repr__(&self) -> String {
         format!("<CoreAudioStream {:?}>", self.inner.handle())
