@@ -32,7 +32,7 @@ use sipsimple_core::value::unix_seconds;
 use crate::objects;
 use crate::result::{FfiError, guard, sipsimple_result};
 use crate::sipsimple_handle;
-use crate::stream::{fill_handles, media_stream, stream_list, write_optional_string};
+use crate::stream::{fill_handles, media_stream, stream_list, write_attribute, write_string_attribute};
 use crate::strings::{Out, borrow_str, optional_str};
 
 /// Resolves a `Session` handle.
@@ -301,12 +301,15 @@ pub extern "C" fn sipsimple_session_cancel_proposal(session: sipsimple_handle) -
 /// `terminating` or `terminated`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sipsimple_session_state(session: sipsimple_handle, out: *mut *mut c_char) -> sipsimple_result {
-    guard("sipsimple_session_state", || {
-        let session = resolve(session)?;
-        let out = Out::new(out, "out")?;
-        // SAFETY: out is a writable char* (API contract).
-        unsafe { out.write_string(session.state().name().to_owned()) }
-    })
+    // SAFETY: out is NULL or writable (API contract).
+    unsafe {
+        write_string_attribute(
+            "sipsimple_session_state",
+            || resolve(session),
+            out,
+            |s| Some(s.state().name().to_owned()),
+        )
+    }
 }
 
 /// `*out` receives the session's `direction`, `incoming` or `outgoing`
@@ -317,12 +320,15 @@ pub unsafe extern "C" fn sipsimple_session_direction(
     session: sipsimple_handle,
     out: *mut *mut c_char,
 ) -> sipsimple_result {
-    guard("sipsimple_session_direction", || {
-        let session = resolve(session)?;
-        let out = Out::new(out, "out")?;
-        // SAFETY: out is a writable char* (API contract).
-        unsafe { write_optional_string(out, session.direction().map(str::to_owned)) }
-    })
+    // SAFETY: out is NULL or writable (API contract).
+    unsafe {
+        write_string_attribute(
+            "sipsimple_session_direction",
+            || resolve(session),
+            out,
+            |s| s.direction().map(str::to_owned),
+        )
+    }
 }
 
 /// `*out` receives the SIP `transport` of the session, `udp`, `tcp` or
@@ -333,12 +339,15 @@ pub unsafe extern "C" fn sipsimple_session_transport(
     session: sipsimple_handle,
     out: *mut *mut c_char,
 ) -> sipsimple_result {
-    guard("sipsimple_session_transport", || {
-        let session = resolve(session)?;
-        let out = Out::new(out, "out")?;
-        // SAFETY: out is a writable char* (API contract).
-        unsafe { write_optional_string(out, session.transport().map(str::to_owned)) }
-    })
+    // SAFETY: out is NULL or writable (API contract).
+    unsafe {
+        write_string_attribute(
+            "sipsimple_session_transport",
+            || resolve(session),
+            out,
+            |s| s.transport().map(str::to_owned),
+        )
+    }
 }
 
 /// `*out` receives the session's `local_identity`, our address as in a
@@ -349,12 +358,15 @@ pub unsafe extern "C" fn sipsimple_session_local_identity(
     session: sipsimple_handle,
     out: *mut *mut c_char,
 ) -> sipsimple_result {
-    guard("sipsimple_session_local_identity", || {
-        let session = resolve(session)?;
-        let out = Out::new(out, "out")?;
-        // SAFETY: out is a writable char* (API contract).
-        unsafe { out.write_string(session.local_identity()) }
-    })
+    // SAFETY: out is NULL or writable (API contract).
+    unsafe {
+        write_string_attribute(
+            "sipsimple_session_local_identity",
+            || resolve(session),
+            out,
+            |s| Some(s.local_identity()),
+        )
+    }
 }
 
 /// `*out` receives the session's `remote_identity`, the peer's address
@@ -365,12 +377,10 @@ pub unsafe extern "C" fn sipsimple_session_remote_identity(
     session: sipsimple_handle,
     out: *mut *mut c_char,
 ) -> sipsimple_result {
-    guard("sipsimple_session_remote_identity", || {
-        let session = resolve(session)?;
-        let out = Out::new(out, "out")?;
-        // SAFETY: out is a writable char* (API contract).
-        unsafe { write_optional_string(out, session.remote_identity()) }
-    })
+    // SAFETY: out is NULL or writable (API contract).
+    unsafe {
+        write_string_attribute("sipsimple_session_remote_identity", || resolve(session), out, |s| s.remote_identity())
+    }
 }
 
 /// `*out` receives the peer's User-Agent (`remote_user_agent`; owned: free
@@ -381,12 +391,15 @@ pub unsafe extern "C" fn sipsimple_session_remote_user_agent(
     session: sipsimple_handle,
     out: *mut *mut c_char,
 ) -> sipsimple_result {
-    guard("sipsimple_session_remote_user_agent", || {
-        let session = resolve(session)?;
-        let out = Out::new(out, "out")?;
-        // SAFETY: out is a writable char* (API contract).
-        unsafe { write_optional_string(out, session.remote_user_agent()) }
-    })
+    // SAFETY: out is NULL or writable (API contract).
+    unsafe {
+        write_string_attribute(
+            "sipsimple_session_remote_user_agent",
+            || resolve(session),
+            out,
+            |s| s.remote_user_agent(),
+        )
+    }
 }
 
 /// Seconds since the Unix epoch, 0 for none.
@@ -398,39 +411,24 @@ fn seconds(time: Option<SystemTime>) -> f64 {
 /// seconds since the Unix epoch, or 0 before it started.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sipsimple_session_start_time(session: sipsimple_handle, out: *mut f64) -> sipsimple_result {
-    guard("sipsimple_session_start_time", || {
-        let session = resolve(session)?;
-        let out = Out::new(out, "out")?;
-        // SAFETY: out is a writable double (API contract).
-        unsafe { out.write(seconds(session.start_time())) };
-        Ok(())
-    })
+    // SAFETY: out is NULL or writable (API contract).
+    unsafe { write_attribute("sipsimple_session_start_time", || resolve(session), out, |s| seconds(s.start_time())) }
 }
 
 /// `*out` receives the session's `stop_time` (when it ended or failed) in
 /// seconds since the Unix epoch, or 0 while it has not.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sipsimple_session_stop_time(session: sipsimple_handle, out: *mut f64) -> sipsimple_result {
-    guard("sipsimple_session_stop_time", || {
-        let session = resolve(session)?;
-        let out = Out::new(out, "out")?;
-        // SAFETY: out is a writable double (API contract).
-        unsafe { out.write(seconds(session.stop_time())) };
-        Ok(())
-    })
+    // SAFETY: out is NULL or writable (API contract).
+    unsafe { write_attribute("sipsimple_session_stop_time", || resolve(session), out, |s| seconds(s.stop_time())) }
 }
 
 /// `*out` receives the session's `on_hold`: whether some stream is on hold,
 /// by either side.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sipsimple_session_on_hold(session: sipsimple_handle, out: *mut bool) -> sipsimple_result {
-    guard("sipsimple_session_on_hold", || {
-        let session = resolve(session)?;
-        let out = Out::new(out, "out")?;
-        // SAFETY: out is a writable bool (API contract).
-        unsafe { out.write(session.on_hold()) };
-        Ok(())
-    })
+    // SAFETY: out is NULL or writable (API contract).
+    unsafe { write_attribute("sipsimple_session_on_hold", || resolve(session), out, |s| s.on_hold()) }
 }
 
 /// `*out` receives the handle of the session's `account`.
@@ -439,13 +437,8 @@ pub unsafe extern "C" fn sipsimple_session_account(
     session: sipsimple_handle,
     out: *mut sipsimple_handle,
 ) -> sipsimple_result {
-    guard("sipsimple_session_account", || {
-        let session = resolve(session)?;
-        let out = Out::new(out, "out")?;
-        // SAFETY: out is a writable handle (API contract).
-        unsafe { out.write(session.account().handle().raw()) };
-        Ok(())
-    })
+    // SAFETY: out is NULL or writable (API contract).
+    unsafe { write_attribute("sipsimple_session_account", || resolve(session), out, |s| s.account().handle().raw()) }
 }
 
 /// Fills `handles` (room for `len` handles) with the session's active

@@ -101,30 +101,67 @@ pub(crate) unsafe fn write_optional_string(out: Out<*mut c_char>, text: Option<S
     }
 }
 
+/// The body of an attribute getter: `*out` receives `value(&object)` for
+/// the object `resolve` finds.
+///
+/// # Safety
+/// `out` is `NULL` or writable (the getter's API contract).
+pub(crate) unsafe fn write_attribute<S: ?Sized, T>(
+    function: &'static str,
+    resolve: impl FnOnce() -> Result<Arc<S>, FfiError>,
+    out: *mut T,
+    value: impl FnOnce(&S) -> T,
+) -> sipsimple_result {
+    guard(function, || {
+        let object = resolve()?;
+        let out = Out::new(out, "out")?;
+        // SAFETY: out is writable (forwarded contract).
+        unsafe { out.write(value(&object)) };
+        Ok(())
+    })
+}
+
+/// The body of a string attribute getter: `*out` receives `value(&object)`
+/// (owned: freed with `sipsimple_string_free`), or `NULL` for `None`.
+///
+/// # Safety
+/// As for [`write_attribute`].
+pub(crate) unsafe fn write_string_attribute<S: ?Sized>(
+    function: &'static str,
+    resolve: impl FnOnce() -> Result<Arc<S>, FfiError>,
+    out: *mut *mut c_char,
+    value: impl FnOnce(&S) -> Option<String>,
+) -> sipsimple_result {
+    guard(function, || {
+        let object = resolve()?;
+        let out = Out::new(out, "out")?;
+        // SAFETY: out is writable (forwarded contract).
+        unsafe { write_optional_string(out, value(&object)) }
+    })
+}
+
 /// `*out` receives the stream's `type`: `"audio"` for an `AudioStream`
 /// (owned: free it with `sipsimple_string_free`). Accepts a handle of any
 /// stream kind.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sipsimple_stream_type(stream: sipsimple_handle, out: *mut *mut c_char) -> sipsimple_result {
-    guard("sipsimple_stream_type", || {
-        let stream = media_stream(stream)?;
-        let out = Out::new(out, "out")?;
-        // SAFETY: out is a writable char* (API contract).
-        unsafe { out.write_string(stream.stream_type().to_owned()) }
-    })
+    // SAFETY: out is NULL or writable (API contract).
+    unsafe {
+        write_string_attribute(
+            "sipsimple_stream_type",
+            || media_stream(stream),
+            out,
+            |s| Some(s.stream_type().to_owned()),
+        )
+    }
 }
 
 /// `*out` receives the stream's `on_hold`: whether it is on hold, by either
 /// side. Accepts a handle of any stream kind.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sipsimple_stream_on_hold(stream: sipsimple_handle, out: *mut bool) -> sipsimple_result {
-    guard("sipsimple_stream_on_hold", || {
-        let stream = media_stream(stream)?;
-        let out = Out::new(out, "out")?;
-        // SAFETY: out is a writable bool (API contract).
-        unsafe { out.write(stream.on_hold()) };
-        Ok(())
-    })
+    // SAFETY: out is NULL or writable (API contract).
+    unsafe { write_attribute("sipsimple_stream_on_hold", || media_stream(stream), out, |s| s.on_hold()) }
 }
 
 /// `AudioStream(account)`: `*out_stream` receives the handle of a new RTP
@@ -180,12 +217,15 @@ pub unsafe extern "C" fn sipsimple_audio_stream_codec(
     stream: sipsimple_handle,
     out: *mut *mut c_char,
 ) -> sipsimple_result {
-    guard("sipsimple_audio_stream_codec", || {
-        let stream = audio_stream(stream)?;
-        let out = Out::new(out, "out")?;
-        // SAFETY: out is a writable char* (API contract).
-        unsafe { write_optional_string(out, stream.codec().map(str::to_owned)) }
-    })
+    // SAFETY: out is NULL or writable (API contract).
+    unsafe {
+        write_string_attribute(
+            "sipsimple_audio_stream_codec",
+            || audio_stream(stream),
+            out,
+            |s| s.codec().map(str::to_owned),
+        )
+    }
 }
 
 /// `*out` receives the negotiated codec's sample rate in Hz, or 0 before
@@ -195,13 +235,15 @@ pub unsafe extern "C" fn sipsimple_audio_stream_sample_rate(
     stream: sipsimple_handle,
     out: *mut u32,
 ) -> sipsimple_result {
-    guard("sipsimple_audio_stream_sample_rate", || {
-        let stream = audio_stream(stream)?;
-        let out = Out::new(out, "out")?;
-        // SAFETY: out is a writable uint32_t (API contract).
-        unsafe { out.write(stream.sample_rate().unwrap_or(0)) };
-        Ok(())
-    })
+    // SAFETY: out is NULL or writable (API contract).
+    unsafe {
+        write_attribute(
+            "sipsimple_audio_stream_sample_rate",
+            || audio_stream(stream),
+            out,
+            |s| s.sample_rate().unwrap_or(0),
+        )
+    }
 }
 
 /// `*out` receives whether SRTP protects the stream's media.
@@ -210,13 +252,8 @@ pub unsafe extern "C" fn sipsimple_audio_stream_srtp_active(
     stream: sipsimple_handle,
     out: *mut bool,
 ) -> sipsimple_result {
-    guard("sipsimple_audio_stream_srtp_active", || {
-        let stream = audio_stream(stream)?;
-        let out = Out::new(out, "out")?;
-        // SAFETY: out is a writable bool (API contract).
-        unsafe { out.write(stream.srtp_active()) };
-        Ok(())
-    })
+    // SAFETY: out is NULL or writable (API contract).
+    unsafe { write_attribute("sipsimple_audio_stream_srtp_active", || audio_stream(stream), out, |s| s.srtp_active()) }
 }
 
 /// `*out` receives the local IP address our SDP gives for RTP (owned: free
@@ -227,12 +264,15 @@ pub unsafe extern "C" fn sipsimple_audio_stream_local_rtp_address(
     stream: sipsimple_handle,
     out: *mut *mut c_char,
 ) -> sipsimple_result {
-    guard("sipsimple_audio_stream_local_rtp_address", || {
-        let stream = audio_stream(stream)?;
-        let out = Out::new(out, "out")?;
-        // SAFETY: out is a writable char* (API contract).
-        unsafe { write_optional_string(out, stream.local_rtp_address().map(|a| a.to_string())) }
-    })
+    // SAFETY: out is NULL or writable (API contract).
+    unsafe {
+        write_string_attribute(
+            "sipsimple_audio_stream_local_rtp_address",
+            || audio_stream(stream),
+            out,
+            |s| s.local_rtp_address().map(|a| a.to_string()),
+        )
+    }
 }
 
 /// `*out` receives our local RTP port (RTCP uses the next one), or 0 before
@@ -242,13 +282,15 @@ pub unsafe extern "C" fn sipsimple_audio_stream_local_rtp_port(
     stream: sipsimple_handle,
     out: *mut u16,
 ) -> sipsimple_result {
-    guard("sipsimple_audio_stream_local_rtp_port", || {
-        let stream = audio_stream(stream)?;
-        let out = Out::new(out, "out")?;
-        // SAFETY: out is a writable uint16_t (API contract).
-        unsafe { out.write(stream.local_rtp_port().unwrap_or(0)) };
-        Ok(())
-    })
+    // SAFETY: out is NULL or writable (API contract).
+    unsafe {
+        write_attribute(
+            "sipsimple_audio_stream_local_rtp_port",
+            || audio_stream(stream),
+            out,
+            |s| s.local_rtp_port().unwrap_or(0),
+        )
+    }
 }
 
 /// `remote_rtp_address_sdp`: `*out` receives the IP address the peer's SDP
@@ -259,12 +301,15 @@ pub unsafe extern "C" fn sipsimple_audio_stream_remote_rtp_address_sdp(
     stream: sipsimple_handle,
     out: *mut *mut c_char,
 ) -> sipsimple_result {
-    guard("sipsimple_audio_stream_remote_rtp_address_sdp", || {
-        let stream = audio_stream(stream)?;
-        let out = Out::new(out, "out")?;
-        // SAFETY: out is a writable char* (API contract).
-        unsafe { write_optional_string(out, stream.remote_rtp_address_sdp().map(|a| a.ip().to_string())) }
-    })
+    // SAFETY: out is NULL or writable (API contract).
+    unsafe {
+        write_string_attribute(
+            "sipsimple_audio_stream_remote_rtp_address_sdp",
+            || audio_stream(stream),
+            out,
+            |s| s.remote_rtp_address_sdp().map(|a| a.ip().to_string()),
+        )
+    }
 }
 
 /// `remote_rtp_port_sdp`: `*out` receives the RTP port the peer's SDP
@@ -274,13 +319,15 @@ pub unsafe extern "C" fn sipsimple_audio_stream_remote_rtp_port_sdp(
     stream: sipsimple_handle,
     out: *mut u16,
 ) -> sipsimple_result {
-    guard("sipsimple_audio_stream_remote_rtp_port_sdp", || {
-        let stream = audio_stream(stream)?;
-        let out = Out::new(out, "out")?;
-        // SAFETY: out is a writable uint16_t (API contract).
-        unsafe { out.write(stream.remote_rtp_address_sdp().map(|a| a.port()).unwrap_or(0)) };
-        Ok(())
-    })
+    // SAFETY: out is NULL or writable (API contract).
+    unsafe {
+        write_attribute(
+            "sipsimple_audio_stream_remote_rtp_port_sdp",
+            || audio_stream(stream),
+            out,
+            |s| s.remote_rtp_address_sdp().map(|a| a.port()).unwrap_or(0),
+        )
+    }
 }
 
 /// `remote_rtp_address_received`: `*out` receives the IP address the
@@ -291,12 +338,15 @@ pub unsafe extern "C" fn sipsimple_audio_stream_remote_rtp_address_received(
     stream: sipsimple_handle,
     out: *mut *mut c_char,
 ) -> sipsimple_result {
-    guard("sipsimple_audio_stream_remote_rtp_address_received", || {
-        let stream = audio_stream(stream)?;
-        let out = Out::new(out, "out")?;
-        // SAFETY: out is a writable char* (API contract).
-        unsafe { write_optional_string(out, stream.remote_rtp_address_received().map(|a| a.ip().to_string())) }
-    })
+    // SAFETY: out is NULL or writable (API contract).
+    unsafe {
+        write_string_attribute(
+            "sipsimple_audio_stream_remote_rtp_address_received",
+            || audio_stream(stream),
+            out,
+            |s| s.remote_rtp_address_received().map(|a| a.ip().to_string()),
+        )
+    }
 }
 
 /// `remote_rtp_port_received`: `*out` receives the port the peer's RTP
@@ -306,13 +356,15 @@ pub unsafe extern "C" fn sipsimple_audio_stream_remote_rtp_port_received(
     stream: sipsimple_handle,
     out: *mut u16,
 ) -> sipsimple_result {
-    guard("sipsimple_audio_stream_remote_rtp_port_received", || {
-        let stream = audio_stream(stream)?;
-        let out = Out::new(out, "out")?;
-        // SAFETY: out is a writable uint16_t (API contract).
-        unsafe { out.write(stream.remote_rtp_address_received().map(|a| a.port()).unwrap_or(0)) };
-        Ok(())
-    })
+    // SAFETY: out is NULL or writable (API contract).
+    unsafe {
+        write_attribute(
+            "sipsimple_audio_stream_remote_rtp_port_received",
+            || audio_stream(stream),
+            out,
+            |s| s.remote_rtp_address_received().map(|a| a.port()).unwrap_or(0),
+        )
+    }
 }
 
 /// `*out` receives the absolute path of the WAV file being recorded (owned:
