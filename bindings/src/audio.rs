@@ -49,6 +49,58 @@ fn seconds(what: &str, value: f64) -> Result<Duration> {
     })
 }
 
+/// The `#[uniffi::export]` methods of a port object (a struct of `inner`,
+/// the core port, and `owned`): `$methods` plus `handle`, `mixer`,
+/// `consumer_slot`, `producer_slot` and `as_audio_port` (documented by the
+/// caller), and a `Drop` that releases the handle of an owned port.
+macro_rules! audio_port_object {
+    (
+        impl $class:ident as AudioPort::$variant:ident { $field:ident } {
+            $(#[doc = $handle_doc:literal])* fn handle;
+            $(#[doc = $consumer_doc:literal])* fn consumer_slot;
+            $(#[doc = $producer_doc:literal])* fn producer_slot;
+            $(#[doc = $port_doc:literal])* fn as_audio_port;
+            $($methods:tt)*
+        }
+    ) => {
+        impl Drop for $class {
+            fn drop(&mut self) {
+                release_if_owned(self.owned, self.inner.handle());
+            }
+        }
+
+        #[uniffi::export]
+        impl $class {
+            $($methods)*
+
+            $(#[doc = $handle_doc])*
+            pub fn handle(&self) -> u64 {
+                self.inner.handle().raw()
+            }
+
+            /// `mixer`.
+            pub fn mixer(&self) -> Arc<AudioMixer> {
+                AudioMixer::wrap(core::AudioPortObject::mixer(&*self.inner))
+            }
+
+            $(#[doc = $consumer_doc])*
+            pub fn consumer_slot(&self) -> Option<u32> {
+                core::AudioPortObject::consumer_slot(&*self.inner)
+            }
+
+            $(#[doc = $producer_doc])*
+            pub fn producer_slot(&self) -> Option<u32> {
+                core::AudioPortObject::producer_slot(&*self.inner)
+            }
+
+            $(#[doc = $port_doc])*
+            pub fn as_audio_port(self: Arc<Self>) -> AudioPort {
+                AudioPort::$variant { $field: self }
+            }
+        }
+    };
+}
+
 /// Two slots of a mixer connected by `connect_slots`.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct SlotConnection {
@@ -315,74 +367,52 @@ impl AudioDevice {
     }
 }
 
-impl Drop for AudioDevice {
-    fn drop(&mut self) {
-        release_if_owned(self.owned, self.inner.handle());
-    }
-}
+audio_port_object! {
+    impl AudioDevice as AudioPort::Device { device } {
+        /// The device's handle.
+        fn handle;
+        /// `consumer_slot`.
+        fn consumer_slot;
+        /// `producer_slot`.
+        fn producer_slot;
+        /// This device as an `AudioPort`.
+        fn as_audio_port;
+        /// `AudioDevice(mixer, input_muted=False, output_muted=False)`.
+        #[uniffi::constructor(default(input_muted = false, output_muted = false))]
+        pub fn new(mixer: Arc<AudioMixer>, input_muted: bool, output_muted: bool) -> Result<Arc<Self>> {
+            mixer.running()?;
+            Ok(Arc::new(AudioDevice {
+                inner: core::AudioDevice::new(&mixer.inner, input_muted, output_muted),
+                owned: true,
+            }))
+        }
 
-#[uniffi::export]
-impl AudioDevice {
-    /// `AudioDevice(mixer, input_muted=False, output_muted=False)`.
-    #[uniffi::constructor(default(input_muted = false, output_muted = false))]
-    pub fn new(mixer: Arc<AudioMixer>, input_muted: bool, output_muted: bool) -> Result<Arc<Self>> {
-        mixer.running()?;
-        Ok(Arc::new(AudioDevice {
-            inner: core::AudioDevice::new(&mixer.inner, input_muted, output_muted),
-            owned: true,
-        }))
-    }
+        /// The device whose handle is `handle`. `InvalidHandle` when it is no
+        /// live device.
+        #[uniffi::constructor]
+        pub fn from_handle(handle: u64) -> Result<Arc<Self>> {
+            Ok(AudioDevice::wrap(resolve(handle, ObjectKind::AudioDevice, "audio device")?))
+        }
 
-    /// The device whose handle is `handle`. `InvalidHandle` when it is no
-    /// live device.
-    #[uniffi::constructor]
-    pub fn from_handle(handle: u64) -> Result<Arc<Self>> {
-        Ok(AudioDevice::wrap(resolve(handle, ObjectKind::AudioDevice, "audio device")?))
-    }
+        /// `input_muted`: it produces nothing.
+        pub fn input_muted(&self) -> bool {
+            self.inner.input_muted()
+        }
 
-    /// The device's handle.
-    pub fn handle(&self) -> u64 {
-        self.inner.handle().raw()
-    }
+        /// Sets `input_muted`.
+        pub fn set_input_muted(&self, muted: bool) {
+            self.inner.set_input_muted(muted);
+        }
 
-    /// `mixer`.
-    pub fn mixer(&self) -> Arc<AudioMixer> {
-        AudioMixer::wrap(core::AudioPortObject::mixer(&*self.inner))
-    }
+        /// `output_muted`: it consumes nothing.
+        pub fn output_muted(&self) -> bool {
+            self.inner.output_muted()
+        }
 
-    /// `input_muted`: it produces nothing.
-    pub fn input_muted(&self) -> bool {
-        self.inner.input_muted()
-    }
-
-    /// Sets `input_muted`.
-    pub fn set_input_muted(&self, muted: bool) {
-        self.inner.set_input_muted(muted);
-    }
-
-    /// `output_muted`: it consumes nothing.
-    pub fn output_muted(&self) -> bool {
-        self.inner.output_muted()
-    }
-
-    /// Sets `output_muted`.
-    pub fn set_output_muted(&self, muted: bool) {
-        self.inner.set_output_muted(muted);
-    }
-
-    /// `consumer_slot`.
-    pub fn consumer_slot(&self) -> Option<u32> {
-        core::AudioPortObject::consumer_slot(&*self.inner)
-    }
-
-    /// `producer_slot`.
-    pub fn producer_slot(&self) -> Option<u32> {
-        core::AudioPortObject::producer_slot(&*self.inner)
-    }
-
-    /// This device as an `AudioPort`.
-    pub fn as_audio_port(self: Arc<Self>) -> AudioPort {
-        AudioPort::Device { device: self }
+        /// Sets `output_muted`.
+        pub fn set_output_muted(&self, muted: bool) {
+            self.inner.set_output_muted(muted);
+        }
     }
 }
 
@@ -402,80 +432,58 @@ impl AudioBridge {
     }
 }
 
-impl Drop for AudioBridge {
-    fn drop(&mut self) {
-        release_if_owned(self.owned, self.inner.handle());
-    }
-}
+audio_port_object! {
+    impl AudioBridge as AudioPort::Bridge { bridge } {
+        /// The bridge's handle.
+        fn handle;
+        /// `consumer_slot`.
+        fn consumer_slot;
+        /// `producer_slot`.
+        fn producer_slot;
+        /// This bridge as an `AudioPort`.
+        fn as_audio_port;
+        /// `AudioBridge(mixer)`: an empty bridge.
+        #[uniffi::constructor]
+        pub fn new(mixer: Arc<AudioMixer>) -> Result<Arc<Self>> {
+            mixer.running()?;
+            Ok(Arc::new(AudioBridge { inner: core::AudioBridge::new(&mixer.inner), owned: true }))
+        }
 
-#[uniffi::export]
-impl AudioBridge {
-    /// `AudioBridge(mixer)`: an empty bridge.
-    #[uniffi::constructor]
-    pub fn new(mixer: Arc<AudioMixer>) -> Result<Arc<Self>> {
-        mixer.running()?;
-        Ok(Arc::new(AudioBridge { inner: core::AudioBridge::new(&mixer.inner), owned: true }))
-    }
+        /// The bridge whose handle is `handle`. `InvalidHandle` when it is no
+        /// live bridge.
+        #[uniffi::constructor]
+        pub fn from_handle(handle: u64) -> Result<Arc<Self>> {
+            Ok(AudioBridge::wrap(resolve(handle, ObjectKind::AudioBridge, "audio bridge")?))
+        }
 
-    /// The bridge whose handle is `handle`. `InvalidHandle` when it is no
-    /// live bridge.
-    #[uniffi::constructor]
-    pub fn from_handle(handle: u64) -> Result<Arc<Self>> {
-        Ok(AudioBridge::wrap(resolve(handle, ObjectKind::AudioBridge, "audio bridge")?))
-    }
+        /// `add(port)`: connects `port` to every other member; adding a member
+        /// again does nothing. Errors: a port of another mixer, the bridge
+        /// itself, a stopped bridge, a stream that is not running.
+        pub fn add(&self, port: AudioPort) -> Result<()> {
+            Ok(self.inner.add(port.to_core()?)?)
+        }
 
-    /// The bridge's handle.
-    pub fn handle(&self) -> u64 {
-        self.inner.handle().raw()
-    }
+        /// `remove(port)`: disconnects `port`. `NotFound` (the original's
+        /// `ValueError`) if it is not a member.
+        pub fn remove(&self, port: AudioPort) -> Result<()> {
+            Ok(self.inner.remove_handle(Handle::from_raw(port.handle()))?)
+        }
 
-    /// `mixer`.
-    pub fn mixer(&self) -> Arc<AudioMixer> {
-        AudioMixer::wrap(core::AudioPortObject::mixer(&*self.inner))
-    }
+        /// Whether `port` is a member (`port in bridge`).
+        pub fn contains(&self, port: AudioPort) -> bool {
+            self.inner.contains(Handle::from_raw(port.handle()))
+        }
 
-    /// `add(port)`: connects `port` to every other member; adding a member
-    /// again does nothing. Errors: a port of another mixer, the bridge
-    /// itself, a stopped bridge, a stream that is not running.
-    pub fn add(&self, port: AudioPort) -> Result<()> {
-        Ok(self.inner.add(port.to_core()?)?)
-    }
+        /// The members, in the order they were added.
+        pub fn ports(&self) -> Vec<AudioPort> {
+            self.inner.ports().iter().filter_map(AudioPort::wrap).collect()
+        }
 
-    /// `remove(port)`: disconnects `port`. `NotFound` (the original's
-    /// `ValueError`) if it is not a member.
-    pub fn remove(&self, port: AudioPort) -> Result<()> {
-        Ok(self.inner.remove_handle(Handle::from_raw(port.handle()))?)
-    }
-
-    /// Whether `port` is a member (`port in bridge`).
-    pub fn contains(&self, port: AudioPort) -> bool {
-        self.inner.contains(Handle::from_raw(port.handle()))
-    }
-
-    /// The members, in the order they were added.
-    pub fn ports(&self) -> Vec<AudioPort> {
-        self.inner.ports().iter().filter_map(AudioPort::wrap).collect()
-    }
-
-    /// `stop()`: disconnects every member and gives the slots back; the
-    /// bridge is unusable afterwards.
-    pub fn stop(&self) {
-        self.inner.stop();
-    }
-
-    /// `consumer_slot`.
-    pub fn consumer_slot(&self) -> Option<u32> {
-        core::AudioPortObject::consumer_slot(&*self.inner)
-    }
-
-    /// `producer_slot`.
-    pub fn producer_slot(&self) -> Option<u32> {
-        core::AudioPortObject::producer_slot(&*self.inner)
-    }
-
-    /// This bridge as an `AudioPort`.
-    pub fn as_audio_port(self: Arc<Self>) -> AudioPort {
-        AudioPort::Bridge { bridge: self }
+        /// `stop()`: disconnects every member and gives the slots back; the
+        /// bridge is unusable afterwards.
+        pub fn stop(&self) {
+            self.inner.stop();
+        }
     }
 }
 
@@ -491,143 +499,121 @@ pub struct WavePlayer {
     owned: bool,
 }
 
-impl Drop for WavePlayer {
-    fn drop(&mut self) {
-        release_if_owned(self.owned, self.inner.handle());
-    }
-}
+audio_port_object! {
+    impl WavePlayer as AudioPort::Player { player } {
+        /// The player's handle: the sender of its notifications.
+        fn handle;
+        /// `consumer_slot`: always `None` (a player consumes nothing).
+        fn consumer_slot;
+        /// `producer_slot`: its slot while it plays.
+        fn producer_slot;
+        /// This player as an `AudioPort`.
+        fn as_audio_port;
+        /// `WavePlayer(mixer, filename, volume=100, loop_count=1, pause_time=0,
+        /// initial_play=True)`: a stopped player. `volume` is 0-200 (100: as
+        /// recorded), `loop_count` the plays per start (0: forever),
+        /// `pause_time` the silence between plays in seconds, `initial_play`
+        /// false waits `pause_time` before the first play. The file is opened
+        /// when it plays. `InvalidArgument` for a volume above 200 or a
+        /// negative pause.
+        #[uniffi::constructor(default(volume = 100, loop_count = 1, pause_time = 0.0, initial_play = true))]
+        pub fn new(
+            mixer: Arc<AudioMixer>,
+            filename: String,
+            volume: u32,
+            loop_count: u32,
+            pause_time: f64,
+            initial_play: bool,
+        ) -> Result<Arc<Self>> {
+            let options =
+                WavePlayerOptions { volume, loop_count, pause_time: seconds("pause_time", pause_time)?, initial_play };
+            mixer.running()?;
+            Ok(Arc::new(WavePlayer { inner: core::WavePlayer::new(&mixer.inner, filename, options)?, owned: true }))
+        }
 
-#[uniffi::export]
-impl WavePlayer {
-    /// `WavePlayer(mixer, filename, volume=100, loop_count=1, pause_time=0,
-    /// initial_play=True)`: a stopped player. `volume` is 0-200 (100: as
-    /// recorded), `loop_count` the plays per start (0: forever),
-    /// `pause_time` the silence between plays in seconds, `initial_play`
-    /// false waits `pause_time` before the first play. The file is opened
-    /// when it plays. `InvalidArgument` for a volume above 200 or a
-    /// negative pause.
-    #[uniffi::constructor(default(volume = 100, loop_count = 1, pause_time = 0.0, initial_play = true))]
-    pub fn new(
-        mixer: Arc<AudioMixer>,
-        filename: String,
-        volume: u32,
-        loop_count: u32,
-        pause_time: f64,
-        initial_play: bool,
-    ) -> Result<Arc<Self>> {
-        let options =
-            WavePlayerOptions { volume, loop_count, pause_time: seconds("pause_time", pause_time)?, initial_play };
-        mixer.running()?;
-        Ok(Arc::new(WavePlayer { inner: core::WavePlayer::new(&mixer.inner, filename, options)?, owned: true }))
-    }
+        /// The player whose handle is `handle`. `InvalidHandle` when it is no
+        /// live player.
+        #[uniffi::constructor]
+        pub fn from_handle(handle: u64) -> Result<Arc<Self>> {
+            Ok(Arc::new(WavePlayer { inner: resolve(handle, ObjectKind::WavePlayer, "wave player")?, owned: false }))
+        }
 
-    /// The player whose handle is `handle`. `InvalidHandle` when it is no
-    /// live player.
-    #[uniffi::constructor]
-    pub fn from_handle(handle: u64) -> Result<Arc<Self>> {
-        Ok(Arc::new(WavePlayer { inner: resolve(handle, ObjectKind::WavePlayer, "wave player")?, owned: false }))
-    }
+        /// `filename`.
+        pub fn filename(&self) -> String {
+            self.inner.filename().display().to_string()
+        }
 
-    /// The player's handle: the sender of its notifications.
-    pub fn handle(&self) -> u64 {
-        self.inner.handle().raw()
-    }
+        /// Sets `filename` (`InvalidState` while active).
+        pub fn set_filename(&self, filename: String) -> Result<()> {
+            Ok(self.inner.set_filename(filename)?)
+        }
 
-    /// `mixer`.
-    pub fn mixer(&self) -> Arc<AudioMixer> {
-        AudioMixer::wrap(core::AudioPortObject::mixer(&*self.inner))
-    }
+        /// `volume`, 0-200.
+        pub fn volume(&self) -> u32 {
+            self.inner.volume()
+        }
 
-    /// `filename`.
-    pub fn filename(&self) -> String {
-        self.inner.filename().display().to_string()
-    }
+        /// Sets `volume` (`InvalidState` while active).
+        pub fn set_volume(&self, volume: u32) -> Result<()> {
+            Ok(self.inner.set_volume(volume)?)
+        }
 
-    /// Sets `filename` (`InvalidState` while active).
-    pub fn set_filename(&self, filename: String) -> Result<()> {
-        Ok(self.inner.set_filename(filename)?)
-    }
+        /// `loop_count`: plays per start, 0 forever.
+        pub fn loop_count(&self) -> u32 {
+            self.inner.loop_count()
+        }
 
-    /// `volume`, 0-200.
-    pub fn volume(&self) -> u32 {
-        self.inner.volume()
-    }
+        /// Sets `loop_count` (`InvalidState` while active).
+        pub fn set_loop_count(&self, loop_count: u32) -> Result<()> {
+            Ok(self.inner.set_loop_count(loop_count)?)
+        }
 
-    /// Sets `volume` (`InvalidState` while active).
-    pub fn set_volume(&self, volume: u32) -> Result<()> {
-        Ok(self.inner.set_volume(volume)?)
-    }
+        /// `pause_time`, in seconds.
+        pub fn pause_time(&self) -> f64 {
+            self.inner.pause_time().as_secs_f64()
+        }
 
-    /// `loop_count`: plays per start, 0 forever.
-    pub fn loop_count(&self) -> u32 {
-        self.inner.loop_count()
-    }
+        /// Sets `pause_time`, in seconds (`InvalidState` while active).
+        pub fn set_pause_time(&self, pause_time: f64) -> Result<()> {
+            Ok(self.inner.set_pause_time(seconds("pause_time", pause_time)?)?)
+        }
 
-    /// Sets `loop_count` (`InvalidState` while active).
-    pub fn set_loop_count(&self, loop_count: u32) -> Result<()> {
-        Ok(self.inner.set_loop_count(loop_count)?)
-    }
+        /// `initial_play`.
+        pub fn initial_play(&self) -> bool {
+            self.inner.initial_play()
+        }
 
-    /// `pause_time`, in seconds.
-    pub fn pause_time(&self) -> f64 {
-        self.inner.pause_time().as_secs_f64()
-    }
+        /// Sets `initial_play` (`InvalidState` while active).
+        pub fn set_initial_play(&self, initial_play: bool) -> Result<()> {
+            Ok(self.inner.set_initial_play(initial_play)?)
+        }
 
-    /// Sets `pause_time`, in seconds (`InvalidState` while active).
-    pub fn set_pause_time(&self, pause_time: f64) -> Result<()> {
-        Ok(self.inner.set_pause_time(seconds("pause_time", pause_time)?)?)
-    }
+        /// `is_active`: between `start()` and its end.
+        pub fn is_active(&self) -> bool {
+            self.inner.is_active()
+        }
 
-    /// `initial_play`.
-    pub fn initial_play(&self) -> bool {
-        self.inner.initial_play()
-    }
+        /// `start()`: starts playing. A file that cannot be played is reported
+        /// by `WavePlayerDidFail`; the only error is `InvalidState` when it is
+        /// playing already.
+        pub fn start(&self) -> Result<()> {
+            Ok(self.inner.start()?)
+        }
 
-    /// Sets `initial_play` (`InvalidState` while active).
-    pub fn set_initial_play(&self, initial_play: bool) -> Result<()> {
-        Ok(self.inner.set_initial_play(initial_play)?)
-    }
+        /// `stop()`: stops at once; posts `WavePlayerDidEnd` if it was active.
+        pub fn stop(&self) {
+            self.inner.stop();
+        }
 
-    /// `is_active`: between `start()` and its end.
-    pub fn is_active(&self) -> bool {
-        self.inner.is_active()
-    }
-
-    /// `start()`: starts playing. A file that cannot be played is reported
-    /// by `WavePlayerDidFail`; the only error is `InvalidState` when it is
-    /// playing already.
-    pub fn start(&self) -> Result<()> {
-        Ok(self.inner.start()?)
-    }
-
-    /// `stop()`: stops at once; posts `WavePlayerDidEnd` if it was active.
-    pub fn stop(&self) {
-        self.inner.stop();
-    }
-
-    /// `play().wait()`: starts playing and blocks until the play ends (all
-    /// loops, or `stop()` from another thread), at most `timeout_ms`
-    /// milliseconds when given. Errors: `InvalidArgument` when the file
-    /// could not be played, `InvalidState` when it was playing already or
-    /// the time ran out (it then keeps playing).
-    #[uniffi::method(default(timeout_ms = None))]
-    pub fn play(&self, timeout_ms: Option<u32>) -> Result<()> {
-        Ok(self.inner.play(timeout_ms.map(|ms| Duration::from_millis(u64::from(ms))))?)
-    }
-
-    /// `consumer_slot`: always `None` (a player consumes nothing).
-    pub fn consumer_slot(&self) -> Option<u32> {
-        core::AudioPortObject::consumer_slot(&*self.inner)
-    }
-
-    /// `producer_slot`: its slot while it plays.
-    pub fn producer_slot(&self) -> Option<u32> {
-        core::AudioPortObject::producer_slot(&*self.inner)
-    }
-
-    /// This player as an `AudioPort`.
-    pub fn as_audio_port(self: Arc<Self>) -> AudioPort {
-        AudioPort::Player { player: self }
+        /// `play().wait()`: starts playing and blocks until the play ends (all
+        /// loops, or `stop()` from another thread), at most `timeout_ms`
+        /// milliseconds when given. Errors: `InvalidArgument` when the file
+        /// could not be played, `InvalidState` when it was playing already or
+        /// the time ran out (it then keeps playing).
+        #[uniffi::method(default(timeout_ms = None))]
+        pub fn play(&self, timeout_ms: Option<u32>) -> Result<()> {
+            Ok(self.inner.play(timeout_ms.map(|ms| Duration::from_millis(u64::from(ms))))?)
+        }
     }
 }
 
@@ -641,84 +627,62 @@ pub struct WaveRecorder {
     owned: bool,
 }
 
-impl Drop for WaveRecorder {
-    fn drop(&mut self) {
-        release_if_owned(self.owned, self.inner.handle());
-    }
-}
+audio_port_object! {
+    impl WaveRecorder as AudioPort::Recorder { recorder } {
+        /// The recorder's handle.
+        fn handle;
+        /// `consumer_slot`: its slot while it records.
+        fn consumer_slot;
+        /// `producer_slot`: always `None`.
+        fn producer_slot;
+        /// This recorder as an `AudioPort`.
+        fn as_audio_port;
+        /// `WaveRecorder(mixer, filename)`: a stopped recorder; missing parent
+        /// directories are created on `start()`.
+        #[uniffi::constructor]
+        pub fn new(mixer: Arc<AudioMixer>, filename: String) -> Result<Arc<Self>> {
+            mixer.running()?;
+            Ok(Arc::new(WaveRecorder { inner: core::WaveRecorder::new(&mixer.inner, filename), owned: true }))
+        }
 
-#[uniffi::export]
-impl WaveRecorder {
-    /// `WaveRecorder(mixer, filename)`: a stopped recorder; missing parent
-    /// directories are created on `start()`.
-    #[uniffi::constructor]
-    pub fn new(mixer: Arc<AudioMixer>, filename: String) -> Result<Arc<Self>> {
-        mixer.running()?;
-        Ok(Arc::new(WaveRecorder { inner: core::WaveRecorder::new(&mixer.inner, filename), owned: true }))
-    }
+        /// The recorder whose handle is `handle`. `InvalidHandle` when it is no
+        /// live recorder.
+        #[uniffi::constructor]
+        pub fn from_handle(handle: u64) -> Result<Arc<Self>> {
+            Ok(Arc::new(WaveRecorder { inner: resolve(handle, ObjectKind::WaveRecorder, "wave recorder")?, owned: false }))
+        }
 
-    /// The recorder whose handle is `handle`. `InvalidHandle` when it is no
-    /// live recorder.
-    #[uniffi::constructor]
-    pub fn from_handle(handle: u64) -> Result<Arc<Self>> {
-        Ok(Arc::new(WaveRecorder { inner: resolve(handle, ObjectKind::WaveRecorder, "wave recorder")?, owned: false }))
-    }
+        /// `filename`.
+        pub fn filename(&self) -> String {
+            self.inner.filename().display().to_string()
+        }
 
-    /// The recorder's handle.
-    pub fn handle(&self) -> u64 {
-        self.inner.handle().raw()
-    }
+        /// Sets `filename` for the next `start()` (`InvalidState` while
+        /// recording).
+        pub fn set_filename(&self, filename: String) -> Result<()> {
+            Ok(self.inner.set_filename(filename)?)
+        }
 
-    /// `mixer`.
-    pub fn mixer(&self) -> Arc<AudioMixer> {
-        AudioMixer::wrap(core::AudioPortObject::mixer(&*self.inner))
-    }
+        /// `is_active`: recording.
+        pub fn is_active(&self) -> bool {
+            self.inner.is_active()
+        }
 
-    /// `filename`.
-    pub fn filename(&self) -> String {
-        self.inner.filename().display().to_string()
-    }
+        /// What the current (or last) recording holds so far, in seconds.
+        pub fn duration(&self) -> f64 {
+            self.inner.duration().as_secs_f64()
+        }
 
-    /// Sets `filename` for the next `start()` (`InvalidState` while
-    /// recording).
-    pub fn set_filename(&self, filename: String) -> Result<()> {
-        Ok(self.inner.set_filename(filename)?)
-    }
+        /// `start()`: creates the file and starts recording. Errors: recording
+        /// already, the file cannot be created.
+        pub fn start(&self) -> Result<()> {
+            Ok(self.inner.start()?)
+        }
 
-    /// `is_active`: recording.
-    pub fn is_active(&self) -> bool {
-        self.inner.is_active()
-    }
-
-    /// What the current (or last) recording holds so far, in seconds.
-    pub fn duration(&self) -> f64 {
-        self.inner.duration().as_secs_f64()
-    }
-
-    /// `start()`: creates the file and starts recording. Errors: recording
-    /// already, the file cannot be created.
-    pub fn start(&self) -> Result<()> {
-        Ok(self.inner.start()?)
-    }
-
-    /// `stop()`: stops and completes the file; nothing when stopped.
-    pub fn stop(&self) -> Result<()> {
-        Ok(self.inner.stop()?)
-    }
-
-    /// `consumer_slot`: its slot while it records.
-    pub fn consumer_slot(&self) -> Option<u32> {
-        core::AudioPortObject::consumer_slot(&*self.inner)
-    }
-
-    /// `producer_slot`: always `None`.
-    pub fn producer_slot(&self) -> Option<u32> {
-        core::AudioPortObject::producer_slot(&*self.inner)
-    }
-
-    /// This recorder as an `AudioPort`.
-    pub fn as_audio_port(self: Arc<Self>) -> AudioPort {
-        AudioPort::Recorder { recorder: self }
+        /// `stop()`: stops and completes the file; nothing when stopped.
+        pub fn stop(&self) -> Result<()> {
+            Ok(self.inner.stop()?)
+        }
     }
 }
 
