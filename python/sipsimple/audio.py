@@ -35,7 +35,7 @@ import os
 import threading
 import weakref
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Optional, Protocol, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, Union
 
 from sipsimple import _core
 from sipsimple._objects import CoreObject
@@ -76,6 +76,30 @@ def _register(obj: Any) -> None:
         _objects[obj._core.handle.raw] = obj
 
 
+def _wrap_optional(cls: type, core: Any) -> Any:
+    """:func:`_wrap`, or ``None`` when there is no core object."""
+    return None if core is None else _wrap(cls, core)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _core_attribute(
+    name: str, doc: str, get: Callable[[Any], Any] = _same, set: Optional[Callable[[Any], Any]] = None
+) -> Any:
+    """A property reading the core object's attribute ``name`` through
+    ``get`` and, with ``set``, writing it through ``set``."""
+
+    def fget(self: Any) -> Any:
+        return get(getattr(self._core, name))
+
+    def fset(self: Any, value: Any) -> None:
+        setattr(self._core, name, set(value))
+
+    return property(fget, None if set is None else fset, doc=doc)
+
+
 class WavePlayerError(Exception):
     """A WAV file could not be played."""
 
@@ -109,13 +133,13 @@ class AudioMixer(CoreObject):
     def voice(cls) -> Optional[AudioMixer]:
         """The voice mixer, ``None`` while the application is stopped."""
         core = _core.CoreAudioMixer.voice()
-        return None if core is None else _wrap(cls, core)  # type: ignore[no-any-return]
+        return _wrap_optional(cls, core)  # type: ignore[no-any-return]
 
     @classmethod
     def alert(cls) -> Optional[AudioMixer]:
         """The alert mixer, ``None`` while the application is stopped."""
         core = _core.CoreAudioMixer.alert()
-        return None if core is None else _wrap(cls, core)  # type: ignore[no-any-return]
+        return _wrap_optional(cls, core)  # type: ignore[no-any-return]
 
     @property
     def _handle(self) -> _core.Handle:
@@ -128,39 +152,14 @@ class AudioMixer(CoreObject):
         rate: int = self._core.sample_rate
         return rate
 
-    @property
-    def input_device(self) -> Optional[str]:
-        """The input device setting (``None``: no input)."""
-        return self._core.input_device  # type: ignore[no-any-return]
-
-    @property
-    def output_device(self) -> Optional[str]:
-        """The output device setting (``None``: no output)."""
-        return self._core.output_device  # type: ignore[no-any-return]
-
-    @property
-    def real_input_device(self) -> Optional[str]:
-        """The input device in use (``system_default`` resolved)."""
-        return self._core.real_input_device  # type: ignore[no-any-return]
-
-    @property
-    def real_output_device(self) -> Optional[str]:
-        """The output device in use (``system_default`` resolved)."""
-        return self._core.real_output_device  # type: ignore[no-any-return]
-
-    @property
-    def muted(self) -> bool:
-        """Whether the input is muted."""
-        return bool(self._core.muted)
-
-    @muted.setter
-    def muted(self, muted: bool) -> None:
-        self._core.muted = bool(muted)
-
-    @property
-    def running(self) -> bool:
-        """True while the mixer ticks (until the application stopped)."""
-        return bool(self._core.is_running)
+    input_device = _core_attribute("input_device", "The input device setting (``None``: no input).")
+    output_device = _core_attribute("output_device", "The output device setting (``None``: no output).")
+    real_input_device = _core_attribute("real_input_device", "The input device in use (``system_default`` resolved).")
+    real_output_device = _core_attribute(
+        "real_output_device", "The output device in use (``system_default`` resolved)."
+    )
+    muted = _core_attribute("muted", "Whether the input is muted.", bool, set=bool)
+    running = _core_attribute("is_running", "True while the mixer ticks (until the application stopped).", bool)
 
     def __repr__(self) -> str:
         return f"<AudioMixer {self.sample_rate} Hz input={self.input_device!r} output={self.output_device!r}>"
@@ -190,7 +189,7 @@ class _Port(CoreObject):
     def mixer(self) -> Optional[AudioMixer]:
         """The mixer of the port."""
         core = _core.CoreAudioMixer.resolve(self._core.mixer)
-        return None if core is None else _wrap(AudioMixer, core)  # type: ignore[no-any-return]
+        return _wrap_optional(AudioMixer, core)  # type: ignore[no-any-return]
 
     @property
     def consumer_slot(self) -> Optional[int]:
@@ -212,23 +211,12 @@ class AudioDevice(_Port):
         self._core = _core.CoreAudioDevice(_mixer_handle(mixer), input_muted, output_muted)
         _register(self)
 
-    @property
-    def input_muted(self) -> bool:
-        """Whether it does not produce (posts ``AudioPortDidChangeSlots`` when changed)."""
-        return bool(self._core.input_muted)
-
-    @input_muted.setter
-    def input_muted(self, muted: bool) -> None:
-        self._core.input_muted = bool(muted)
-
-    @property
-    def output_muted(self) -> bool:
-        """Whether it does not consume (posts ``AudioPortDidChangeSlots`` when changed)."""
-        return bool(self._core.output_muted)
-
-    @output_muted.setter
-    def output_muted(self, muted: bool) -> None:
-        self._core.output_muted = bool(muted)
+    input_muted = _core_attribute(
+        "input_muted", "Whether it does not produce (posts ``AudioPortDidChangeSlots`` when changed).", bool, set=bool
+    )
+    output_muted = _core_attribute(
+        "output_muted", "Whether it does not consume (posts ``AudioPortDidChangeSlots`` when changed).", bool, set=bool
+    )
 
 
 class AudioBridge(_Port):
@@ -302,55 +290,12 @@ class WavePlayer(_Port):
         )
         _register(self)
 
-    @property
-    def filename(self) -> str:
-        """The file played."""
-        return self._core.filename  # type: ignore[no-any-return]
-
-    @filename.setter
-    def filename(self, filename: Union[str, os.PathLike[str]]) -> None:
-        self._core.filename = os.fspath(filename)
-
-    @property
-    def volume(self) -> int:
-        """Volume, 0-200."""
-        return self._core.volume  # type: ignore[no-any-return]
-
-    @volume.setter
-    def volume(self, volume: int) -> None:
-        self._core.volume = volume
-
-    @property
-    def loop_count(self) -> int:
-        """Plays per start; 0 is forever."""
-        return self._core.loop_count  # type: ignore[no-any-return]
-
-    @loop_count.setter
-    def loop_count(self, loop_count: int) -> None:
-        self._core.loop_count = loop_count
-
-    @property
-    def pause_time(self) -> float:
-        """Seconds of silence between plays."""
-        return self._core.pause_time  # type: ignore[no-any-return]
-
-    @pause_time.setter
-    def pause_time(self, pause_time: float) -> None:
-        self._core.pause_time = float(pause_time)
-
-    @property
-    def initial_play(self) -> bool:
-        """Whether the first play starts at once."""
-        return bool(self._core.initial_play)
-
-    @initial_play.setter
-    def initial_play(self, initial_play: bool) -> None:
-        self._core.initial_play = bool(initial_play)
-
-    @property
-    def is_active(self) -> bool:
-        """Playing, or waiting between plays."""
-        return bool(self._core.is_active)
+    filename = _core_attribute("filename", "The file played.", set=os.fspath)
+    volume = _core_attribute("volume", "Volume, 0-200.", set=_same)
+    loop_count = _core_attribute("loop_count", "Plays per start; 0 is forever.", set=_same)
+    pause_time = _core_attribute("pause_time", "Seconds of silence between plays.", set=float)
+    initial_play = _core_attribute("initial_play", "Whether the first play starts at once.", bool, set=bool)
+    is_active = _core_attribute("is_active", "Playing, or waiting between plays.", bool)
 
     def start(self) -> None:
         """Starts playing; ``RuntimeError`` if it is active already."""
@@ -414,24 +359,11 @@ class WaveRecorder(_Port):
         self._core = _core.CoreWaveRecorder(_mixer_handle(mixer), os.fspath(filename))
         _register(self)
 
-    @property
-    def filename(self) -> str:
-        """The file written; change it (while stopped) to keep the previous recording."""
-        return self._core.filename  # type: ignore[no-any-return]
-
-    @filename.setter
-    def filename(self, filename: Union[str, os.PathLike[str]]) -> None:
-        self._core.filename = os.fspath(filename)
-
-    @property
-    def is_active(self) -> bool:
-        """Recording."""
-        return bool(self._core.is_active)
-
-    @property
-    def duration(self) -> float:
-        """Seconds of audio written since :meth:`start`."""
-        return self._core.duration  # type: ignore[no-any-return]
+    filename = _core_attribute(
+        "filename", "The file written; change it (while stopped) to keep the previous recording.", set=os.fspath
+    )
+    is_active = _core_attribute("is_active", "Recording.", bool)
+    duration = _core_attribute("duration", "Seconds of audio written since :meth:`start`.")
 
     def start(self) -> None:
         """Creates the file and starts writing."""
@@ -469,10 +401,7 @@ class AudioConference(CoreObject):
         bridge: AudioBridge = _from_core_handle(self._core.bridge)
         return bridge
 
-    @property
-    def on_hold(self) -> bool:
-        """Whether the local device is out of the conference."""
-        return bool(self._core.on_hold)
+    on_hold = _core_attribute("on_hold", "Whether the local device is out of the conference.", bool)
 
     @property
     def streams(self) -> list[AudioStream]:
@@ -542,22 +471,22 @@ def _application_alert_mixer() -> Optional[AudioMixer]:
 def _application_voice_bridge() -> Optional[AudioBridge]:
     """The application's voice bridge (holding the voice device), ``None`` while stopped."""
     core = _core.CoreAudioBridge.voice()
-    return None if core is None else _wrap(AudioBridge, core)  # type: ignore[no-any-return]
+    return _wrap_optional(AudioBridge, core)  # type: ignore[no-any-return]
 
 
 def _application_alert_bridge() -> Optional[AudioBridge]:
     """The application's alert bridge (holding the alert device), ``None`` while stopped."""
     core = _core.CoreAudioBridge.alert()
-    return None if core is None else _wrap(AudioBridge, core)  # type: ignore[no-any-return]
+    return _wrap_optional(AudioBridge, core)  # type: ignore[no-any-return]
 
 
 def _application_voice_device() -> Optional[AudioDevice]:
     """The application's voice device, ``None`` while stopped."""
     core = _core.CoreAudioDevice.voice()
-    return None if core is None else _wrap(AudioDevice, core)  # type: ignore[no-any-return]
+    return _wrap_optional(AudioDevice, core)  # type: ignore[no-any-return]
 
 
 def _application_alert_device() -> Optional[AudioDevice]:
     """The application's alert device, ``None`` while stopped."""
     core = _core.CoreAudioDevice.alert()
-    return None if core is None else _wrap(AudioDevice, core)  # type: ignore[no-any-return]
+    return _wrap_optional(AudioDevice, core)  # type: ignore[no-any-return]

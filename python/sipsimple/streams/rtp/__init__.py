@@ -128,11 +128,15 @@ class RTPStream(CoreObject, IMediaStream):
         )
         return pair
 
+    def _remote_part(self, received: bool, index: int) -> Any:
+        """Item ``index`` (0: address, 1: port) of :meth:`_remote`, ``None`` before it is known."""
+        pair = self._remote(received)
+        return None if pair is None else pair[index]
+
     @property
     def remote_rtp_address(self) -> Optional[str]:
         """The RTP address the peer's SDP gives, once started."""
-        pair = self._remote(False)
-        return None if pair is None else pair[0]
+        return self._remote_part(False, 0)  # type: ignore[no-any-return]
 
     @property
     def remote_rtp_port(self) -> Optional[int]:
@@ -143,26 +147,22 @@ class RTPStream(CoreObject, IMediaStream):
     @property
     def remote_rtp_address_sdp(self) -> Optional[str]:
         """The RTP address the peer's SDP gives."""
-        pair = self._remote(False)
-        return None if pair is None else pair[0]
+        return self._remote_part(False, 0)  # type: ignore[no-any-return]
 
     @property
     def remote_rtp_port_sdp(self) -> Optional[int]:
         """The RTP port the peer's SDP gives."""
-        pair = self._remote(False)
-        return None if pair is None else pair[1]
+        return self._remote_part(False, 1)  # type: ignore[no-any-return]
 
     @property
     def remote_rtp_address_received(self) -> Optional[str]:
         """The address the peer's RTP really comes from."""
-        pair = self._remote(True)
-        return None if pair is None else pair[0]
+        return self._remote_part(True, 0)  # type: ignore[no-any-return]
 
     @property
     def remote_rtp_port_received(self) -> Optional[int]:
         """The port the peer's RTP really comes from."""
-        pair = self._remote(True)
-        return None if pair is None else pair[1]
+        return self._remote_part(True, 1)  # type: ignore[no-any-return]
 
     @property
     def local_rtp_candidate_type(self) -> Optional[str]:
