@@ -474,13 +474,25 @@ impl Driver {
     }
 
     /// Sends bytes outside any transaction (a stateless rejection).
+    /// Sends outside any transaction (stateless responses, ACKs for 2xx):
+    /// at once when the transport can take it, so it keeps its order with
+    /// the transaction sends around it (an ACK must not overtake a BYE);
+    /// spawned only when the send must wait.
     fn send_raw(&self, destination: Destination, bytes: Vec<u8>) {
+        let bytes = match self.transports.try_send_now(destination.transport, destination.address, None, bytes) {
+            Ok(Ok(_)) => return,
+            Ok(Err(e)) => {
+                self.log.log(4, format!("cannot send a stateless message to {}: {e}", destination.address));
+                return;
+            }
+            Err(bytes) => bytes,
+        };
         let transports = self.transports.clone();
         let log = self.log;
         tokio::spawn(async move {
             let sent = transports.send(destination.transport, destination.address, None, bytes).await;
             if let Err(e) = sent {
-                log.log(4, format!("cannot send a stateless response to {}: {e}", destination.address));
+                log.log(4, format!("cannot send a stateless message to {}: {e}", destination.address));
             }
         });
     }
