@@ -90,6 +90,12 @@ impl Running {
         }
     }
 
+    /// Alice calls bob with PCMU (SRTP if both offer it): an established call.
+    fn pcmu_call(&self) -> Call {
+        self.configure(&["PCMU"], "opportunistic");
+        establish(self, 1)
+    }
+
     fn stop(self) {
         SIPApplication::instance().stop().unwrap();
         self.recorder.wait_for("SIPApplicationDidEnd", T).expect("DidEnd");
@@ -464,8 +470,7 @@ fn stream_list(n: &Notification, field: &str) -> Vec<sipsimple_core::Handle> {
 #[test]
 fn a_second_stream_is_added_by_reinvite_carries_audio_and_is_removed() {
     let run = start();
-    run.configure(&["PCMU"], "opportunistic");
-    let c = establish(&run, 1);
+    let c = run.pcmu_call();
 
     // Alice adds a second audio stream: bob is asked.
     let second = AudioStream::new(&run.alice);
@@ -545,8 +550,7 @@ fn a_second_stream_is_added_by_reinvite_carries_audio_and_is_removed() {
 #[test]
 fn a_refused_stream_proposal_ends_the_stream_and_hold_waits_for_an_idle_session() {
     let run = start();
-    run.configure(&["PCMU"], "opportunistic");
-    let c = establish(&run, 1);
+    let c = run.pcmu_call();
 
     let second = AudioStream::new(&run.alice);
     c.call.add_stream(second.clone()).unwrap();
@@ -655,8 +659,7 @@ fn forged_packets_from_another_address_are_dropped_and_counted_and_never_latched
 #[test]
 fn a_stream_failing_during_the_call_is_removed_and_the_last_one_ends_the_session() {
     let run = start();
-    run.configure(&["PCMU"], "opportunistic");
-    let c = establish(&run, 1);
+    let c = run.pcmu_call();
     let second = AudioStream::new(&run.alice);
     c.call.add_stream(second.clone()).unwrap();
     run.from("SIPSessionGotProposal", c.incoming.handle(), 1);

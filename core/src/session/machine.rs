@@ -296,6 +296,8 @@ pub struct InviteSession {
     /// or where the peer's INVITE came from).
     next_hop: Option<Destination>,
     contact: Option<NameAddr<'static>>,
+    /// Our Contact carries `isfocus` (RFC 4579): we host a conference.
+    is_focus: bool,
     invite: Option<PendingInvite>,
     reinvite: Option<(u64, Message)>,
     received: Option<ReceivedInvite>,
@@ -362,6 +364,11 @@ impl SessionTimer {
     }
 }
 
+/// `contact` with the `isfocus` parameter (once).
+fn with_focus(contact: NameAddr<'static>) -> NameAddr<'static> {
+    if contact.params().contains("isfocus") { contact } else { contact.with_param("isfocus", None) }
+}
+
 /// `Session-Expires: N;refresher=uac|uas` → (N, refresher).
 fn session_expires(message: &Message) -> Option<(Duration, Option<String>)> {
     let value = message.header_value("Session-Expires").or_else(|| message.header_value("x"))?;
@@ -391,6 +398,7 @@ impl InviteSession {
             dialog: None,
             next_hop: None,
             contact: None,
+            is_focus: false,
             invite: None,
             reinvite: None,
             received: None,
@@ -473,6 +481,23 @@ impl InviteSession {
     /// The transport of the session's next hop, once known.
     pub fn transport(&self) -> Option<crate::sip::transport::TransportKind> {
         self.next_hop.as_ref().map(|hop| hop.transport)
+    }
+
+    /// Marks our Contact with `isfocus` (RFC 4579, `is_focus` of `connect`
+    /// and `accept`): before `connect`, or before `accept` of an incoming
+    /// session.
+    pub fn set_focus(&mut self, is_focus: bool) {
+        self.is_focus = is_focus;
+        if !is_focus {
+            return;
+        }
+        if let Some(contact) = self.contact.take() {
+            let contact = with_focus(contact);
+            if let Some(dialog) = self.dialog.as_mut() {
+                dialog.set_local_target(contact.clone());
+            }
+            self.contact = Some(contact);
+        }
     }
 
     /// The current state.
@@ -616,8 +641,9 @@ impl InviteSession {
         if let Some(r) = &route.route {
             request.headers_mut().insert(0, crate::sip::message::Header::canonical("Route", r.clone()));
         }
-        request.add_header("Contact", &route.contact);
-        self.contact = Some(route.contact.clone());
+        let contact = if self.is_focus { with_focus(route.contact.clone()) } else { route.contact.clone() };
+        request.add_header("Contact", &contact);
+        self.contact = Some(contact);
         self.next_hop = Some(route.destination.clone());
         self.via = Some(route.via.clone());
         let request = self.with_via(request);

@@ -391,25 +391,7 @@ impl Session {
             return Err(Error::InvalidArgument("none of the streams was proposed by the peer".into()));
         }
         let mut lines: Vec<MediaDescription> = offer.media.iter().map(MediaDescription::disabled).collect();
-        let mut active = Vec::new();
-        let mut failure = None;
-        for (index, stream) in accepted {
-            if let Err(e) = stream.initialize(self, StreamDirection::Incoming) {
-                failure = Some(e.to_string());
-                continue;
-            }
-            self.media().initialized.push(stream.clone());
-            match stream.get_local_media(Some(&offer), index) {
-                Ok(line) => {
-                    lines[index] = line;
-                    active.push((index, stream));
-                }
-                Err(e) => {
-                    failure = Some(e.to_string());
-                    stream.end();
-                }
-            }
-        }
+        let (active, failure) = self.answer_with(&offer, accepted, &mut lines);
         if active.is_empty() {
             let reason = failure.unwrap_or_else(|| "no stream could be set up".into());
             self.media().failure_reason = Some(format!("media stream failed: {reason}"));
@@ -432,6 +414,37 @@ impl Session {
         self.accept_sdp(answer)
     }
 
+    /// Initializes the `accepted` streams of the peer's `offer` and puts
+    /// their answers in `lines`. Returns the streams that are ready and the
+    /// last failure (a stream that failed is ended).
+    fn answer_with(
+        &self,
+        offer: &SessionDescription,
+        accepted: Vec<IndexedStream>,
+        lines: &mut [MediaDescription],
+    ) -> (Vec<IndexedStream>, Option<String>) {
+        let mut ready = Vec::new();
+        let mut failure = None;
+        for (index, stream) in accepted {
+            if let Err(e) = stream.initialize(self, StreamDirection::Incoming) {
+                failure = Some(e.to_string());
+                continue;
+            }
+            self.media().initialized.push(stream.clone());
+            match stream.get_local_media(Some(offer), index) {
+                Ok(line) => {
+                    lines[index] = line;
+                    ready.push((index, stream));
+                }
+                Err(e) => {
+                    failure = Some(e.to_string());
+                    stream.end();
+                }
+            }
+        }
+        (ready, failure)
+    }
+
     fn call<T>(
         &self,
         f: impl FnOnce(&mut InviteSession) -> std::result::Result<T, super::machine::IllegalState>,
@@ -439,6 +452,13 @@ impl Session {
         let result = f(&mut self.machine()).map_err(|e| Error::InvalidState(e.to_string()));
         SessionManager::instance().wake();
         result
+    }
+
+    /// `is_focus`: our Contact carries `isfocus` (RFC 4579), as the
+    /// original's `connect(..., is_focus=True)` and `accept(..., is_focus=True)`
+    /// do. Call it before `connect` or `accept`.
+    pub fn set_is_focus(&self, is_focus: bool) {
+        self.machine().set_focus(is_focus);
     }
 
     /// `send_ring_indication`: 180 Ringing.
@@ -683,25 +703,7 @@ impl Session {
                 lines[*index] = stream.get_local_media(Some(&offer), *index)?;
             }
         }
-        let mut ready = Vec::new();
-        let mut failure = None;
-        for (index, stream) in accepted {
-            if let Err(e) = stream.initialize(self, StreamDirection::Incoming) {
-                failure = Some(e.to_string());
-                continue;
-            }
-            self.media().initialized.push(stream.clone());
-            match stream.get_local_media(Some(&offer), index) {
-                Ok(line) => {
-                    lines[index] = line;
-                    ready.push((index, stream));
-                }
-                Err(e) => {
-                    failure = Some(e.to_string());
-                    stream.end();
-                }
-            }
-        }
+        let (ready, mut failure) = self.answer_with(&offer, accepted, &mut lines);
         if ready.is_empty() {
             let reason = failure.unwrap_or_else(|| "no stream could be set up".into());
             self.proposal_failed(&proposed, &reason);

@@ -542,3 +542,23 @@ fn a_session_nobody_refreshes_ends_when_the_timer_runs_out() {
     assert!(call.sent.iter().any(|(s, m)| *s == Side::Bob && m.method() == Some(&Method::Bye)));
     assert_eq!(call.alice.state(), SessionState::Terminated, "Alice got the BYE");
 }
+
+#[test]
+fn is_focus_marks_the_contact_of_the_invite_and_of_the_200() {
+    let mut call = Call::new();
+    call.alice.set_focus(true);
+    call.connect();
+    call.bob.set_focus(true);
+    let now = call.now;
+    call.bob.accept(now, ANSWER.to_vec()).unwrap();
+    call.pump();
+    let contact = |side: Side, pick: &dyn Fn(&Message) -> bool| {
+        let (_, m) = call.sent.iter().find(|(s, m)| *s == side && pick(m)).expect("the message");
+        m.header_value("Contact").unwrap().to_owned()
+    };
+    let invite = contact(Side::Alice, &|m| m.method() == Some(&Method::Invite));
+    assert_eq!(invite, "<sip:alice-contact@127.0.0.1:5060>;isfocus");
+    let ok = contact(Side::Bob, &|m| m.status() == Some(200));
+    assert!(ok.ends_with(";isfocus"), "{ok}");
+    assert_eq!(ok.matches("isfocus").count(), 1);
+}
