@@ -1036,6 +1036,12 @@ sipsimple_result sipsimple_session_remove_stream(sipsimple_handle session, sipsi
 sipsimple_result sipsimple_session_send_ring_indication(sipsimple_handle session);
 
 /**
+ * `is_focus`: when `is_focus` is true, our Contact carries `isfocus`
+ * (RFC 4579, we host a conference). Call it before `connect` or `accept`.
+ */
+sipsimple_result sipsimple_session_set_is_focus(sipsimple_handle session, bool is_focus);
+
+/**
  * `*out` receives the session's `start_time` (`SIPSessionDidStart`) in
  * seconds since the Unix epoch, or 0 before it started.
  */

@@ -78,6 +78,12 @@ impl Session {
         Ok(self.inner.connect_with_streams(&to, streams, subject)?)
     }
 
+    /// `is_focus`: our Contact carries `isfocus` (RFC 4579, we host a
+    /// conference). Call it before `connect` or `accept`.
+    pub fn set_is_focus(&self, is_focus: bool) {
+        self.inner.set_is_focus(is_focus);
+    }
+
     /// `send_ring_indication()`: answers an incoming session with 180
     /// Ringing.
     pub fn send_ring_indication(&self) -> Result<()> {

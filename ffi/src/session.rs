@@ -125,6 +125,16 @@ pub unsafe extern "C" fn sipsimple_session_connect(
     })
 }
 
+/// `is_focus`: when `is_focus` is true, our Contact carries `isfocus`
+/// (RFC 4579, we host a conference). Call it before `connect` or `accept`.
+#[unsafe(no_mangle)]
+pub extern "C" fn sipsimple_session_set_is_focus(session: sipsimple_handle, is_focus: bool) -> sipsimple_result {
+    guard("sipsimple_session_set_is_focus", || {
+        resolve(session)?.set_is_focus(is_focus);
+        Ok(())
+    })
+}
+
 /// `send_ring_indication()`: answers an incoming session with 180 Ringing.
 /// Allowed in state `incoming`.
 #[unsafe(no_mangle)]

@@ -381,6 +381,8 @@ class CoreSession:
         """The handles of the streams of the pending offer."""
     def connect(self, to: str, streams: list[Handle], subject: Optional[str] = None) -> None:
         """Calls `to` (a SIP URI) offering `streams` (handles); returns at once."""
+    def set_is_focus(self, is_focus: bool) -> None:
+        """Marks our Contact with `isfocus` (RFC 4579); call before connect or accept."""
     def send_ring_indication(self) -> None:
         """Sends 180 Ringing."""
     def accept(self, streams: list[Handle]) -> None:

@@ -37,8 +37,7 @@ notification (``notification.sender is session``).
 
 Differences from the original: ``routes`` given to :meth:`Session.connect`
 are not used (the core routes through the account's outbound proxy or the
-DNS records of the target's domain); ``is_focus`` is not supported; there is
-no conference handler or transfer yet (``conference``, ``replaced_session``,
+DNS records of the target's domain); there is no conference handler or transfer yet (``conference``, ``replaced_session``,
 ``transfer_handler`` and ``transfer_info`` are ``None``).
 """
 
@@ -244,18 +243,18 @@ class Session(CoreObject):
     ) -> None:
         """Calls ``to_header`` (a SIP URI string such as
         ``sip:bob@example.com``, or an object with a ``uri``) offering
-        ``streams``; state becomes ``connecting``. Posts
+        ``streams``; state becomes ``connecting``. ``is_focus`` adds
+        ``isfocus`` to our Contact (RFC 4579). Posts
         ``SIPSessionNewOutgoing``, then ``SIPSessionDidStart`` or
         ``SIPSessionDidFail``. ``routes`` is accepted for compatibility but
         not used. ``ValueError`` without streams or for a malformed URI,
         ``RuntimeError`` unless the state is ``None``."""
-        if is_focus:
-            raise NotImplementedError("is_focus is not supported")
         if not streams:
             raise ValueError("connect needs at least one stream")
         handles = self._handles(streams)
         with _lock:
             self.subject = subject
+            self._core_session.set_is_focus(is_focus)
             self._core_session.connect(_target(to_header), handles, subject)
             _alive[self._handle.raw] = self
 
@@ -268,8 +267,7 @@ class Session(CoreObject):
         proposed streams (the others are refused). ``RuntimeError`` unless
         the state is ``incoming``; ``ValueError`` if none of ``streams`` was
         proposed."""
-        if is_focus:
-            raise NotImplementedError("is_focus is not supported")
+        self._core_session.set_is_focus(is_focus)
         self._core_session.accept(self._handles(streams))
 
     def reject(self, code: int = 603, reason: Optional[str] = None) -> None:

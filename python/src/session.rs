@@ -127,6 +127,10 @@ impl CoreSession {
         let streams = streams_of(&handles(&streams))?;
         detached(py, &self.inner, |s| s.connect_with_streams(&to, streams, subject))
     }
+    /// Marks our Contact with `isfocus` (RFC 4579); call before connect or accept.
+    fn set_is_focus(&self, is_focus: bool) {
+        self.inner.set_is_focus(is_focus);
+    }
     /// Sends 180 Ringing.
     fn send_ring_indication(&self, py: Python<'_>) -> PyResult<()> {
         detached(py, &self.inner, |s| s.send_ring_indication())

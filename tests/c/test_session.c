@@ -504,6 +504,8 @@ int main(void) {
     EXPECT(sipsimple_session_accept(spare, &spare_stream, 1), SIPSIMPLE_RESULT_INVALID_STATE);
     CHECK(strstr(last_error(), "None") != NULL);
     EXPECT(sipsimple_session_send_ring_indication(spare), SIPSIMPLE_RESULT_INVALID_STATE);
+    OK(sipsimple_session_set_is_focus(spare, false));
+    EXPECT(sipsimple_session_set_is_focus(0, true), SIPSIMPLE_RESULT_INVALID_HANDLE);
     EXPECT(sipsimple_session_state(spare, NULL), SIPSIMPLE_RESULT_NULL_ARGUMENT);
     EXPECT(sipsimple_session_on_hold(spare, NULL), SIPSIMPLE_RESULT_NULL_ARGUMENT);
     EXPECT(sipsimple_session_streams(spare, NULL, 0, NULL), SIPSIMPLE_RESULT_NULL_ARGUMENT);

@@ -4356,6 +4356,12 @@ public protocol SessionProtocol: AnyObject, Sendable {
     func sendRingIndication() throws 
     
     /**
+     * `is_focus`: our Contact carries `isfocus` (RFC 4579, we host a
+     * conference). Call it before `connect` or `accept`.
+     */
+    func setIsFocus(isFocus: Bool) 
+    
+    /**
      * `start_time`: when the session started (`SIPSessionDidStart`).
      */
     func startTime()  -> Date?
@@ -4744,6 +4750,19 @@ open func sendRingIndication()throws   {try rustCallWithError(FfiConverterTypeSi
         uniffiCallStatus in
     uniffi_sipsimple_uniffi_fn_method_session_send_ring_indication(
             self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `is_focus`: our Contact carries `isfocus` (RFC 4579, we host a
+     * conference). Call it before `connect` or `accept`.
+     */
+open func setIsFocus(isFocus: Bool)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_session_set_is_focus(
+            self.uniffiCloneHandle(),
+        FfiConverterBool.lower(isFocus),uniffiCallStatus
     )
 }
 }
@@ -9232,6 +9251,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_method_session_send_ring_indication() != 12461) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_session_set_is_focus() != 31414) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_method_session_start_time() != 35184) {

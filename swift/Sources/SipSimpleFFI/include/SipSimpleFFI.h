@@ -1249,6 +1249,11 @@ void uniffi_sipsimple_uniffi_fn_method_session_remove_stream(uint64_t ptr, RustB
 void uniffi_sipsimple_uniffi_fn_method_session_send_ring_indication(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_FN_METHOD_SESSION_SET_IS_FOCUS
+#define UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_FN_METHOD_SESSION_SET_IS_FOCUS
+void uniffi_sipsimple_uniffi_fn_method_session_set_is_focus(uint64_t ptr, int8_t is_focus, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_FN_METHOD_SESSION_START_TIME
 #define UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_FN_METHOD_SESSION_START_TIME
 RustBuffer uniffi_sipsimple_uniffi_fn_method_session_start_time(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -2711,6 +2716,12 @@ uint16_t uniffi_sipsimple_uniffi_checksum_method_session_remove_stream(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_CHECKSUM_METHOD_SESSION_SEND_RING_INDICATION
 #define UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_CHECKSUM_METHOD_SESSION_SEND_RING_INDICATION
 uint16_t uniffi_sipsimple_uniffi_checksum_method_session_send_ring_indication(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_CHECKSUM_METHOD_SESSION_SET_IS_FOCUS
+#define UNIFFI_FFIDEF_UNIFFI_SIPSIMPLE_UNIFFI_CHECKSUM_METHOD_SESSION_SET_IS_FOCUS
+uint16_t uniffi_sipsimple_uniffi_checksum_method_session_set_is_focus(void
     
 );
 #endif

@@ -981,6 +981,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_session_send_ring_indication(
     ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_session_set_is_focus(
+    ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_session_start_time(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_session_state(
@@ -1523,6 +1525,8 @@ internal object UniffiLib {
     external fun uniffi_sipsimple_uniffi_fn_method_session_remove_stream(`ptr`: Long,`stream`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_sipsimple_uniffi_fn_method_session_send_ring_indication(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_session_set_is_focus(`ptr`: Long,`isFocus`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_sipsimple_uniffi_fn_method_session_start_time(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -2207,6 +2211,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_send_ring_indication() and 0xFFFF) != 12461) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_set_is_focus() and 0xFFFF) != 31414) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_session_start_time() and 0xFFFF) != 35184) {
@@ -8544,6 +8551,12 @@ public interface SessionInterface {
     fun `sendRingIndication`()
     
     /**
+     * `is_focus`: our Contact carries `isfocus` (RFC 4579, we host a
+     * conference). Call it before `connect` or `accept`.
+     */
+    fun `setIsFocus`(`isFocus`: kotlin.Boolean)
+    
+    /**
      * `start_time`: when the session started (`SIPSessionDidStart`).
      */
     fun `startTime`(): java.time.Instant?
@@ -9055,6 +9068,23 @@ open class Session: Disposable, AutoCloseable, SessionInterface
     UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_send_ring_indication(
         it,
         _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * `is_focus`: our Contact carries `isfocus` (RFC 4579, we host a
+     * conference). Call it before `connect` or `accept`.
+     */override fun `setIsFocus`(`isFocus`: kotlin.Boolean)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_session_set_is_focus(
+        it,
+        
+        FfiConverterBoolean.lower(`isFocus`),_status)
 }
     }
     
