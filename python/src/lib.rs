@@ -61,6 +61,8 @@ mod core_module {
         m.add("ConfigurationError", py.get_type::<crate::errors::ConfigurationError>())?;
         m.add("DNSLookupError", py.get_type::<crate::lookup::DNSLookupError>())?;
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        let close = pyo3::wrap_pyfunction!(crate::notification::close_deliveries, m)?;
+        py.import("atexit")?.call_method1("register", (close,))?;
         Ok(())
     }
 }

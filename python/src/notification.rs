@@ -13,7 +13,8 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -41,14 +42,30 @@ impl PyObserver {
     }
 }
 
+/// Set by the interpreter's `atexit` ([`close_deliveries`]): no delivery
+/// attaches to the interpreter any more.
+static CLOSED: AtomicBool = AtomicBool::new(false);
+/// Deliveries attached to the interpreter right now.
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+/// How long the interpreter's exit waits for a delivery in progress.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
 impl Observer for PyObserver {
     fn handle_notification(&self, notification: &Notification) {
-        // Nothing is delivered once the interpreter is shutting down.
-        let _ = Python::try_attach(|py| {
-            if let Err(e) = self.deliver(py, notification) {
-                e.write_unraisable(py, Some(self.observer.bind(py)));
-            }
-        });
+        // Nothing is delivered once the interpreter is exiting: a thread
+        // that takes the GIL while it finalizes is killed mid-call.
+        if CLOSED.load(Ordering::Acquire) {
+            return;
+        }
+        ACTIVE.fetch_add(1, Ordering::AcqRel);
+        if !CLOSED.load(Ordering::Acquire) {
+            let _ = Python::try_attach(|py| {
+                if let Err(e) = self.deliver(py, notification) {
+                    e.write_unraisable(py, Some(self.observer.bind(py)));
+                }
+            });
+        }
+        ACTIVE.fetch_sub(1, Ordering::AcqRel);
     }
 
     fn identity(&self) -> usize {
@@ -175,4 +192,18 @@ impl CoreNotificationCenter {
     fn is_delivery_thread() -> bool {
         NotificationCenter::default_center().is_delivery_thread()
     }
+}
+
+/// Registered with `atexit` when the module loads: stops deliveries to
+/// Python observers and waits (GIL released, at most two seconds) for the
+/// one in progress, so no thread enters the interpreter while it finalizes.
+#[pyfunction]
+pub fn close_deliveries(py: Python<'_>) {
+    CLOSED.store(true, Ordering::Release);
+    py.detach(|| {
+        let deadline = Instant::now() + CLOSE_GRACE;
+        while ACTIVE.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
 }
