@@ -18,6 +18,7 @@ pub mod config;
 pub mod error;
 pub mod handle;
 pub mod lookup;
+pub mod msrp;
 pub mod notification;
 pub mod notifications;
 pub mod paging;

@@ -1,0 +1,1 @@
+//! CPIM messages (RFC 3862).

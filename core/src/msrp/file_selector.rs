@@ -1,0 +1,1 @@
+//! File selectors (RFC 5547).

@@ -1,0 +1,1 @@
+//! Is-composing indications (RFC 3994).

@@ -1,0 +1,1 @@
+//! MSRP messages (RFC 4975).
