@@ -338,7 +338,7 @@ fn ascii_number(digits: &[u8]) -> Option<u32> {
 }
 
 fn is_leap_year(year: u16) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
 }
 
 fn days_in_month(year: u16, month: u8) -> u8 {
@@ -874,6 +874,9 @@ struct RawHeader<'a> {
     raw_value: &'a str,
 }
 
+/// Header lines with their 1-based line numbers, folded lines joined.
+type HeaderLines = Vec<(usize, String)>;
+
 /// Reads header lines from `start` up to and including the blank line that
 /// ends them. Folded lines (starting with a space or tab) are joined to the
 /// line before. `None` if the input ends before a blank line.
@@ -881,8 +884,8 @@ fn read_header_block(
     input: &[u8],
     start: usize,
     line_number: &mut usize,
-) -> Result<Option<(Vec<(usize, String)>, usize)>, CpimError> {
-    let mut lines: Vec<(usize, String)> = Vec::new();
+) -> Result<Option<(HeaderLines, usize)>, CpimError> {
+    let mut lines: HeaderLines = Vec::new();
     let mut position = start;
     loop {
         let Some(rest) = input.get(position..) else { return Ok(None) };
@@ -1454,7 +1457,8 @@ mod tests {
 
     #[test]
     fn malformed_payloads_give_typed_errors() {
-        let cases: &[(&[u8], fn(&CpimError) -> bool)] = &[
+        type Expectation = fn(&CpimError) -> bool;
+        let cases: &[(&[u8], Expectation)] = &[
             (b"", |e| *e == CpimError::MissingHeaderSeparator),
             (b"From: <sip:a@b>\r\n", |e| *e == CpimError::MissingHeaderSeparator),
             (b"From: <sip:a@b>\r\n\r\nContent-Type: text/plain\r\n", |e| *e == CpimError::MissingContentSeparator),
