@@ -520,6 +520,11 @@ impl InviteSession {
         self.outputs.pop_front()
     }
 
+    /// Whether outputs wait for [`InviteSession::poll_output`].
+    pub fn has_output(&self) -> bool {
+        !self.outputs.is_empty()
+    }
+
     /// When [`InviteSession::handle_timeout`] must run next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let ack = self.pending_ack.as_ref().map(|p| p.next_retransmit.min(p.give_up));

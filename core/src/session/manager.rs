@@ -987,9 +987,12 @@ async fn run(
         }
         let finished: Vec<Arc<Session>> = {
             let mut state = manager.lock();
-            let (done, live) = std::mem::take(&mut state.sessions)
-                .into_iter()
-                .partition(|s| s.state() == SessionState::Terminated && s.machine().poll_timeout().is_none());
+            let (done, live) = std::mem::take(&mut state.sessions).into_iter().partition(|s| {
+                // A session ended by the application since the drain above
+                // still has its last messages and events to deliver.
+                let machine = s.machine();
+                machine.state() == SessionState::Terminated && machine.poll_timeout().is_none() && !machine.has_output()
+            });
             state.sessions = live;
             done
         };
