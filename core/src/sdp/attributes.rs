@@ -812,21 +812,26 @@ fn unquote<'a>(text: &'a str, attribute: &'static str) -> Result<&'a str, Attrib
 }
 
 fn percent_decode(text: &str) -> Result<String, AttributeError> {
+    // A '%' not followed by two hex digits is kept as written: peers that do
+    // not percent-encode (the original library among them) send "100%.txt".
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).ok_or(AttributeError::new("file-selector", "bad percent escape"))?;
-            let hex =
-                std::str::from_utf8(hex).map_err(|_| AttributeError::new("file-selector", "bad percent escape"))?;
-            out.push(
-                u8::from_str_radix(hex, 16).map_err(|_| AttributeError::new("file-selector", "bad percent escape"))?,
-            );
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
+    while let Some(&byte) = bytes.get(i) {
+        let escaped = bytes
+            .get(i + 1..i + 3)
+            .filter(|hex| byte == b'%' && hex.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(decoded) => {
+                out.push(decoded);
+                i += 3;
+            }
+            None => {
+                out.push(byte);
+                i += 1;
+            }
         }
     }
     String::from_utf8(out).map_err(|_| AttributeError::new("file-selector", "name is not UTF-8"))
@@ -886,7 +891,8 @@ impl TypedAttribute for FileSelector {
             let (key, rest) = item.split_once(':').unwrap_or((item, ""));
             match key.to_ascii_lowercase().as_str() {
                 "name" => selector.name = Some(percent_decode(unquote(rest, A)?)?),
-                "type" if !rest.is_empty() && rest.contains('/') => selector.content_type = Some(rest.to_owned()),
+                // Not only `type/subtype`: Blink on macOS sends UTIs such as `com.adobe.pdf`.
+                "type" if !rest.is_empty() => selector.content_type = Some(rest.to_owned()),
                 "type" => return err(A, "invalid type"),
                 "size" => selector.size = Some(parse_u64(rest, A, "invalid size")?),
                 "hash" => {
@@ -1289,10 +1295,14 @@ mod tests {
         let s: FileSelector = round_trip("size:10 x-extra:1");
         assert_eq!(s.extensions, ["x-extra:1"]);
         for bad in
-            ["", "name:unquoted", "name:\"open", "size:big", "type:text", "hash:sha-1", "hash:sha-1:7", "name:\"%4\""]
+            ["", "name:unquoted", "name:\"open", "size:big", "type:", "hash:sha-1", "hash:sha-1:7", "name:\"%FF\""]
         {
             rejects::<FileSelector>(bad);
         }
+        // What peers send in practice: a macOS UTI as type, a '%' not encoded.
+        let s = FileSelector::parse_value("name:\"100% %4.pdf\" type:com.adobe.pdf").unwrap();
+        assert_eq!((s.name.as_deref(), s.content_type.as_deref()), (Some("100% %4.pdf"), Some("com.adobe.pdf")));
+        assert_eq!(s.to_string(), "name:\"100%25 %254.pdf\" type:com.adobe.pdf");
     }
 
     #[test]
