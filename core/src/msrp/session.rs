@@ -1,0 +1,866 @@
+//! A sans-IO MSRP session endpoint (RFC 4975): one per MSRP connection and
+//! session, on top of the [`message`](super::message) layer.
+//!
+//! - Input: the bytes read from the connection ([`MsrpSession::handle_bytes`])
+//!   and the clock ([`MsrpSession::handle_timeout`]).
+//! - Commands: [`MsrpSession::send_message`] (the body is cut into SEND
+//!   chunks of [`MsrpSessionConfig::max_chunk_size`] bytes, written one by
+//!   one as the connection takes them) and [`MsrpSession::abort`].
+//! - Output: bytes to write ([`MsrpSession::poll_transmit`]), what happened
+//!   ([`MsrpSession::poll_event`]) and when to call back
+//!   ([`MsrpSession::poll_timeout`]).
+//!
+//! Sending: each SEND chunk is a transaction; a 200 completes it, any other
+//! code — or no response within [`MsrpSessionConfig::transaction_timeout`]
+//! (408) — fails the message with [`MsrpEvent::MessageNotDelivered`]. When a
+//! success report was asked for, the message is delivered once success
+//! REPORTs cover all its bytes; a failure REPORT fails it. A message is
+//! never dropped silently: if the connection fails, every pending message
+//! is reported as not delivered.
+//!
+//! Receiving: SEND chunks are answered per §7.2 (200; 481 when the first
+//! To-Path URI is not this endpoint; 501 for unknown methods; 400 and 413
+//! from the parser or for a message larger than
+//! [`MsrpSessionConfig::max_message_size`]). Chunks are reassembled by
+//! Message-ID in any order — or, for the content types of
+//! [`BodyDelivery`], handed over as [`MsrpEvent::ChunkData`] as they arrive
+//! so that a large file is never held in memory.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use super::message::{
+    BuildError, ByteRange, Continuation, Event, FailureReport, Head, Header, Kind, Limits, Method, MsrpUri, ParseError,
+    Parser, Status, SuccessReport, encode_end_line, is_valid_transaction_id, new_message_id, reason_phrase,
+    transaction_id_for,
+};
+
+/// How the bodies of received messages are handed to the application.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum BodyDelivery {
+    /// Every message is reassembled in memory (up to
+    /// [`MsrpSessionConfig::max_message_size`]) and delivered whole in
+    /// [`MsrpEvent::MessageReceived`].
+    #[default]
+    Reassemble,
+    /// Every message is streamed: its bytes are delivered as
+    /// [`MsrpEvent::ChunkData`] as they arrive and never held; no size limit.
+    Stream,
+    /// Messages whose Content-Type (without parameters, any case) is in the
+    /// list are streamed, the others reassembled.
+    StreamContentTypes(Vec<String>),
+}
+
+impl BodyDelivery {
+    /// Whether a message of `content_type` is streamed.
+    pub fn streams(&self, content_type: Option<&str>) -> bool {
+        match self {
+            BodyDelivery::Reassemble => false,
+            BodyDelivery::Stream => true,
+            BodyDelivery::StreamContentTypes(types) => {
+                let Some(content_type) = content_type else { return false };
+                let media = content_type.split(';').next().unwrap_or("").trim();
+                types.iter().any(|t| t.trim().eq_ignore_ascii_case(media))
+            }
+        }
+    }
+}
+
+/// Settings of an [`MsrpSession`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MsrpSessionConfig {
+    /// Largest body of one SEND chunk sent (default 64 KiB; at least 1).
+    pub max_chunk_size: usize,
+    /// How long a SEND chunk waits for its response before its message
+    /// fails with 408 (default 30 s, RFC 4975 §7.1).
+    pub transaction_timeout: Duration,
+    /// Largest message reassembled in memory; a bigger one is refused with
+    /// 413 (default 16 MiB). Streamed messages have no limit.
+    pub max_message_size: u64,
+    /// Which received messages are streamed.
+    pub body_delivery: BodyDelivery,
+    /// Line and header limits of the parser (its body limit is not used:
+    /// chunk bodies are bounded by `max_message_size` or streamed).
+    pub limits: Limits,
+}
+
+impl Default for MsrpSessionConfig {
+    fn default() -> MsrpSessionConfig {
+        MsrpSessionConfig {
+            max_chunk_size: 64 * 1024,
+            transaction_timeout: Duration::from_secs(30),
+            max_message_size: 16 * 1024 * 1024,
+            body_delivery: BodyDelivery::Reassemble,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// What an [`MsrpSession`] reports to the application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MsrpEvent {
+    /// A received message is complete. For a streamed message the body is
+    /// empty (its bytes came as [`MsrpEvent::ChunkData`]) and `streamed` is
+    /// set.
+    MessageReceived {
+        /// The Message-ID.
+        message_id: String,
+        /// The Content-Type of its chunks, if any.
+        content_type: Option<String>,
+        /// The whole body (empty when streamed).
+        body: Vec<u8>,
+        /// The size of the message in bytes.
+        size: u64,
+        /// Whether the body was delivered as [`MsrpEvent::ChunkData`].
+        streamed: bool,
+        /// The headers of its first chunk that MSRP does not interpret
+        /// (Content-ID, Content-Disposition, ...).
+        headers: Vec<Header>,
+    },
+    /// A SEND chunk was received and accepted (progress).
+    ChunkReceived {
+        /// The Message-ID.
+        message_id: String,
+        /// The bytes the chunk carried (1-based, as in Byte-Range).
+        byte_range: ByteRange,
+        /// The size of the whole message, when known.
+        total: Option<u64>,
+    },
+    /// Bytes of a streamed message, in the order they arrive (which need
+    /// not be the order of the message).
+    ChunkData {
+        /// The Message-ID.
+        message_id: String,
+        /// The 0-based position of `data[0]` in the message.
+        offset: u64,
+        /// The bytes.
+        data: Vec<u8>,
+    },
+    /// The sender aborted a message being received (`#`); its data so far
+    /// is to be discarded.
+    MessageAborted {
+        /// The Message-ID.
+        message_id: String,
+    },
+    /// A message being received was refused (too large, inconsistent
+    /// chunks); the sender was told with `code`.
+    MessageRefused {
+        /// The Message-ID.
+        message_id: String,
+        /// The status code sent.
+        code: u16,
+    },
+    /// A sent message reached the peer: its chunks were answered 200 and,
+    /// when a success report was asked for, success REPORTs cover it. With
+    /// `Failure-Report` `no` or `partial` and no success report it only
+    /// means the message was written.
+    MessageDelivered {
+        /// The Message-ID.
+        message_id: String,
+    },
+    /// A sent message failed: an error response, a failure REPORT, no
+    /// response in time (408), or the connection failed (408).
+    MessageNotDelivered {
+        /// The Message-ID.
+        message_id: String,
+        /// The status code.
+        code: u16,
+        /// Its comment or reason phrase.
+        reason: String,
+    },
+    /// The connection must be closed: the peer sent bytes that cannot be
+    /// framed. Nothing more is read.
+    Closed {
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// Why [`MsrpSession::send_message`] refused a message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The Message-ID is not 1 to 32 RFC 4975 `ident` characters.
+    #[error("invalid Message-ID")]
+    MessageId,
+    /// A message with this Message-ID is still being sent.
+    #[error("a message with this Message-ID is pending")]
+    DuplicateMessageId,
+    /// The session is closed.
+    #[error("the session is closed")]
+    Closed,
+    /// The SEND cannot be written (invalid Content-Type or path).
+    #[error(transparent)]
+    Build(#[from] BuildError),
+}
+
+/// Half-open byte ranges `[start, end)`, sorted and merged.
+#[derive(Clone, Debug, Default)]
+struct RangeSet(Vec<(u64, u64)>);
+
+impl RangeSet {
+    fn insert(&mut self, start: u64, end: u64) {
+        if start >= end {
+            return;
+        }
+        let (mut start, mut end) = (start, end);
+        let mut merged = Vec::with_capacity(self.0.len() + 1);
+        let mut placed = false;
+        for &(s, e) in &self.0 {
+            if e < start {
+                merged.push((s, e));
+            } else if s > end {
+                if !placed {
+                    merged.push((start, end));
+                    placed = true;
+                }
+                merged.push((s, e));
+            } else {
+                start = start.min(s);
+                end = end.max(e);
+            }
+        }
+        if !placed {
+            merged.push((start, end));
+        }
+        self.0 = merged;
+    }
+
+    /// Whether `[0, len)` is covered.
+    fn covers(&self, len: u64) -> bool {
+        len == 0 || self.0.first().is_some_and(|&(s, e)| s == 0 && e >= len)
+    }
+}
+
+/// A message being sent.
+struct Outgoing {
+    message_id: String,
+    template: Head,
+    body: Vec<u8>,
+    /// Bytes already written in chunks.
+    written: usize,
+    /// Whether a chunk was written (an empty message has one).
+    started: bool,
+    /// Chunks written whose response is awaited.
+    awaiting: usize,
+    success_report: bool,
+    failure_report: FailureReport,
+    reported: RangeSet,
+}
+
+impl Outgoing {
+    fn fully_written(&self) -> bool {
+        self.started && self.written >= self.body.len()
+    }
+}
+
+/// A SEND transaction awaiting its response.
+struct Transaction {
+    message_id: String,
+    deadline: Instant,
+}
+
+/// A message being received.
+struct Incoming {
+    content_type: Option<String>,
+    headers: Vec<Header>,
+    streamed: bool,
+    body: Vec<u8>,
+    received: RangeSet,
+    /// The message size, once known (a total, or the end of the `$` chunk).
+    size: Option<u64>,
+    last_seen: bool,
+    /// The last SEND head, to address REPORTs.
+    head: Head,
+}
+
+/// The SEND, REPORT, response or other frame being read.
+enum Current {
+    None,
+    Send(Box<CurrentSend>),
+    Other(Box<Head>),
+}
+
+struct CurrentSend {
+    head: Head,
+    message_id: String,
+    /// 0-based position of the chunk's first byte.
+    start: u64,
+    /// Body bytes of this chunk read so far.
+    read: u64,
+    /// The status code this chunk will be answered with.
+    code: u16,
+}
+
+/// How a message that is no longer tracked ended, to answer its late or
+/// repeated chunks.
+#[derive(Clone, Copy)]
+enum Finished {
+    Received,
+    Refused(u16),
+    Aborted,
+}
+
+/// How many finished incoming Message-IDs are remembered.
+const FINISHED_MEMORY: usize = 1024;
+
+/// One MSRP session endpoint on one connection. See the
+/// [module documentation](self).
+pub struct MsrpSession {
+    config: MsrpSessionConfig,
+    local_path: Vec<MsrpUri>,
+    remote_path: Vec<MsrpUri>,
+    parser: Parser,
+    state: State,
+}
+
+/// Everything but the parser, so that a body slice borrowed from the parser
+/// can be handled.
+struct State {
+    now: Option<Instant>,
+    closed: bool,
+    control: VecDeque<Vec<u8>>,
+    events: VecDeque<MsrpEvent>,
+    /// Messages being sent or whose delivery is awaited, in order.
+    outgoing: VecDeque<Outgoing>,
+    transactions: HashMap<String, Transaction>,
+    incoming: HashMap<String, Incoming>,
+    finished: HashMap<String, Finished>,
+    finished_order: VecDeque<String>,
+    current: Current,
+}
+
+impl std::fmt::Debug for MsrpSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MsrpSession")
+            .field("local_path", &self.local_path)
+            .field("remote_path", &self.remote_path)
+            .field("closed", &self.state.closed)
+            .field("outgoing", &self.state.outgoing.len())
+            .field("incoming", &self.state.incoming.len())
+            .finish()
+    }
+}
+
+impl MsrpSession {
+    /// A session endpoint. `local_path` is this endpoint's From-Path (its
+    /// own URI last, the one incoming To-Paths must start with);
+    /// `remote_path` the To-Path of sent requests (relays first, the peer
+    /// last).
+    pub fn new(local_path: Vec<MsrpUri>, remote_path: Vec<MsrpUri>, config: MsrpSessionConfig) -> MsrpSession {
+        let mut limits = config.limits;
+        limits.max_body = usize::MAX;
+        MsrpSession {
+            config: MsrpSessionConfig { max_chunk_size: config.max_chunk_size.max(1), ..config },
+            local_path,
+            remote_path,
+            parser: Parser::new(limits),
+            state: State {
+                now: None,
+                closed: false,
+                control: VecDeque::new(),
+                events: VecDeque::new(),
+                outgoing: VecDeque::new(),
+                transactions: HashMap::new(),
+                incoming: HashMap::new(),
+                finished: HashMap::new(),
+                finished_order: VecDeque::new(),
+                current: Current::None,
+            },
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &MsrpSessionConfig {
+        &self.config
+    }
+
+    /// Whether the session is closed (the connection must be closed).
+    pub fn is_closed(&self) -> bool {
+        self.state.closed
+    }
+
+    /// Queues a message. `message_id` `None` picks a new one; the id is
+    /// returned. Its chunks are produced by [`MsrpSession::poll_transmit`].
+    pub fn send_message(
+        &mut self,
+        now: Instant,
+        message_id: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+        success_report: bool,
+        failure_report: FailureReport,
+    ) -> Result<String, SendError> {
+        self.state.now = Some(now);
+        if self.state.closed {
+            return Err(SendError::Closed);
+        }
+        let message_id = match message_id {
+            Some(id) if id.len() <= 32 && is_valid_transaction_id(&format!("a{id}")) => id.to_owned(),
+            Some(_) => return Err(SendError::MessageId),
+            None => new_message_id(),
+        };
+        if self.state.outgoing.iter().any(|m| m.message_id == message_id) {
+            return Err(SendError::DuplicateMessageId);
+        }
+        let mut template = Head::send(self.remote_path.clone(), self.local_path.clone(), &message_id, content_type);
+        template.headers.success_report = success_report.then_some(SuccessReport::Yes);
+        template.headers.failure_report = (failure_report != FailureReport::Yes).then_some(failure_report);
+        template.check()?;
+        self.state.outgoing.push_back(Outgoing {
+            message_id: message_id.clone(),
+            template,
+            body,
+            written: 0,
+            started: false,
+            awaiting: 0,
+            success_report,
+            failure_report,
+            reported: RangeSet::default(),
+        });
+        Ok(message_id)
+    }
+
+    /// Aborts a message being sent: when some of its bytes were written, a
+    /// chunk ending in `#` tells the peer. No event follows for it. Returns
+    /// whether the message was pending.
+    pub fn abort(&mut self, message_id: &str) -> bool {
+        let Some(index) = self.state.outgoing.iter().position(|m| m.message_id == message_id) else {
+            return false;
+        };
+        let Some(message) = self.state.outgoing.remove(index) else { return false };
+        self.state.transactions.retain(|_, t| t.message_id != message_id);
+        if message.written > 0 && message.written < message.body.len() {
+            let mut head = message.template.clone();
+            head.transaction_id = transaction_id_for(b"");
+            let total = message.body.len() as u64;
+            let at = message.written as u64;
+            head.headers.byte_range = Some(ByteRange { start: at + 1, end: Some(at), total: Some(total) });
+            let mut out = Vec::new();
+            head.encode(true, &mut out);
+            encode_end_line(&head.transaction_id, Continuation::Aborted, true, &mut out);
+            self.state.control.push_back(out);
+        }
+        true
+    }
+
+    /// Takes bytes read from the connection, in any split.
+    pub fn handle_bytes(&mut self, now: Instant, data: &[u8]) {
+        self.state.now = Some(now);
+        if self.state.closed {
+            return;
+        }
+        self.parser.feed(data);
+        loop {
+            match self.parser.next_event() {
+                Ok(None) => break,
+                Ok(Some(Event::Head(head))) => {
+                    self.state.on_head(*head, &self.config, &self.local_path);
+                }
+                Ok(Some(Event::Body(bytes))) => self.state.on_body(bytes, &self.config),
+                Ok(Some(Event::End(continuation))) => self.state.on_end(continuation),
+                Err(error) => {
+                    let fatal = error.is_fatal();
+                    self.state.on_parse_error(&error);
+                    if fatal {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fails the transactions whose time is up (408).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.state.now = Some(now);
+        let expired: Vec<String> = self
+            .state
+            .transactions
+            .iter()
+            .filter(|(_, t)| t.deadline <= now)
+            .map(|(_, t)| t.message_id.clone())
+            .collect();
+        for message_id in expired {
+            self.state.fail_outgoing(&message_id, 408, reason_phrase(408));
+        }
+    }
+
+    /// The connection was lost: every pending message fails (408) and the
+    /// session closes.
+    pub fn handle_connection_lost(&mut self) {
+        self.state.close("connection lost".to_owned());
+    }
+
+    /// The next bytes to write: responses and REPORTs first, then the next
+    /// SEND chunk (cut when asked for, so that a slow connection does not
+    /// hold many chunks; its response timer starts at the latest `now`
+    /// given). `None` when there is nothing to write.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        if let Some(bytes) = self.state.control.pop_front() {
+            return Some(bytes);
+        }
+        if self.state.closed {
+            return None;
+        }
+        self.state.next_chunk(&self.config)
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<MsrpEvent> {
+        self.state.events.pop_front()
+    }
+
+    /// When [`MsrpSession::handle_timeout`] is to be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.state.transactions.values().map(|t| t.deadline).min()
+    }
+}
+
+impl State {
+    fn close(&mut self, reason: String) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        let pending: Vec<String> = self.outgoing.iter().map(|m| m.message_id.clone()).collect();
+        for message_id in pending {
+            self.fail_outgoing(&message_id, 408, "Connection closed");
+        }
+        self.events.push_back(MsrpEvent::Closed { reason });
+    }
+
+    fn outgoing_mut(&mut self, message_id: &str) -> Option<&mut Outgoing> {
+        self.outgoing.iter_mut().find(|m| m.message_id == message_id)
+    }
+
+    fn fail_outgoing(&mut self, message_id: &str, code: u16, reason: &str) {
+        let Some(index) = self.outgoing.iter().position(|m| m.message_id == message_id) else { return };
+        self.outgoing.remove(index);
+        self.transactions.retain(|_, t| t.message_id != message_id);
+        self.events.push_back(MsrpEvent::MessageNotDelivered {
+            message_id: message_id.to_owned(),
+            code,
+            reason: reason.to_owned(),
+        });
+    }
+
+    /// Emits MessageDelivered when the message is done.
+    fn check_delivered(&mut self, message_id: &str) {
+        let Some(message) = self.outgoing_mut(message_id) else { return };
+        if !message.fully_written() || message.awaiting > 0 {
+            return;
+        }
+        if message.success_report && !message.reported.covers(message.body.len() as u64) {
+            return;
+        }
+        self.outgoing.retain(|m| m.message_id != message_id);
+        self.events.push_back(MsrpEvent::MessageDelivered { message_id: message_id.to_owned() });
+    }
+
+    fn next_chunk(&mut self, config: &MsrpSessionConfig) -> Option<Vec<u8>> {
+        let now = self.now?;
+        let index = self.outgoing.iter().position(|m| !m.fully_written())?;
+        let message = &mut self.outgoing[index];
+        let start = message.written;
+        let end = message.body.len().min(start.saturating_add(config.max_chunk_size));
+        let piece = &message.body[start..end];
+        let mut head = message.template.clone();
+        head.transaction_id = transaction_id_for(piece);
+        let total = message.body.len() as u64;
+        head.headers.byte_range =
+            Some(ByteRange { start: start as u64 + 1, end: Some(end as u64), total: Some(total) });
+        let continuation = if end == message.body.len() { Continuation::Complete } else { Continuation::More };
+        let mut out = Vec::with_capacity(piece.len() + 512);
+        head.encode(true, &mut out);
+        out.extend_from_slice(piece);
+        encode_end_line(&head.transaction_id, continuation, true, &mut out);
+        message.written = end;
+        message.started = true;
+        let message_id = message.message_id.clone();
+        if message.failure_report == FailureReport::Yes {
+            message.awaiting += 1;
+            let deadline = now + config.transaction_timeout;
+            self.transactions.insert(head.transaction_id, Transaction { message_id: message_id.clone(), deadline });
+        }
+        self.check_delivered(&message_id);
+        Some(out)
+    }
+
+    fn remember_finished(&mut self, message_id: &str, how: Finished) {
+        if self.finished.insert(message_id.to_owned(), how).is_none() {
+            self.finished_order.push_back(message_id.to_owned());
+            if self.finished_order.len() > FINISHED_MEMORY
+                && let Some(old) = self.finished_order.pop_front()
+            {
+                self.finished.remove(&old);
+            }
+        }
+    }
+
+    fn send_head(&mut self, head: &Head) {
+        let mut out = Vec::new();
+        head.encode(false, &mut out);
+        encode_end_line(&head.transaction_id, Continuation::Complete, false, &mut out);
+        self.control.push_back(out);
+    }
+
+    fn respond(&mut self, request: &Head, code: u16) {
+        if let Some(response) = request.response(code, Some(reason_phrase(code))) {
+            self.send_head(&response);
+        }
+    }
+
+    fn report(&mut self, request: &Head, status: Status, range: ByteRange) {
+        match request.report(status, range) {
+            Ok(report) => self.send_head(&report),
+            Err(error) => tracing::debug!(%error, "MSRP REPORT not sent"),
+        }
+    }
+
+    fn on_head(&mut self, head: Head, config: &MsrpSessionConfig, local_path: &[MsrpUri]) {
+        self.current = Current::None;
+        let Some(method) = head.method().cloned() else {
+            self.current = Current::Other(Box::new(head));
+            return;
+        };
+        if method == Method::Report {
+            self.current = Current::Other(Box::new(head));
+            return;
+        }
+        let for_us = match (head.headers.to_path.first(), local_path.last()) {
+            (Some(to), Some(local)) => to.is_equivalent(local),
+            _ => false,
+        };
+        if !for_us || method != Method::Send {
+            self.current = Current::Other(Box::new(head));
+            return;
+        }
+        let Some(message_id) = head.headers.message_id.clone() else {
+            self.current = Current::Other(Box::new(head));
+            return;
+        };
+        let range = head.headers.byte_range.unwrap_or(ByteRange { start: 1, end: None, total: None });
+        let start = range.start - 1;
+        let mut code = 200;
+        let streamed = match self.incoming.get_mut(&message_id) {
+            Some(message) => {
+                if range.total.is_some() && message.size.is_some() && range.total != message.size {
+                    code = 400;
+                }
+                message.streamed
+            }
+            None => match self.finished.get(&message_id) {
+                Some(Finished::Received) => {
+                    // A repeated chunk of a message already delivered.
+                    code = 200;
+                    false
+                }
+                Some(Finished::Refused(refused)) => {
+                    code = *refused;
+                    false
+                }
+                Some(Finished::Aborted) => {
+                    code = 400;
+                    false
+                }
+                None => {
+                    let streamed = config.body_delivery.streams(head.headers.content_type.as_deref());
+                    self.incoming.insert(
+                        message_id.clone(),
+                        Incoming {
+                            content_type: head.headers.content_type.clone(),
+                            headers: head.headers.other.clone(),
+                            streamed,
+                            body: Vec::new(),
+                            received: RangeSet::default(),
+                            size: range.total,
+                            last_seen: false,
+                            head: head.clone(),
+                        },
+                    );
+                    streamed
+                }
+            },
+        };
+        if code == 200
+            && !streamed
+            && self.incoming.contains_key(&message_id)
+            && (range.total.is_some_and(|t| t > config.max_message_size)
+                || range.end.is_some_and(|e| e > config.max_message_size))
+        {
+            code = 413;
+        }
+        self.current = Current::Send(Box::new(CurrentSend { head, message_id, start, read: 0, code }));
+    }
+
+    fn on_body(&mut self, bytes: &[u8], config: &MsrpSessionConfig) {
+        let Current::Send(send) = &mut self.current else { return };
+        if send.code != 200 || !self.incoming.contains_key(&send.message_id) {
+            send.read = send.read.saturating_add(bytes.len() as u64);
+            return;
+        }
+        let offset = send.start.saturating_add(send.read);
+        let end = offset.saturating_add(bytes.len() as u64);
+        send.read = send.read.saturating_add(bytes.len() as u64);
+        let Some(message) = self.incoming.get_mut(&send.message_id) else { return };
+        if message.size.is_some_and(|size| end > size) {
+            send.code = 400;
+            return;
+        }
+        if message.streamed {
+            self.events.push_back(MsrpEvent::ChunkData {
+                message_id: send.message_id.clone(),
+                offset,
+                data: bytes.to_vec(),
+            });
+        } else {
+            if end > config.max_message_size {
+                send.code = 413;
+                return;
+            }
+            // Bounded by max_message_size just above.
+            let (offset, end) = (offset as usize, end as usize);
+            if message.body.len() < end {
+                message.body.resize(end, 0);
+            }
+            message.body[offset..end].copy_from_slice(bytes);
+        }
+        message.received.insert(offset, end);
+    }
+
+    fn on_end(&mut self, continuation: Continuation) {
+        match std::mem::replace(&mut self.current, Current::None) {
+            Current::None => {}
+            Current::Other(head) => self.on_other(&head),
+            Current::Send(send) => self.on_send_end(*send, continuation),
+        }
+    }
+
+    fn on_other(&mut self, head: &Head) {
+        match &head.kind {
+            Kind::Response { code, comment } => self.on_response(&head.transaction_id, *code, comment.as_deref()),
+            Kind::Request(Method::Report) => self.on_report(head),
+            Kind::Request(Method::Send) => self.respond(head, 481),
+            Kind::Request(_) => self.respond(head, 501),
+        }
+    }
+
+    fn on_response(&mut self, transaction_id: &str, code: u16, comment: Option<&str>) {
+        let Some(transaction) = self.transactions.remove(transaction_id) else {
+            tracing::debug!(transaction_id, code, "MSRP response to no pending transaction");
+            return;
+        };
+        if code == 200 {
+            if let Some(message) = self.outgoing_mut(&transaction.message_id) {
+                message.awaiting = message.awaiting.saturating_sub(1);
+            }
+            self.check_delivered(&transaction.message_id);
+        } else {
+            let reason = comment.unwrap_or_else(|| reason_phrase(code));
+            self.fail_outgoing(&transaction.message_id, code, reason);
+        }
+    }
+
+    fn on_report(&mut self, head: &Head) {
+        let (Some(message_id), Some(status)) = (&head.headers.message_id, &head.headers.status) else { return };
+        if self.outgoing_mut(message_id).is_none() {
+            tracing::debug!(message_id, "MSRP REPORT for no pending message");
+            return;
+        }
+        if status.code == 200 {
+            let range = head.headers.byte_range.unwrap_or(ByteRange { start: 1, end: None, total: None });
+            if let Some(message) = self.outgoing_mut(message_id) {
+                let len = message.body.len() as u64;
+                let end = range.end.unwrap_or(len).min(len);
+                message.reported.insert(range.start - 1, end);
+            }
+            let message_id = message_id.clone();
+            self.check_delivered(&message_id);
+        } else {
+            let reason = status.comment.clone().unwrap_or_else(|| reason_phrase(status.code).to_owned());
+            let message_id = message_id.clone();
+            self.fail_outgoing(&message_id, status.code, &reason);
+        }
+    }
+
+    fn on_send_end(&mut self, send: CurrentSend, continuation: Continuation) {
+        let CurrentSend { head, message_id, start, read, code, .. } = send;
+        let tracked = self.incoming.contains_key(&message_id);
+        if code != 200 {
+            self.respond(&head, code);
+            if let Some(message) = self.incoming.remove(&message_id) {
+                // Bytes of it were accepted before: tell the sender the
+                // message as a whole failed.
+                if !message.received.0.is_empty() && head.failure_report_wanted(code) {
+                    let range = ByteRange { start: 1, end: Some(start + read), total: message.size };
+                    let range = if range.check().is_ok() { range } else { ByteRange::whole(start + read) };
+                    self.report(&head, Status::new(code), range);
+                }
+                self.remember_finished(&message_id, Finished::Refused(code));
+                self.events.push_back(MsrpEvent::MessageRefused { message_id, code });
+            }
+            return;
+        }
+        self.respond(&head, 200);
+        if !tracked {
+            return;
+        }
+        if continuation == Continuation::Aborted {
+            self.incoming.remove(&message_id);
+            self.remember_finished(&message_id, Finished::Aborted);
+            self.events.push_back(MsrpEvent::MessageAborted { message_id });
+            return;
+        }
+        let Some(message) = self.incoming.get_mut(&message_id) else { return };
+        let total = head.headers.byte_range.and_then(|r| r.total).or(message.size);
+        if message.size.is_none() {
+            message.size = total;
+        }
+        if continuation == Continuation::Complete {
+            message.last_seen = true;
+            if message.size.is_none() {
+                message.size = Some(start + read);
+            }
+        }
+        let byte_range = ByteRange { start: start + 1, end: Some(start + read), total: message.size };
+        message.head = head;
+        self.events.push_back(MsrpEvent::ChunkReceived {
+            message_id: message_id.clone(),
+            byte_range,
+            total: message.size,
+        });
+        let complete = message.last_seen && message.size.is_some_and(|size| message.received.covers(size));
+        if !complete {
+            return;
+        }
+        let Some(message) = self.incoming.remove(&message_id) else { return };
+        let size = message.size.unwrap_or(0);
+        if message.head.success_report_wanted() {
+            self.report(&message.head, Status::new(200), ByteRange::whole(size));
+        }
+        self.remember_finished(&message_id, Finished::Received);
+        let mut body = message.body;
+        body.truncate(usize::try_from(size).unwrap_or(usize::MAX));
+        self.events.push_back(MsrpEvent::MessageReceived {
+            message_id,
+            content_type: message.content_type,
+            body,
+            size,
+            streamed: message.streamed,
+            headers: message.headers,
+        });
+    }
+
+    fn on_parse_error(&mut self, error: &ParseError) {
+        self.current = Current::None;
+        if let Some(response) = error.response() {
+            self.send_head(&response);
+        }
+        if error.is_fatal() {
+            self.close(error.to_string());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
