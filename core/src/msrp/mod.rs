@@ -1,7 +1,8 @@
 //! MSRP (RFC 4975) and what travels over it, sans-IO: the message model,
 //! an incremental parser and serializer ([`message`]), CPIM message
 //! wrapping (RFC 3862, [`cpim`]), is-composing indications (RFC 3994,
-//! [`iscomposing`]) and file selectors (RFC 5547, [`file_selector`]).
+//! [`iscomposing`]), file selectors (RFC 5547, [`file_selector`]) and the
+//! MSRP m-lines of SDP offers and answers (RFC 4975 §8, RFC 6135, [`sdp`]).
 //! [`session`] is the session endpoint: SEND transactions, chunking,
 //! reassembly and delivery reports.
 
@@ -9,4 +10,5 @@ pub mod cpim;
 pub mod file_selector;
 pub mod iscomposing;
 pub mod message;
+pub mod sdp;
 pub mod session;
