@@ -77,6 +77,9 @@ pub struct MsrpSessionConfig {
     /// Largest message reassembled in memory; a bigger one is refused with
     /// 413 (default 16 MiB). Streamed messages have no limit.
     pub max_message_size: u64,
+    /// Most messages received in part at once; the first chunk of one
+    /// more is refused with 413 (default 64).
+    pub max_incoming_messages: usize,
     /// Which received messages are streamed.
     pub body_delivery: BodyDelivery,
     /// Line and header limits of the parser (its body limit is not used:
@@ -90,6 +93,7 @@ impl Default for MsrpSessionConfig {
             max_chunk_size: 64 * 1024,
             transaction_timeout: Duration::from_secs(30),
             max_message_size: 16 * 1024 * 1024,
+            max_incoming_messages: 64,
             body_delivery: BodyDelivery::Reassemble,
             limits: Limits::default(),
         }
@@ -661,6 +665,11 @@ impl State {
                 }
                 Some(Finished::Aborted) => {
                     code = 400;
+                    false
+                }
+                None if self.incoming.len() >= config.max_incoming_messages => {
+                    tracing::debug!(message_id, "MSRP SEND refused: too many messages being received");
+                    code = 413;
                     false
                 }
                 None => {

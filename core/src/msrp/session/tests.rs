@@ -393,6 +393,23 @@ fn a_broken_stream_closes_the_session_and_fails_pending_messages() {
 }
 
 #[test]
+fn too_many_partial_messages_are_refused() {
+    let bob_config = MsrpSessionConfig { max_incoming_messages: 2, ..MsrpSessionConfig::default() };
+    let mut bob = MsrpSession::new(vec![bob_uri()], vec![alice_uri()], bob_config);
+    let now = Instant::now();
+    let mut codes = Vec::new();
+    for _ in 0..3 {
+        // Separate senders, so that the three messages are all in progress.
+        let config = MsrpSessionConfig { max_chunk_size: 10, ..MsrpSessionConfig::default() };
+        let mut alice = MsrpSession::new(vec![alice_uri()], vec![bob_uri()], config);
+        alice.send_message(now, None, "text/plain", vec![b'z'; 30], false, FailureReport::Yes).unwrap();
+        bob.handle_bytes(now, &alice.poll_transmit().unwrap());
+        codes.push(Frame::parse(&bob.poll_transmit().unwrap()).unwrap().head.code());
+    }
+    assert_eq!(codes, [Some(200), Some(200), Some(413)]);
+}
+
+#[test]
 fn range_sets_merge() {
     let mut set = RangeSet::default();
     set.insert(10, 20);
