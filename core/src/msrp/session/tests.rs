@@ -410,6 +410,39 @@ fn too_many_partial_messages_are_refused() {
 }
 
 #[test]
+fn a_message_growing_too_large_gets_a_413_and_a_failure_report() {
+    let config = MsrpSessionConfig { max_message_size: 1000, ..MsrpSessionConfig::default() };
+    let mut bob = MsrpSession::new(vec![bob_uri()], vec![alice_uri()], config);
+    let now = Instant::now();
+    let template = Head::send(vec![bob_uri()], vec![alice_uri()], "grow1", "text/plain");
+    let mut frames = Vec::new();
+    for (start, continuation) in [(1u64, Continuation::More), (601, Continuation::Complete)] {
+        let mut head = template.clone();
+        head.transaction_id = format!("tid{start}x");
+        head.headers.byte_range = Some(ByteRange { start, end: Some(start + 599), total: None });
+        frames.push(Frame::new(head, vec![b'g'; 600], continuation));
+    }
+    bob.handle_bytes(now, &frames[0].to_bytes().unwrap());
+    let first = Frame::parse(&bob.poll_transmit().unwrap()).unwrap();
+    assert_eq!(first.head.code(), Some(200));
+    bob.handle_bytes(now, &frames[1].to_bytes().unwrap());
+    let second = Frame::parse(&bob.poll_transmit().unwrap()).unwrap();
+    assert_eq!((second.head.transaction_id.as_str(), second.head.code()), ("tid601x", Some(413)));
+    let report = Frame::parse(&bob.poll_transmit().unwrap()).unwrap();
+    assert_eq!(report.head.method(), Some(&Method::Report));
+    assert_eq!(report.head.headers.status.as_ref().map(|s| s.code), Some(413));
+    assert_eq!(report.head.headers.message_id.as_deref(), Some("grow1"));
+    assert_eq!(report.head.headers.to_path, [alice_uri()]);
+    assert!(bob.poll_transmit().is_none());
+    let mut events = Vec::new();
+    while let Some(event) = bob.poll_event() {
+        events.push(event);
+    }
+    assert_eq!(events.last(), Some(&MsrpEvent::MessageRefused { message_id: "grow1".into(), code: 413 }));
+    assert!(received(&events).is_empty());
+}
+
+#[test]
 fn range_sets_merge() {
     let mut set = RangeSet::default();
     set.insert(10, 20);
