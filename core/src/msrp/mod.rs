@@ -4,7 +4,8 @@
 //! [`iscomposing`]), file selectors (RFC 5547, [`file_selector`]) and the
 //! MSRP m-lines of SDP offers and answers (RFC 4975 §8, RFC 6135, [`sdp`]).
 //! [`session`] is the session endpoint: SEND transactions, chunking,
-//! reassembly and delivery reports.
+//! reassembly and delivery reports. [`transport`] runs a session on a
+//! TCP or TLS connection (tokio), with the listener that matches sessions.
 
 pub mod cpim;
 pub mod file_selector;
@@ -12,3 +13,4 @@ pub mod iscomposing;
 pub mod message;
 pub mod sdp;
 pub mod session;
+pub mod transport;

@@ -20,6 +20,7 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 
 use crate::sip::message::Limits;
+pub(crate) use tls::Tls;
 pub use tls::TlsConfig;
 
 /// A SIP transport protocol.

@@ -35,7 +35,7 @@ impl Default for TlsConfig {
     }
 }
 
-pub(super) struct Tls {
+pub(crate) struct Tls {
     connector: TlsConnector,
     acceptor: Option<TlsAcceptor>,
 }
@@ -87,7 +87,7 @@ fn roots(ca_list: Option<&PathBuf>) -> Result<RootCertStore, TransportError> {
 }
 
 impl Tls {
-    pub(super) fn new(config: &TlsConfig) -> Result<Tls, TransportError> {
+    pub(crate) fn new(config: &TlsConfig) -> Result<Tls, TransportError> {
         let identity = config.certificate.as_ref().map(load_certificate).transpose()?;
         let builder =
             ClientConfig::builder_with_provider(provider()).with_safe_default_protocol_versions().map_err(err)?;
@@ -115,7 +115,7 @@ impl Tls {
         Ok(Tls { connector: TlsConnector::from(Arc::new(client)), acceptor })
     }
 
-    pub(super) async fn connect(
+    pub(crate) async fn connect(
         &self,
         name: &str,
         tcp: TcpStream,
@@ -125,7 +125,7 @@ impl Tls {
         self.connector.connect(name, tcp).await
     }
 
-    pub(super) async fn accept(&self, tcp: TcpStream) -> std::io::Result<tokio_rustls::server::TlsStream<TcpStream>> {
+    pub(crate) async fn accept(&self, tcp: TcpStream) -> std::io::Result<tokio_rustls::server::TlsStream<TcpStream>> {
         match &self.acceptor {
             Some(acceptor) => acceptor.accept(tcp).await,
             None => Err(std::io::Error::other("no TLS certificate configured")),
