@@ -61,6 +61,8 @@ pub enum ObjectKind {
     WaveRecorder = 21,
     /// An `AudioConference`.
     AudioConference = 22,
+    /// A `ChatStream` (MSRP chat media stream of a session).
+    ChatStream = 23,
 }
 
 impl ObjectKind {
@@ -89,6 +91,7 @@ impl ObjectKind {
             ObjectKind::WavePlayer => "WavePlayer",
             ObjectKind::WaveRecorder => "WaveRecorder",
             ObjectKind::AudioConference => "AudioConference",
+            ObjectKind::ChatStream => "ChatStream",
         }
     }
 
@@ -116,6 +119,7 @@ impl ObjectKind {
             20 => ObjectKind::WavePlayer,
             21 => ObjectKind::WaveRecorder,
             22 => ObjectKind::AudioConference,
+            23 => ObjectKind::ChatStream,
             _ => return None,
         })
     }

@@ -321,6 +321,54 @@ notifications! {
     }
     /// No RTP arrived within the `rtp.timeout` setting. Sender: the AudioStream.
     AudioStreamDidTimeout {}
+    /// A chat message arrived (CPIM unwrapped). Sender: the ChatStream.
+    ChatStreamGotMessage {
+        /// The message (`ChatMessage` or `CPIMMessage`): `content`, `content_type`, `charset`, `sender`,
+        /// `recipients`, `courtesy_recipients`, `subject`, `timestamp`, `required`, `additional_headers`.
+        message: Value,
+    }
+    /// A chat message was handed to the MSRP connection. Sender: the ChatStream.
+    ChatStreamDidSendMessage {
+        /// The message sent: `message_id`, `msrp_message_id`, `content_type`.
+        message: Value,
+    }
+    /// The peer's success report covered a chat message. Sender: the ChatStream.
+    ChatStreamDidDeliverMessage {
+        /// The id `send_message` returned.
+        message_id: String,
+        /// Always 200.
+        code: i64,
+        /// The reason phrase.
+        reason: String,
+        /// The MSRP report (not exposed yet: null).
+        chunk: Value,
+    }
+    /// A chat message failed (error response, failure report, timeout or lost connection). Sender: the ChatStream.
+    ChatStreamDidNotDeliverMessage {
+        /// The id `send_message` returned.
+        message_id: String,
+        /// The MSRP status code.
+        code: i64,
+        /// The reason phrase or comment.
+        reason: String,
+        /// The MSRP response or report (not exposed yet: null).
+        chunk: Value,
+    }
+    /// The peer's is-composing indication arrived. Sender: the ChatStream.
+    ChatStreamGotComposingIndication {
+        /// `active` or `idle`.
+        state: String,
+        /// Seconds within which an `active` state is repeated, or null.
+        refresh: Value,
+        /// When the peer was last active, or null.
+        last_active: Value,
+        /// The kind of content being composed, or null.
+        content_type: Value,
+        /// Who is composing (`uri`, `display_name`).
+        sender: Value,
+        /// To whom (CPIM `To`), a list.
+        recipients: Value,
+    }
     /// A DNS lookup found its result. Sender: the DNSLookup.
     DNSLookupDidSucceed {
         /// In the form of the method called: a list of routes (maps with

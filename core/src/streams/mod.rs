@@ -46,9 +46,11 @@ use crate::sdp::{MediaDescription, SessionDescription};
 use crate::session::Session;
 
 mod audio;
+pub mod chat;
 mod engine;
 
 pub use audio::{AudioStream, PacketTap, TappedPacket};
+pub use chat::{ChatMessageOptions, ChatStream};
 pub use engine::AudioEngine;
 
 /// Which way the negotiation that brought a stream went: `incoming` when it
@@ -149,14 +151,15 @@ pub struct MediaStreamType {
 }
 
 /// The stream types incoming offers are matched against, in descending
-/// priority (the original's `MediaStreamRegistry`). [`AudioStream`] is
-/// registered by default.
+/// priority (the original's `MediaStreamRegistry`). [`AudioStream`] and
+/// [`ChatStream`] are registered by default.
 pub struct MediaStreamRegistry {
     types: RwLock<Vec<MediaStreamType>>,
 }
 
-static REGISTRY: LazyLock<MediaStreamRegistry> =
-    LazyLock::new(|| MediaStreamRegistry { types: RwLock::new(vec![AudioStream::stream_class()]) });
+static REGISTRY: LazyLock<MediaStreamRegistry> = LazyLock::new(|| MediaStreamRegistry {
+    types: RwLock::new(vec![AudioStream::stream_class(), ChatStream::stream_class()]),
+});
 
 impl MediaStreamRegistry {
     /// The singleton.
