@@ -18,7 +18,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -196,6 +196,10 @@ async fn accept_loop(listener: TcpListener, tls: Option<MsrpTls>, waiting: Waiti
     }
 }
 
+/// How long an accepted connection waits for the session its first request
+/// names to start listening before it is answered 481.
+const SESSION_ARRIVAL_GRACE: Duration = Duration::from_secs(2);
+
 /// Reads the first request head of an accepted connection and hands the
 /// connection to its session, or answers 481 and closes it.
 async fn route(mut io: BoxedIo, waiting: Waiting) {
@@ -217,11 +221,26 @@ async fn route(mut io: BoxedIo, waiting: Waiting) {
         }
     };
     let to = head.headers.to_path.first().cloned();
-    let sender = to.and_then(|to| {
+    let take = |to: &MsrpUri| {
         let mut waiting = waiting.lock().unwrap_or_else(PoisonError::into_inner);
-        let index = waiting.iter().position(|(uri, s)| !s.is_closed() && uri.is_equivalent(&to))?;
+        let index = waiting.iter().position(|(uri, s)| !s.is_closed() && uri.is_equivalent(to))?;
         Some(waiting.swap_remove(index).1)
-    });
+    };
+    // The peer may connect as soon as it has our answer, before our side
+    // starts its stream: give the session a moment to arrive.
+    let deadline = tokio::time::Instant::now() + SESSION_ARRIVAL_GRACE;
+    let sender = match &to {
+        Some(to) => loop {
+            if let Some(sender) = take(to) {
+                break Some(sender);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                break None;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        },
+        None => None,
+    };
     match sender {
         Some(sender) if head.method().is_some() => {
             let is_bind = head.method() == Some(&Method::Send)
