@@ -19,20 +19,18 @@
 mod app;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sipsimple_core::audio::analysis::{dominant_frequency, read_wav, rms, sine, tone_amplitude, write_wav};
 use sipsimple_core::audio::codec::ulaw_decode;
 use sipsimple_core::audio::{WavePlayer, WavePlayerOptions, shared};
 use sipsimple_core::handle::{self, ObjectKind};
-use sipsimple_core::notification::{Notification, NotificationCenter, NotificationRecorder};
+use sipsimple_core::notification::{Notification, NotificationCenter};
 use sipsimple_core::rtp::session::PacketKind;
 use sipsimple_core::session::{Session, SessionState};
-use sipsimple_core::sip::engine::Engine;
-use sipsimple_core::sip::transport::TransportKind;
 use sipsimple_core::streams::{AudioEngine, AudioStream, MediaStream, TappedPacket};
-use sipsimple_core::{Account, SIPApplication, SIPSimpleSettings, Value};
+use sipsimple_core::{SIPSimpleSettings, Value};
 
 const T: Duration = Duration::from_secs(10);
 const TONE: f64 = 440.0;
@@ -40,28 +38,13 @@ const PLAYED: Duration = Duration::from_secs(2);
 
 static APP: Mutex<()> = Mutex::new(());
 
-struct Running {
-    recorder: Arc<NotificationRecorder>,
-    alice: Arc<Account>,
-    bob: Arc<Account>,
-    _lock: MutexGuard<'static, ()>,
-}
+type Running = app::TwoAccounts;
 
 fn start() -> Running {
-    let lock = APP.lock().unwrap_or_else(PoisonError::into_inner);
-    let recorder = NotificationRecorder::new();
-    NotificationCenter::default_center().add_observer(recorder.clone(), None, None);
-    app::start_with_settings(&recorder, &[("sip.transport_list", Value::from("udp"))]);
-    let (alice, bob) = (app::unregistered_account("alice@127.0.0.1"), app::unregistered_account("bob@127.0.0.1"));
-    Running { recorder, alice, bob, _lock: lock }
+    app::two_accounts(&APP)
 }
 
 impl Running {
-    fn bob_uri(&self) -> String {
-        let port = Engine::current().unwrap().local_address(TransportKind::Udp).unwrap().port();
-        format!("sip:{}@127.0.0.1:{port}", self.bob.contact().username)
-    }
-
     fn from(&self, name: &str, sender: sipsimple_core::Handle, n: usize) -> Notification {
         let sender = Value::Object(sender);
         self.recorder
@@ -94,12 +77,6 @@ impl Running {
     fn pcmu_call(&self) -> Call {
         self.configure(&["PCMU"], "opportunistic");
         establish(self, 1)
-    }
-
-    fn stop(self) {
-        SIPApplication::instance().stop().unwrap();
-        self.recorder.wait_for("SIPApplicationDidEnd", T).expect("DidEnd");
-        let _ = NotificationCenter::default_center().remove_observer(&*self.recorder, None, None);
     }
 }
 

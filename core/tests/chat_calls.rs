@@ -12,49 +12,33 @@
 #[path = "support/app.rs"]
 mod app;
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use sipsimple_core::Value;
 use sipsimple_core::handle::{self, ObjectKind};
 use sipsimple_core::msrp::iscomposing::ComposingState;
-use sipsimple_core::notification::{Notification, NotificationCenter, NotificationRecorder};
+use sipsimple_core::notification::Notification;
 use sipsimple_core::session::{Session, SessionState};
-use sipsimple_core::sip::engine::Engine;
-use sipsimple_core::sip::transport::TransportKind;
 use sipsimple_core::streams::{ChatMessageOptions, ChatStream, MediaStream};
-use sipsimple_core::{Account, SIPApplication, Value};
 
 const T: Duration = Duration::from_secs(10);
 const MESSAGES: usize = 100;
 
 static APP: Mutex<()> = Mutex::new(());
 
-struct Running {
-    recorder: Arc<NotificationRecorder>,
-    alice: Arc<Account>,
-    bob: Arc<Account>,
-    _lock: MutexGuard<'static, ()>,
-}
+type Running = app::TwoAccounts;
 
 fn start() -> Running {
-    let lock = APP.lock().unwrap_or_else(PoisonError::into_inner);
-    let recorder = NotificationRecorder::new();
-    NotificationCenter::default_center().add_observer(recorder.clone(), None, None);
-    app::start_with_settings(&recorder, &[("sip.transport_list", Value::from("udp"))]);
-    let (alice, bob) = (app::unregistered_account("alice@127.0.0.1"), app::unregistered_account("bob@127.0.0.1"));
-    for account in [&alice, &bob] {
+    let run = app::two_accounts(&APP);
+    for account in [&run.alice, &run.bob] {
         account.settings().set("msrp.transport", Value::from("tcp")).unwrap();
         account.save().unwrap();
     }
-    Running { recorder, alice, bob, _lock: lock }
+    run
 }
 
 impl Running {
-    fn bob_uri(&self) -> String {
-        let port = Engine::current().unwrap().local_address(TransportKind::Udp).unwrap().port();
-        format!("sip:{}@127.0.0.1:{port}", self.bob.contact().username)
-    }
-
     fn from(&self, name: &str, sender: sipsimple_core::Handle, n: usize) -> Notification {
         let sender = Value::Object(sender);
         self.recorder
@@ -71,12 +55,6 @@ impl Running {
     fn incoming(&self) -> Arc<Session> {
         let got = self.recorder.wait_for("SIPSessionNewIncoming", T).expect("SIPSessionNewIncoming");
         handle::resolve::<Session>(got.sender.as_object().unwrap(), ObjectKind::Session).unwrap()
-    }
-
-    fn stop(self) {
-        SIPApplication::instance().stop().unwrap();
-        self.recorder.wait_for("SIPApplicationDidEnd", T).expect("DidEnd");
-        let _ = NotificationCenter::default_center().remove_observer(&*self.recorder, None, None);
     }
 }
 

@@ -11,15 +11,13 @@
 #[path = "support/app.rs"]
 mod app;
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sipsimple_core::handle::{self, ObjectKind};
-use sipsimple_core::notification::{Notification, NotificationCenter, NotificationRecorder};
+use sipsimple_core::notification::{Notification, NotificationCenter};
 use sipsimple_core::session::{Session, SessionManager, SessionState};
-use sipsimple_core::sip::engine::Engine;
-use sipsimple_core::sip::transport::TransportKind;
-use sipsimple_core::{Account, SIPApplication, Value};
+use sipsimple_core::{SIPApplication, Value};
 
 const T: Duration = Duration::from_secs(10);
 const OFFER: &[u8] =
@@ -29,29 +27,13 @@ const ANSWER: &[u8] =
 
 static APP: Mutex<()> = Mutex::new(());
 
-struct Running {
-    recorder: Arc<NotificationRecorder>,
-    alice: Arc<Account>,
-    bob: Arc<Account>,
-    _lock: MutexGuard<'static, ()>,
-}
+type Running = app::TwoAccounts;
 
 fn start() -> Running {
-    let lock = APP.lock().unwrap_or_else(PoisonError::into_inner);
-    let recorder = NotificationRecorder::new();
-    NotificationCenter::default_center().add_observer(recorder.clone(), None, None);
-    app::start_with_settings(&recorder, &[("sip.transport_list", Value::from("udp"))]);
-    let (alice, bob) = (app::unregistered_account("alice@127.0.0.1"), app::unregistered_account("bob@127.0.0.1"));
-    Running { recorder, alice, bob, _lock: lock }
+    app::two_accounts(&APP)
 }
 
 impl Running {
-    /// bob's address on the running engine (what alice calls).
-    fn bob_uri(&self) -> String {
-        let port = Engine::current().unwrap().local_address(TransportKind::Udp).unwrap().port();
-        format!("sip:{}@127.0.0.1:{port}", self.bob.contact().username)
-    }
-
     fn from(&self, name: &str, session: &Session, n: usize) -> Notification {
         let sender = Value::Object(session.handle());
         self.recorder
@@ -72,12 +54,6 @@ impl Running {
             .expect("SIPSessionNewIncoming");
         let h = got.sender.as_object().unwrap();
         handle::resolve::<Session>(h, ObjectKind::Session).unwrap()
-    }
-
-    fn stop(self) {
-        SIPApplication::instance().stop().unwrap();
-        self.recorder.wait_for("SIPApplicationDidEnd", T).expect("DidEnd");
-        let _ = NotificationCenter::default_center().remove_observer(&*self.recorder, None, None);
     }
 }
 

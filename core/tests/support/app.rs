@@ -7,10 +7,12 @@
 
 #![allow(dead_code)]
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use sipsimple_core::notification::NotificationRecorder;
+use sipsimple_core::notification::{NotificationCenter, NotificationRecorder};
+use sipsimple_core::sip::engine::Engine;
+use sipsimple_core::sip::transport::TransportKind;
 use sipsimple_core::{Account, MemoryStorage, SIPApplication, SIPSimpleSettings, Value};
 
 const T: Duration = Duration::from_secs(10);
@@ -47,4 +49,43 @@ pub fn unregistered_account(id: &str) -> Arc<Account> {
     account.settings().set("enabled", Value::Bool(true)).unwrap();
     account.save().unwrap();
     account
+}
+
+/// The running application with two enabled, unregistered accounts on
+/// loopback UDP, alice and bob, and a recorder of every notification. It
+/// holds the test file's application lock for its lifetime.
+pub struct TwoAccounts {
+    /// Sees every notification since the start.
+    pub recorder: Arc<NotificationRecorder>,
+    /// The caller.
+    pub alice: Arc<Account>,
+    /// The callee.
+    pub bob: Arc<Account>,
+    _lock: MutexGuard<'static, ()>,
+}
+
+/// Starts the application (UDP only) with `alice@127.0.0.1` and
+/// `bob@127.0.0.1`, holding `lock` (the application is a process singleton).
+pub fn two_accounts(lock: &'static Mutex<()>) -> TwoAccounts {
+    let lock = lock.lock().unwrap_or_else(PoisonError::into_inner);
+    let recorder = NotificationRecorder::new();
+    NotificationCenter::default_center().add_observer(recorder.clone(), None, None);
+    start_with_settings(&recorder, &[("sip.transport_list", Value::from("udp"))]);
+    let (alice, bob) = (unregistered_account("alice@127.0.0.1"), unregistered_account("bob@127.0.0.1"));
+    TwoAccounts { recorder, alice, bob, _lock: lock }
+}
+
+impl TwoAccounts {
+    /// bob's address on the running engine (what alice calls).
+    pub fn bob_uri(&self) -> String {
+        let port = Engine::current().unwrap().local_address(TransportKind::Udp).unwrap().port();
+        format!("sip:{}@127.0.0.1:{port}", self.bob.contact().username)
+    }
+
+    /// Stops the application and waits for `SIPApplicationDidEnd`.
+    pub fn stop(self) {
+        SIPApplication::instance().stop().unwrap();
+        self.recorder.wait_for("SIPApplicationDidEnd", T).expect("DidEnd");
+        let _ = NotificationCenter::default_center().remove_observer(&*self.recorder, None, None);
+    }
 }
