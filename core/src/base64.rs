@@ -1,6 +1,6 @@
 //! Standard base64 (RFC 4648 §4), for the SDES keys of `a=crypto`
-//! (RFC 4568 §6.1) in SDP and SRTP. Small on purpose: the core has no
-//! base64 dependency and SDES keys are the only user.
+//! (RFC 4568 §6.1) in SDP and SRTP, and for bytes in the JSON form of
+//! values. Small on purpose: the core has no base64 dependency.
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

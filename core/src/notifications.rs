@@ -369,6 +369,91 @@ notifications! {
         /// To whom (CPIM `To`), a list.
         recipients: Value,
     }
+    /// The peer accepted our nickname (RFC 7701). Sender: the ChatStream.
+    ChatStreamDidSetNickname {
+        /// The nickname.
+        nickname: String,
+        /// The MSRP response (not exposed yet: null).
+        response: Value,
+    }
+    /// The peer refused our nickname or did not answer. Sender: the ChatStream.
+    ChatStreamDidNotSetNickname {
+        /// The nickname.
+        nickname: String,
+        /// The MSRP status code.
+        code: i64,
+        /// The reason phrase.
+        reason: String,
+        /// The MSRP response (not exposed yet: null).
+        response: Value,
+    }
+    /// Part of an outgoing file was delivered (success report). Sender: the FileTransferStream.
+    FileTransferStreamDidDeliverChunk {
+        /// The MSRP Message-ID of the transfer.
+        message_id: String,
+        /// The MSRP report (not exposed yet: null).
+        chunk: Value,
+        /// Always 200.
+        code: i64,
+        /// The reason phrase.
+        reason: String,
+        /// Bytes of the file the peer has confirmed so far.
+        transferred_bytes: i64,
+        /// The size of the file.
+        file_size: i64,
+    }
+    /// Part of an outgoing file failed (error response, failure report, lost connection). Sender: the FileTransferStream.
+    FileTransferStreamDidNotDeliverChunk {
+        /// The MSRP Message-ID of the transfer.
+        message_id: String,
+        /// The MSRP response or report (not exposed yet: null).
+        chunk: Value,
+        /// The MSRP status code.
+        code: i64,
+        /// The reason phrase or comment.
+        reason: String,
+    }
+    /// The transfer finished, in either direction. Sender: the FileTransferStream.
+    FileTransferStreamDidFinish {}
+    /// File data arrived on an incoming transfer. Sender: the FileTransferStream.
+    FileTransferStreamGotChunk {
+        /// The bytes of this part.
+        content: Value,
+        /// The file's content type.
+        content_type: String,
+        /// Bytes of the file received so far.
+        transferred_bytes: i64,
+        /// The size of the file.
+        file_size: i64,
+    }
+    /// RFB data arrived from the peer for an internal handler. Sender: the DesktopSharingStream.
+    DesktopSharingStreamGotData {
+        /// The RFB bytes.
+        data: Value,
+    }
+    /// A desktop sharing handler failed, which makes its stream fail. Sender: the handler.
+    DesktopSharingHandlerDidFail {
+        /// `connecting`, `reading` or `sending`.
+        context: String,
+        /// The failure, as text.
+        failure: String,
+        /// Why.
+        reason: String,
+    }
+    /// An MSRP message was sent or received (only while `logs.trace_msrp` is on). Sender: the MSRP transport (null).
+    MSRPTransportTrace {
+        /// `incoming` or `outgoing`.
+        direction: String,
+        /// The MSRP message, as text (bodies that are not text are elided).
+        data: String,
+    }
+    /// A message of the MSRP layer's log (only while `logs.trace_msrp` is on). Sender: none.
+    MSRPLibraryLog {
+        /// The text.
+        message: String,
+        /// `DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`.
+        level: String,
+    }
     /// A DNS lookup found its result. Sender: the DNSLookup.
     DNSLookupDidSucceed {
         /// In the form of the method called: a list of routes (maps with

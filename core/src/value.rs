@@ -40,6 +40,9 @@ pub enum Value {
     String(String),
     /// A moment in time (the `timestamp` field).
     Timestamp(SystemTime),
+    /// Raw bytes (file data, RFB data, binary message content); shared, so
+    /// that posting a notification does not copy them.
+    Bytes(Arc<[u8]>),
     /// An ordered list.
     List(Vec<Value>),
     /// A map with text keys.
@@ -59,6 +62,7 @@ impl fmt::Debug for Value {
             Value::Float(x) => write!(f, "{x}"),
             Value::String(s) => write!(f, "{s:?}"),
             Value::Timestamp(t) => write!(f, "{}", unix_seconds(*t)),
+            Value::Bytes(b) => write!(f, "<{} bytes>", b.len()),
             Value::List(l) => f.debug_list().entries(l).finish(),
             Value::Map(m) => f.debug_map().entries(m).finish(),
             Value::Object(h) => write!(f, "{h:?}"),
@@ -76,6 +80,7 @@ impl PartialEq for Value {
             (Value::Float(a), Value::Float(b)) => a == b,
             (Value::String(a), Value::String(b)) => a == b,
             (Value::Timestamp(a), Value::Timestamp(b)) => a == b,
+            (Value::Bytes(a), Value::Bytes(b)) => a == b,
             (Value::List(a), Value::List(b)) => a == b,
             (Value::Map(a), Value::Map(b)) => a == b,
             (Value::Object(a), Value::Object(b)) => a == b,
@@ -130,6 +135,13 @@ impl Value {
             _ => None,
         }
     }
+    /// The bytes, if this is a byte string.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
     /// The map, if this is one.
     pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
         match self {
@@ -149,6 +161,7 @@ impl Value {
             Value::Float(x) => serde_json::Number::from_f64(*x).map(J::Number).unwrap_or(J::Null),
             Value::String(s) => J::String(s.clone()),
             Value::Timestamp(t) => serde_json::Number::from_f64(unix_seconds(*t)).map(J::Number).unwrap_or(J::Null),
+            Value::Bytes(b) => J::String(crate::base64::encode(b)),
             Value::List(l) => J::Array(l.iter().map(Value::to_json).collect()),
             Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
             Value::Object(h) => handle_json(*h),

@@ -66,6 +66,7 @@ fn wrong_type(field: &str, expected: &str, value: &Value) -> FfiError {
         Value::Float(_) => "a float",
         Value::String(_) => "a string",
         Value::Timestamp(_) => "a timestamp",
+        Value::Bytes(_) => "bytes",
         Value::List(_) => "a list",
         Value::Map(_) => "a map",
         Value::Object(_) => "an object handle",

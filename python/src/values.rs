@@ -203,6 +203,7 @@ pub fn value_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, P
         Value::Timestamp(t) => {
             DATETIME.import(py, "datetime", "datetime")?.call_method1("fromtimestamp", (unix_seconds(*t),))?
         }
+        Value::Bytes(bytes) => pyo3::types::PyBytes::new(py, bytes).into_any(),
         Value::List(items) => {
             let list = PyList::empty(py);
             for item in items {
