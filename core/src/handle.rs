@@ -63,6 +63,14 @@ pub enum ObjectKind {
     AudioConference = 22,
     /// A `ChatStream` (MSRP chat media stream of a session).
     ChatStream = 23,
+    /// A `FileTransferStream` (MSRP file transfer media stream of a session).
+    FileTransferStream = 24,
+    /// A `DesktopSharingStream` (RFB over MSRP media stream of a session).
+    DesktopSharingStream = 25,
+    /// A desktop sharing handler (`InternalVNCViewerHandler`,
+    /// `InternalVNCServerHandler`, `ExternalVNCViewerHandler`,
+    /// `ExternalVNCServerHandler`).
+    DesktopSharingHandler = 26,
 }
 
 impl ObjectKind {
@@ -92,6 +100,9 @@ impl ObjectKind {
             ObjectKind::WaveRecorder => "WaveRecorder",
             ObjectKind::AudioConference => "AudioConference",
             ObjectKind::ChatStream => "ChatStream",
+            ObjectKind::FileTransferStream => "FileTransferStream",
+            ObjectKind::DesktopSharingStream => "DesktopSharingStream",
+            ObjectKind::DesktopSharingHandler => "DesktopSharingHandler",
         }
     }
 
@@ -120,6 +131,9 @@ impl ObjectKind {
             21 => ObjectKind::WaveRecorder,
             22 => ObjectKind::AudioConference,
             23 => ObjectKind::ChatStream,
+            24 => ObjectKind::FileTransferStream,
+            25 => ObjectKind::DesktopSharingStream,
+            26 => ObjectKind::DesktopSharingHandler,
             _ => return None,
         })
     }
