@@ -15,6 +15,10 @@ command -v mvn >/dev/null || need_apt+=(maven)
 command -v java >/dev/null || need_apt+=(default-jdk-headless)
 # baresip for core/tests/baresip.rs (the test harness installs it too when missing)
 command -v baresip >/dev/null || need_apt+=(baresip-core)
+# Kamailio for core/tests/kamailio*.rs (with its TLS module) and for the MSRP relay of
+# core/tests/msrp_relay.rs (the msrp module ships in the kamailio package)
+compgen -G "/usr/lib/*/kamailio/modules/msrp.so" >/dev/null || need_apt+=(kamailio)
+compgen -G "/usr/lib/*/kamailio/modules/tls.so" >/dev/null || need_apt+=(kamailio-tls-modules)
 if [ ${#need_apt[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need_apt[@]}"
