@@ -253,6 +253,25 @@ impl SIPApplication {
     }
 }
 
+/// TLS settings from `SIPSimpleSettings` (`tls.ca_list`, `tls.certificate`
+/// with `~/` expanded, `tls.verify_server`), for SIP and MSRP.
+pub(crate) fn tls_config() -> TlsConfig {
+    let settings = SIPSimpleSettings::instance();
+    let s = settings.settings();
+    let text = |path: &str| s.get(path).ok().and_then(|v| v.as_str().map(str::to_owned));
+    let expand = |p: String| -> std::path::PathBuf {
+        match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
+            (Some(rest), Some(home)) => std::path::PathBuf::from(home).join(rest),
+            _ => std::path::PathBuf::from(p),
+        }
+    };
+    TlsConfig {
+        ca_list: text("tls.ca_list").map(expand),
+        certificate: text("tls.certificate").map(expand),
+        verify_server: s.get("tls.verify_server").ok().and_then(|v| v.as_bool()).unwrap_or(true),
+    }
+}
+
 /// The engine's configuration from `SIPSimpleSettings` (`sip.*`, `tls.*`,
 /// `logs.trace_sip`, `user_agent`).
 fn engine_config() -> EngineConfig {
@@ -269,17 +288,7 @@ fn engine_config() -> EngineConfig {
     config.transports.udp_port = u16::try_from(int("sip.udp_port")).unwrap_or(0);
     config.transports.tcp_port = u16::try_from(int("sip.tcp_port")).unwrap_or(0);
     config.transports.tls_port = u16::try_from(int("sip.tls_port")).unwrap_or(0);
-    let expand = |p: String| -> std::path::PathBuf {
-        match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
-            (Some(rest), Some(home)) => std::path::PathBuf::from(home).join(rest),
-            _ => std::path::PathBuf::from(p),
-        }
-    };
-    config.transports.tls = TlsConfig {
-        ca_list: text("tls.ca_list").map(expand),
-        certificate: text("tls.certificate").map(expand),
-        verify_server: s.get("tls.verify_server").ok().and_then(|v| v.as_bool()).unwrap_or(true),
-    };
+    config.transports.tls = tls_config();
     config.trace_sip = s.get("logs.trace_sip").ok().and_then(|v| v.as_bool()).unwrap_or(false);
     if s.get("logs.trace_pjsip").ok().and_then(|v| v.as_bool()).unwrap_or(false) {
         config.log_level = u8::try_from(int("logs.pjsip_level")).unwrap_or(5);

@@ -3,10 +3,11 @@
 //! MSRP m-line and bob accepts it. Then:
 //!
 //! - a message alice sent before the call started arrives first;
-//! - 100 messages each way arrive once and in order, wrapped in CPIM (the
-//!   sender and recipient are the session identities), and every one is
-//!   reported delivered to its sender;
-//! - a composing indication arrives with its state and refresh;
+//! - 1,000 messages each way arrive once and in order, and every one is
+//!   reported delivered to its sender: over TCP and TLS, wrapped in CPIM
+//!   (the sender and recipient are the session identities) and plain (when
+//!   bob's stream does not accept CPIM);
+//! - composing indications arrive both ways with their state and refresh;
 //! - hanging up ends both streams.
 
 #[path = "support/app.rs"]
@@ -20,21 +21,24 @@ use sipsimple_core::handle::{self, ObjectKind};
 use sipsimple_core::msrp::iscomposing::ComposingState;
 use sipsimple_core::notification::Notification;
 use sipsimple_core::session::{Session, SessionState};
-use sipsimple_core::streams::{ChatMessageOptions, ChatStream, MediaStream};
+use sipsimple_core::streams::{AudioStream, ChatMessageOptions, ChatStream, MediaStream};
 
 const T: Duration = Duration::from_secs(10);
-const MESSAGES: usize = 100;
+const MESSAGES: usize = 1000;
 
 static APP: Mutex<()> = Mutex::new(());
 
 type Running = app::TwoAccounts;
 
-fn start() -> Running {
+fn start(transport: &str) -> Running {
     let run = app::two_accounts(&APP);
     for account in [&run.alice, &run.bob] {
-        account.settings().set("msrp.transport", Value::from("tcp")).unwrap();
+        account.settings().set("msrp.transport", Value::from(transport)).unwrap();
         account.save().unwrap();
     }
+    // Each side presents the self-signed certificate of its process.
+    let settings = sipsimple_core::settings::SIPSimpleSettings::instance();
+    settings.settings().set("tls.verify_server", Value::from(false)).unwrap();
     run
 }
 
@@ -75,10 +79,38 @@ fn uri_of(identity: &Value) -> String {
 }
 
 #[test]
-fn chat_messages_flow_both_ways_in_order_and_are_delivered() {
-    let run = start();
+fn chat_over_tcp_with_cpim() {
+    chat_messages_flow_both_ways_in_order_and_are_delivered("tcp", true);
+}
 
-    let alice_stream = ChatStream::new(&run.alice);
+#[test]
+fn chat_over_tls_with_cpim() {
+    chat_messages_flow_both_ways_in_order_and_are_delivered("tls", true);
+}
+
+#[test]
+fn plain_chat_over_tcp() {
+    chat_messages_flow_both_ways_in_order_and_are_delivered("tcp", false);
+}
+
+#[test]
+fn plain_chat_over_tls() {
+    chat_messages_flow_both_ways_in_order_and_are_delivered("tls", false);
+}
+
+fn chat_messages_flow_both_ways_in_order_and_are_delivered(transport: &str, cpim: bool) {
+    let run = start(transport);
+
+    let alice_stream = if cpim {
+        ChatStream::new(&run.alice)
+    } else {
+        // Alice's stream takes no CPIM, so the session goes plain.
+        ChatStream::with_accept_types(
+            &run.alice,
+            vec!["text/*".into(), "application/im-iscomposing+xml".into()],
+            Vec::new(),
+        )
+    };
     let early_id = alice_stream.send_message("before the call", "text/plain", ChatMessageOptions::default()).unwrap();
     let call = Session::new(&run.alice);
     let offered: Vec<Arc<dyn MediaStream>> = vec![alice_stream.clone()];
@@ -96,7 +128,9 @@ fn chat_messages_flow_both_ways_in_order_and_are_delivered() {
     for stream in [&alice_stream, &bob_stream] {
         run.from("MediaStreamDidInitialize", stream.handle(), 1);
         run.from("MediaStreamDidStart", stream.handle(), 1);
-        assert_eq!(stream.cpim_enabled(), Some(true));
+        assert_eq!(stream.cpim_enabled(), Some(cpim));
+        let scheme = if transport == "tls" { "msrps://" } else { "msrp://" };
+        assert!(stream.local_uri().unwrap().starts_with(scheme), "{:?}", stream.local_uri());
     }
 
     let mut alice_ids = vec![early_id];
@@ -106,6 +140,7 @@ fn chat_messages_flow_both_ways_in_order_and_are_delivered() {
         bob_ids.push(bob_stream.send_message(format!("bob {i}"), "text/plain", Default::default()).unwrap());
     }
     alice_stream.send_composing_indication(ComposingState::Active, Some(60), None).unwrap();
+    bob_stream.send_composing_indication(ComposingState::Idle, None, None).unwrap();
 
     // Everything arrives: wait for the last message each way.
     run.from("ChatStreamGotMessage", bob_stream.handle(), MESSAGES + 1);
@@ -137,6 +172,8 @@ fn chat_messages_flow_both_ways_in_order_and_are_delivered() {
     assert_eq!(composing.data.get("state").and_then(Value::as_str), Some("active"));
     assert_eq!(composing.data.get("refresh"), Some(&Value::Int(60)));
     assert_eq!(uri_of(composing.data.get("sender").unwrap()), "sip:alice@127.0.0.1");
+    let composing = run.from("ChatStreamGotComposingIndication", alice_stream.handle(), 1);
+    assert_eq!(composing.data.get("state").and_then(Value::as_str), Some("idle"));
 
     // Once and in order, with the CPIM identities.
     assert_eq!(contents(&run, &bob_stream), expected_at_bob);
@@ -145,7 +182,11 @@ fn chat_messages_flow_both_ways_in_order_and_are_delivered() {
     let message = first.data.get("message").unwrap();
     assert_eq!(field(message, "content_type").as_str(), Some("text/plain"));
     assert_eq!(uri_of(&field(message, "sender")), "sip:alice@127.0.0.1");
-    assert!(matches!(field(message, "timestamp"), Value::Timestamp(_)));
+    if cpim {
+        assert!(matches!(field(message, "timestamp"), Value::Timestamp(_)));
+    } else {
+        assert_eq!(field(message, "timestamp"), Value::Null);
+    }
 
     call.end().unwrap();
     run.from("SIPSessionDidEnd", incoming.handle(), 1);
@@ -157,5 +198,65 @@ fn chat_messages_flow_both_ways_in_order_and_are_delivered() {
     }
     assert_eq!((call.state(), incoming.state()), (SessionState::Terminated, SessionState::Terminated));
     assert!(alice_stream.send_message("too late", "text/plain", Default::default()).is_err());
+    run.stop();
+}
+
+/// An audio call gets a chat stream by re-INVITE, chat flows, the chat
+/// stream is removed again and the audio stream stays.
+#[test]
+fn chat_is_added_to_an_audio_call_and_removed_again() {
+    let run = start("tcp");
+    let alice_audio = AudioStream::new(&run.alice);
+    let call = Session::new(&run.alice);
+    let offered: Vec<Arc<dyn MediaStream>> = vec![alice_audio.clone()];
+    call.connect_with_streams(&run.bob_uri(), offered, None).unwrap();
+    let incoming = run.incoming();
+    incoming.accept_streams(&incoming.proposed_streams()).unwrap();
+    run.from("SIPSessionDidStart", call.handle(), 1);
+    run.from("SIPSessionDidStart", incoming.handle(), 1);
+
+    // Alice proposes chat; bob takes it.
+    let alice_chat = ChatStream::new(&run.alice);
+    assert!(alice_chat.set_local_nickname("Alice").is_err(), "not started yet");
+    let queued = alice_chat.send_message("queued before the proposal", "text/plain", Default::default()).unwrap();
+    let alice_chat_dyn: Arc<dyn MediaStream> = alice_chat.clone();
+    call.add_stream(alice_chat_dyn.clone()).unwrap();
+    run.from("SIPSessionGotProposal", incoming.handle(), 1);
+    let proposed = incoming.proposed_streams();
+    assert_eq!(proposed.iter().map(|s| s.stream_type()).collect::<Vec<_>>(), ["chat"]);
+    let bob_chat = proposed[0].clone().as_any().downcast::<ChatStream>().expect("a ChatStream");
+    incoming.accept_proposal_streams(&proposed).unwrap();
+    let added = run.from("SIPSessionDidRenegotiateStreams", call.handle(), 1);
+    assert_eq!(added.data.get("action").and_then(Value::as_str), Some("add"));
+    run.from("SIPSessionDidRenegotiateStreams", incoming.handle(), 1);
+    assert_eq!((call.streams().len(), incoming.streams().len()), (2, 2));
+
+    run.from("MediaStreamDidStart", bob_chat.handle(), 1);
+    // Bob is no conference: he refuses nicknames.
+    alice_chat.set_local_nickname("Alice \"A\"").unwrap();
+    let refused = run.from("ChatStreamDidNotSetNickname", alice_chat.handle(), 1);
+    assert_eq!(refused.data.get("code"), Some(&Value::Int(501)));
+    assert_eq!(refused.data.get("nickname").and_then(Value::as_str), Some("Alice \"A\""));
+    bob_chat.send_message("hello alice", "text/plain", Default::default()).unwrap();
+    run.from("ChatStreamGotMessage", bob_chat.handle(), 1);
+    run.from("ChatStreamGotMessage", alice_chat.handle(), 1);
+    assert_eq!(contents(&run, &bob_chat), ["queued before the proposal"]);
+    assert_eq!(contents(&run, &alice_chat), ["hello alice"]);
+    let delivered = run.from("ChatStreamDidDeliverMessage", alice_chat.handle(), 1);
+    assert_eq!(delivered.data.get("message_id").and_then(Value::as_str), Some(queued.as_str()));
+
+    // Alice removes the chat again: both chat streams end, audio stays.
+    call.remove_stream(&alice_chat_dyn).unwrap();
+    let removed = run.from("SIPSessionDidRenegotiateStreams", incoming.handle(), 2);
+    assert_eq!(removed.data.get("action").and_then(Value::as_str), Some("remove"));
+    for stream in [&alice_chat, &bob_chat] {
+        run.from("MediaStreamDidEnd", stream.handle(), 1);
+        assert!(run.all_from("MediaStreamDidFail", stream.handle()).is_empty());
+    }
+    assert_eq!((call.streams().len(), incoming.streams().len()), (1, 1));
+    assert_eq!(call.streams()[0].stream_type(), "audio");
+    assert_eq!(call.state(), SessionState::Connected);
+    call.end().unwrap();
+    run.from("SIPSessionDidEnd", incoming.handle(), 1);
     run.stop();
 }

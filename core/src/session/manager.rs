@@ -92,7 +92,7 @@ enum OurProposal {
     Hold,
     /// Adds these streams (`add_stream`).
     Add(Vec<IndexedStream>),
-    /// Removes these streams (`remove_stream`); they ended already.
+    /// Removes these streams (`remove_stream`); they end with the answer.
     Remove(Vec<IndexedStream>),
 }
 
@@ -629,9 +629,10 @@ impl Session {
         Ok(())
     }
 
-    /// `remove_stream(stream)`: ends an active stream and tells the peer in
-    /// a re-INVITE that disables its m-line. The stream is removed locally
-    /// whatever the peer answers; `SIPSessionDidRenegotiateStreams` (action
+    /// `remove_stream(stream)`: stops an active stream and tells the peer
+    /// in a re-INVITE that disables its m-line; the stream ends when the
+    /// answer (or refusal) arrives. The stream is removed locally whatever
+    /// the peer answers; `SIPSessionDidRenegotiateStreams` (action
     /// `remove`) follows the answer. Needs a `connected` session.
     pub fn remove_stream(&self, stream: &Arc<dyn MediaStream>) -> Result<()> {
         self.require_connected("remove_stream")?;
@@ -655,12 +656,15 @@ impl Session {
             media.streams.retain(|(_, s)| s.handle() != stream.handle());
             media.our_proposal = Some(OurProposal::Remove(removed.clone()));
         }
+        // The streams stop now and end once the peer has the offer: a
+        // connection-oriented stream (MSRP) closed before the peer knows
+        // would fail there instead of being removed.
         for (_, s) in &removed {
             s.deactivate();
-            s.end();
         }
         if let Err(e) = self.propose(offer) {
             self.media().our_proposal = None;
+            end_indexed(&removed);
             renegotiated(self, "remove", &removed);
             return Err(e);
         }
@@ -1557,6 +1561,12 @@ fn indexed_handles(streams: &[IndexedStream]) -> Value {
 }
 
 /// Posts `SIPSessionDidRenegotiateStreams` (`add` or `remove`).
+fn end_indexed(streams: &[IndexedStream]) {
+    for (_, stream) in streams {
+        stream.end();
+    }
+}
+
 fn renegotiated(session: &Session, action: &str, streams: &[IndexedStream]) {
     NotificationCenter::default_center().post(
         session.handle(),
@@ -1652,6 +1662,7 @@ fn added_streams_answered(session: &Session, added: Vec<IndexedStream>, answer: 
 /// The peer answered our `remove_stream` re-INVITE: the other streams
 /// follow the answer.
 fn removal_answered(session: &Session, removed: &[IndexedStream], answer: &[u8]) {
+    end_indexed(removed);
     if let (Ok(local), Ok(remote)) =
         (SessionDescription::parse(&session.local_sdp()), SessionDescription::parse(answer))
     {
@@ -1840,6 +1851,7 @@ fn post(session: &Session, event: SessionEvent) {
                     }
                     Some(OurProposal::Remove(removed)) => {
                         // Removed locally whatever the peer says.
+                        end_indexed(&removed);
                         renegotiated(session, "remove", &removed);
                         None
                     }

@@ -1,55 +1,46 @@
 //! [`ChatStream`]: session-based instant messaging over MSRP (the original's
 //! `sipsimple.streams.msrp.chat.ChatStream`).
 //!
-//! - `initialize` listens for the MSRP connection on the SIP engine's
-//!   address (a port of its own, picked by the system) and makes our
-//!   `msrp://` URI with a random session id.
-//! - `get_local_media` offers or answers `m=message ... TCP/MSRP *` with
-//!   [`MsrpMediaConfig`]: accept-types `message/cpim text/*
-//!   application/im-iscomposing+xml`, the same accept-wrapped-types but
-//!   CPIM, `a=setup:actpass` in offers.
-//! - `start` opens the connection in the negotiated role
-//!   ([`MsrpConnection::connect`]); a task on the core runtime turns its
-//!   events into notifications: `ChatStreamGotMessage`,
-//!   `ChatStreamGotComposingIndication`, `ChatStreamDidDeliverMessage`,
-//!   `ChatStreamDidNotDeliverMessage`.
+//! The MSRP part (listener, m-line, connection, end) is the
+//! [`MsrpStreamBase`]; the chat stream adds:
+//!
+//! - the m-line's accept-types `message/cpim text/*
+//!   application/im-iscomposing+xml` and the same accept-wrapped-types but
+//!   CPIM;
 //! - [`ChatStream::send_message`] and
-//!   [`ChatStream::send_composing_indication`] wrap the payload in CPIM
-//!   when both sides accept `message/cpim`, and send it plain otherwise.
-//!   What is sent before the stream starts waits and goes out in order
-//!   when it starts. Chat messages ask for a success report; their outcome
-//!   is `ChatStreamDidDeliverMessage` or `ChatStreamDidNotDeliverMessage`.
+//!   [`ChatStream::send_composing_indication`], which wrap the payload in
+//!   CPIM when both sides accept `message/cpim` and send it plain
+//!   otherwise. What is sent before the stream starts waits and goes out
+//!   in order when it starts. Chat messages ask for a success report; their
+//!   outcome is `ChatStreamDidDeliverMessage` or
+//!   `ChatStreamDidNotDeliverMessage`;
+//! - the notifications of what arrives: `ChatStreamGotMessage`,
+//!   `ChatStreamGotComposingIndication`.
 //!
 //! The message ids returned are the stream's own: they name the message in
 //! the delivery notifications even when it was queued before the MSRP
 //! connection existed.
 //!
-//! Not yet supported: MSRP over TLS (outgoing streams need the account's
-//! `msrp.transport` setting to be `tcp`; incoming TLS offers are refused),
-//! MSRP relays, private messages and nicknames.
+//! Not yet supported: private messages (recipients other than the peer).
 
-use std::any::Any;
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
-use tokio::sync::mpsc;
-
-use super::{MediaStream, MediaStreamType, StreamDirection};
+use super::msrp_base::{MsrpStreamBase, MsrpStreamHooks, MsrpStreamSpec, offered_msrp_media};
+use super::{MediaStream, MediaStreamType};
 use crate::account::Account;
 use crate::error::{Error, Result};
 use crate::handle::{self, Handle, ObjectKind};
 use crate::msrp::cpim::{self, CpimHeader, CpimIdentity, CpimMessage, MultilingualText, Timestamp};
 use crate::msrp::iscomposing::{self, ComposingState, IsComposing};
-use crate::msrp::message::{MsrpUri, new_message_id};
+use crate::msrp::message::{Head, Method, MsrpUri, new_message_id, reason_phrase};
 use crate::msrp::sdp::{MsrpMediaConfig, MsrpTransport, NegotiatedMsrp};
-use crate::msrp::session::MsrpEvent;
-use crate::msrp::transport::{MsrpConnectOptions, MsrpConnection, MsrpListener};
+use crate::msrp::session::{MsrpEvent, MsrpSessionConfig};
+use crate::msrp::transport::MsrpConnection;
 use crate::notification::NotificationCenter;
 use crate::notifications as n;
-use crate::sdp::{MediaDescription, SessionDescription};
-use crate::session::Session;
+use crate::sdp::SessionDescription;
 use crate::value::Value;
 
 /// Priority of the chat stream type in the registry.
@@ -60,14 +51,6 @@ pub const CHAT_ACCEPT_TYPES: [&str; 3] = [cpim::CONTENT_TYPE, "text/*", iscompos
 
 /// The content types a chat stream accepts inside CPIM.
 pub const CHAT_ACCEPT_WRAPPED_TYPES: [&str; 2] = ["text/*", iscomposing::CONTENT_TYPE];
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
-    New,
-    Initialized,
-    Started,
-    Ended,
-}
 
 /// What [`ChatStream::send_message`] may add to a message besides its
 /// content; everything but the recipients needs CPIM.
@@ -110,35 +93,21 @@ struct Outgoing {
 }
 
 /// MSRP Message-ID → the stream's message id and whether it is notified.
-type SentMessages = Arc<Mutex<HashMap<String, (String, bool)>>>;
-
-struct Inner {
-    state: State,
-    config: Option<MsrpMediaConfig>,
-    listener: Option<MsrpListener>,
-    negotiated: Option<NegotiatedMsrp>,
-    connection: Option<MsrpConnection>,
-    queue: Vec<Outgoing>,
-    local_identity: Option<String>,
-    remote_identity: Option<String>,
-    deactivated: bool,
-    /// Whether the event task ended (MediaStreamDidEnd is then posted by `end`).
-    finished: bool,
-}
+type SentMessages = Mutex<HashMap<String, (String, bool)>>;
 
 /// One MSRP chat stream (see the module documentation).
 pub struct ChatStream {
-    account: Arc<Account>,
-    handle: OnceLock<Handle>,
-    inner: Arc<Mutex<Inner>>,
+    base: MsrpStreamBase,
+    /// Messages and indications sent before the stream started.
+    queue: Mutex<Vec<Outgoing>>,
     sent: SentMessages,
-    /// The offer it was created from (incoming), with the m-line index.
-    remote_offer: Mutex<Option<(SessionDescription, usize)>>,
+    /// NICKNAME transaction id → the nickname asked for.
+    nicknames: Mutex<HashMap<String, String>>,
 }
 
 impl std::fmt::Debug for ChatStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChatStream").field("handle", &self.handle()).field("state", &self.inner().state).finish()
+        f.debug_struct("ChatStream").field("base", &self.base).finish()
     }
 }
 
@@ -146,18 +115,23 @@ fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The account's `msrp.transport` (`tls` when unset).
-fn msrp_transport(account: &Account) -> MsrpTransport {
-    match account.settings().get("msrp.transport").ok().as_ref().and_then(Value::as_str) {
-        Some(t) if t.eq_ignore_ascii_case("tcp") => MsrpTransport::Tcp,
-        _ => MsrpTransport::Tls,
+/// The chat stream type's attributes.
+fn chat_spec() -> MsrpStreamSpec {
+    MsrpStreamSpec {
+        stream_type: "chat",
+        priority: CHAT_PRIORITY,
+        media_type: "message",
+        accept_types: CHAT_ACCEPT_TYPES.iter().map(|t| (*t).to_owned()).collect(),
+        accept_wrapped_types: CHAT_ACCEPT_WRAPPED_TYPES.iter().map(|t| (*t).to_owned()).collect(),
+        session: MsrpSessionConfig::default(),
     }
 }
 
 fn media_config(local_uri: MsrpUri) -> MsrpMediaConfig {
+    let spec = chat_spec();
     let mut config = MsrpMediaConfig::new(local_uri);
-    config.accept_types = CHAT_ACCEPT_TYPES.iter().map(|t| (*t).to_owned()).collect();
-    config.accept_wrapped_types = CHAT_ACCEPT_WRAPPED_TYPES.iter().map(|t| (*t).to_owned()).collect();
+    config.accept_types = spec.accept_types;
+    config.accept_wrapped_types = spec.accept_wrapped_types;
     config
 }
 
@@ -190,27 +164,31 @@ fn is_cpim_type(content_type: &str) -> bool {
 impl ChatStream {
     /// A new chat stream for a session of `account` (`ChatStream()`).
     pub fn new(account: &Arc<Account>) -> Arc<ChatStream> {
-        let stream = Arc::new(ChatStream {
-            account: account.clone(),
-            handle: OnceLock::new(),
-            inner: Arc::new(Mutex::new(Inner {
-                state: State::New,
-                config: None,
-                listener: None,
-                negotiated: None,
-                connection: None,
-                queue: Vec::new(),
-                local_identity: None,
-                remote_identity: None,
-                deactivated: false,
-                finished: false,
-            })),
-            sent: Arc::new(Mutex::new(HashMap::new())),
-            remote_offer: Mutex::new(None),
+        ChatStream::with_spec(account, chat_spec())
+    }
+
+    /// A chat stream that takes other content types than the default ones
+    /// (as a subclass of the original's ChatStream overriding
+    /// `accept_types` and `accept_wrapped_types`). Without `message/cpim`
+    /// in `accept_types` messages go plain.
+    pub fn with_accept_types(
+        account: &Arc<Account>,
+        accept_types: Vec<String>,
+        accept_wrapped_types: Vec<String>,
+    ) -> Arc<ChatStream> {
+        ChatStream::with_spec(account, MsrpStreamSpec { accept_types, accept_wrapped_types, ..chat_spec() })
+    }
+
+    fn with_spec(account: &Arc<Account>, spec: MsrpStreamSpec) -> Arc<ChatStream> {
+        let stream = Arc::new_cyclic(|weak: &std::sync::Weak<ChatStream>| ChatStream {
+            base: MsrpStreamBase::new(account, spec, weak.clone()),
+            queue: Mutex::new(Vec::new()),
+            sent: Mutex::new(HashMap::new()),
+            nicknames: Mutex::new(HashMap::new()),
         });
         let h =
             handle::register(ObjectKind::ChatStream, stream.clone(), Some(format!("ChatStream of {}", account.id())));
-        let _ = stream.handle.set(h);
+        stream.base.set_handle(h);
         stream
     }
 
@@ -221,66 +199,44 @@ impl ChatStream {
 
     /// `new_from_sdp`: a stream for m-line `index` of `remote_sdp` when it
     /// is a chat m-line (`message`, MSRP, no file selector); `Ok(None)`
-    /// otherwise, `Err` when it cannot be answered (transport, content
-    /// types).
+    /// otherwise, `Err` when it cannot be answered (content types).
     pub fn new_from_sdp(
         account: &Arc<Account>,
         remote_sdp: &SessionDescription,
         index: usize,
     ) -> Result<Option<Arc<dyn MediaStream>>> {
-        let Some(media) = remote_sdp.media.get(index) else { return Ok(None) };
-        if !media.is_media("message") || media.is_disabled() || MsrpTransport::from_protocol(&media.protocol).is_none()
-        {
-            return Ok(None);
-        }
+        let Some(media) = offered_msrp_media(remote_sdp, index, "message") else { return Ok(None) };
         if media.attributes.iter().any(|a| a.name.eq_ignore_ascii_case("file-selector")) {
             return Ok(None);
         }
         let transport = MsrpTransport::from_protocol(&media.protocol).unwrap_or_default();
-        if transport == MsrpTransport::Tls {
-            return Err(Error::InvalidArgument("MSRP over TLS is not supported yet".into()));
-        }
         let probe = media_config(MsrpUri::new(transport.scheme(), "127.0.0.1", 9, "probe"));
         probe.answer(media).map_err(|e| Error::InvalidArgument(format!("chat m-line {index}: {e}")))?;
         let stream = ChatStream::new(account);
-        *lock(&stream.remote_offer) = Some((remote_sdp.clone(), index));
+        stream.base.set_remote_offer(remote_sdp.clone(), index);
         Ok(Some(stream))
-    }
-
-    fn inner(&self) -> MutexGuard<'_, Inner> {
-        lock(&self.inner)
-    }
-
-    fn post_fail(&self, context: &str, reason: &str) {
-        tracing::warn!("chat stream {context} failed: {reason}");
-        NotificationCenter::default_center()
-            .post(self.handle(), n::MediaStreamDidFail { context: context.into(), reason: reason.into() });
     }
 
     /// The account.
     pub fn account(&self) -> &Arc<Account> {
-        &self.account
+        self.base.account()
     }
 
     /// Our MSRP URI (`local_uri`), once initialized.
     pub fn local_uri(&self) -> Option<String> {
-        self.inner().config.as_ref().map(|c| c.local_uri.to_string())
+        self.base.local_uri()
     }
 
-    /// The peer's MSRP path (`remote_path`... the last URI is the peer's
-    /// own), once negotiated.
+    /// The peer's MSRP path (relays first, the peer's own URI last), once
+    /// negotiated.
     pub fn remote_path(&self) -> Vec<String> {
-        self.inner()
-            .negotiated
-            .as_ref()
-            .map(|n| n.remote.path.iter().map(ToString::to_string).collect())
-            .unwrap_or_default()
+        self.base.remote_path()
     }
 
     /// Whether messages go wrapped in CPIM (both sides accept
     /// `message/cpim`), once negotiated.
     pub fn cpim_enabled(&self) -> Option<bool> {
-        self.inner().negotiated.as_ref().map(|n| n.cpim_enabled)
+        self.base.negotiated().map(|n| n.cpim_enabled)
     }
 
     /// `send_message(content, content_type, ...)`: sends an instant message
@@ -332,35 +288,64 @@ impl ChatStream {
         })
     }
 
-    fn enqueue(&self, message: Outgoing) -> Result<String> {
-        let mut inner = self.inner();
-        match inner.state {
-            State::Ended => return Err(Error::InvalidState("the chat stream has ended".into())),
-            State::Started if inner.connection.is_none() => {
-                return Err(Error::InvalidState("the chat stream's connection is closed".into()));
-            }
-            _ => {}
+    /// `set_local_nickname(nickname)`: asks the peer (a conference focus,
+    /// RFC 7701) to call us `nickname` in this chat. Needs a started
+    /// stream; the outcome is `ChatStreamDidSetNickname` or
+    /// `ChatStreamDidNotSetNickname` (a peer that is no conference answers
+    /// 501).
+    pub fn set_local_nickname(&self, nickname: &str) -> Result<()> {
+        if nickname.is_empty() || nickname.chars().any(|c| c.is_control()) {
+            return Err(Error::InvalidArgument("the nickname is empty or has control characters".into()));
         }
-        if let Some(negotiated) = &inner.negotiated {
+        let connection = match (self.base.is_started(), self.base.connection()) {
+            (true, Some(connection)) => connection,
+            _ => return Err(Error::InvalidState("the chat stream is not started".into())),
+        };
+        let mut head = Head::request(Method::Nickname, Vec::new(), Vec::new());
+        let quoted = nickname.replace('\\', "\\\\").replace('"', "\\\"");
+        head.headers.use_nickname = Some(format!("\"{quoted}\""));
+        let mut nicknames = lock(&self.nicknames);
+        let transaction = connection
+            .send_request(head, None)
+            .map_err(|e| Error::InvalidState(format!("the chat stream's connection: {e}")))?;
+        nicknames.insert(transaction, nickname.to_owned());
+        Ok(())
+    }
+
+    fn identities(&self) -> Identities {
+        Identities { local: self.base.local_identity(), remote: self.base.remote_identity() }
+    }
+
+    fn enqueue(&self, message: Outgoing) -> Result<String> {
+        if self.base.is_ended() {
+            return Err(Error::InvalidState("the chat stream has ended".into()));
+        }
+        if let Some(negotiated) = self.base.negotiated() {
             // Checked now when the peer's capabilities are known.
-            encode(&inner, negotiated, &message)?;
+            encode(&self.identities(), &negotiated, &message)?;
         }
         let id = message.id.clone();
-        if inner.state == State::Started {
-            let deferred = self.dispatch(&inner, message);
-            drop(inner);
+        // The queue's lock orders this message after the queued ones: `started`
+        // empties the queue under it.
+        let mut queue = lock(&self.queue);
+        if self.base.is_started() {
+            let Some(connection) = self.base.connection() else {
+                return Err(Error::InvalidState("the chat stream's connection is closed".into()));
+            };
+            let deferred = self.dispatch(&connection, message);
+            drop(queue);
             self.post_deferred(deferred);
         } else {
-            inner.queue.push(message);
+            queue.push(message);
         }
         Ok(id)
     }
 
     /// Sends one message on the running connection; what to notify is
-    /// returned, to be posted once the stream's lock is released.
-    fn dispatch(&self, inner: &Inner, message: Outgoing) -> Option<Deferred> {
-        let (Some(connection), Some(negotiated)) = (&inner.connection, &inner.negotiated) else { return None };
-        let (content_type, body) = match encode(inner, negotiated, &message) {
+    /// returned, to be posted once the queue's lock is released.
+    fn dispatch(&self, connection: &MsrpConnection, message: Outgoing) -> Option<Deferred> {
+        let negotiated = self.base.negotiated()?;
+        let (content_type, body) = match encode(&self.identities(), &negotiated, &message) {
             Ok(encoded) => encoded,
             Err(e) => {
                 return message.notify.then(|| Deferred::NotDelivered {
@@ -405,14 +390,66 @@ impl ChatStream {
         }
     }
 
-    /// The transport of the stream: the offer's for an incoming stream,
-    /// the account's `msrp.transport` for an outgoing one.
-    fn transport(&self) -> MsrpTransport {
-        let offered = lock(&self.remote_offer)
-            .as_ref()
-            .and_then(|(sdp, index)| sdp.media.get(*index).and_then(|m| MsrpTransport::from_protocol(&m.protocol)));
-        offered.unwrap_or_else(|| msrp_transport(&self.account))
+    /// The stream's id of a sent message whose outcome is notified.
+    fn outcome(&self, msrp_id: &str) -> Option<String> {
+        match lock(&self.sent).remove(msrp_id) {
+            Some((id, true)) => Some(id),
+            _ => None,
+        }
     }
+
+    fn received(&self, content_type: Option<&str>, body: Vec<u8>) {
+        let handle = self.handle();
+        let content_type = content_type.unwrap_or("text/plain");
+        let remote = self.base.remote_identity().as_deref().map(identity);
+        let message = if is_cpim_type(content_type) {
+            match CpimMessage::parse(&body) {
+                Ok(message) => message,
+                Err(e) => {
+                    tracing::debug!("chat stream {handle:?}: invalid CPIM message dropped: {e}");
+                    return;
+                }
+            }
+        } else {
+            let mut message = CpimMessage::new(body, content_type);
+            message.sender = remote.clone();
+            message
+        };
+        let center = NotificationCenter::default_center();
+        if is_composing_type(&message.content_type) {
+            let document = match IsComposing::parse(&message.content) {
+                Ok(document) => document,
+                Err(e) => {
+                    tracing::debug!("chat stream {handle:?}: invalid is-composing document dropped: {e}");
+                    return;
+                }
+            };
+            let sender = message.sender.clone().or(remote);
+            center.post(
+                handle,
+                n::ChatStreamGotComposingIndication {
+                    state: document.state.as_str().into(),
+                    refresh: document.refresh.map(Value::from).unwrap_or(Value::Null),
+                    last_active: timestamp_value(document.last_active.as_ref()),
+                    content_type: Value::from(document.content_type),
+                    sender: sender.as_ref().map(identity_value).unwrap_or(Value::Null),
+                    recipients: Value::List(message.recipients.iter().map(identity_value).collect()),
+                },
+            );
+            return;
+        }
+        center.post(handle, n::ChatStreamGotMessage { message: message_value(&message) });
+    }
+
+    fn handle(&self) -> Handle {
+        self.base.handle()
+    }
+}
+
+/// Our identity and the peer's, as CPIM needs them.
+struct Identities {
+    local: Option<String>,
+    remote: Option<String>,
 }
 
 /// A notification `dispatch` leaves to be posted.
@@ -422,7 +459,7 @@ enum Deferred {
 }
 
 /// The MSRP Content-Type and body of `message` for the negotiated peer.
-fn encode(inner: &Inner, negotiated: &NegotiatedMsrp, message: &Outgoing) -> Result<(String, Vec<u8>)> {
+fn encode(identities: &Identities, negotiated: &NegotiatedMsrp, message: &Outgoing) -> Result<(String, Vec<u8>)> {
     let options = &message.options;
     if !negotiated.cpim_enabled {
         if options.needs_cpim() || options.recipients.is_some() {
@@ -439,10 +476,10 @@ fn encode(inner: &Inner, negotiated: &NegotiatedMsrp, message: &Outgoing) -> Res
         return Err(Error::InvalidArgument(format!("the peer does not accept {} in CPIM", message.content_type)));
     }
     let mut cpim = CpimMessage::new(message.content.clone(), &message.content_type);
-    cpim.sender = inner.local_identity.as_deref().map(identity);
+    cpim.sender = identities.local.as_deref().map(identity);
     cpim.recipients = match &options.recipients {
         Some(recipients) => recipients.clone(),
-        None => inner.remote_identity.as_deref().map(identity).into_iter().collect(),
+        None => identities.remote.as_deref().map(identity).into_iter().collect(),
     };
     cpim.courtesy_recipients = options.courtesy_recipients.clone();
     cpim.subject = options.subject.clone();
@@ -453,321 +490,67 @@ fn encode(inner: &Inner, negotiated: &NegotiatedMsrp, message: &Outgoing) -> Res
     Ok((cpim::CONTENT_TYPE.to_owned(), body))
 }
 
-impl MediaStream for ChatStream {
-    fn stream_type(&self) -> &'static str {
-        "chat"
+impl MsrpStreamHooks for ChatStream {
+    fn base(&self) -> &MsrpStreamBase {
+        &self.base
     }
 
-    fn priority(&self) -> i32 {
-        CHAT_PRIORITY
-    }
-
-    fn handle(&self) -> Handle {
-        self.handle.get().copied().unwrap_or_default()
-    }
-
-    fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
-        self
-    }
-
-    fn initialize(&self, session: &Session, direction: StreamDirection) -> Result<()> {
-        let result = (|| {
-            let mut inner = self.inner();
-            if inner.state != State::New {
-                return Err(Error::InvalidState("the chat stream was initialized already".into()));
-            }
-            let transport = self.transport();
-            if transport == MsrpTransport::Tls {
-                return Err(Error::InvalidState("MSRP over TLS is not supported yet (msrp.transport)".into()));
-            }
-            let runtime = runtime()?;
-            let bind_ip = crate::sip::engine::Engine::current()
-                .and_then(|e| e.local_address(crate::sip::transport::TransportKind::Udp))
-                .map(|a| a.ip())
-                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-            let advertised = session
-                .media_address()
-                .or_else(|| (!bind_ip.is_unspecified()).then_some(bind_ip))
-                .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
-            let listener = MsrpListener::bind(&runtime, SocketAddr::new(bind_ip, 0), None)
-                .map_err(|e| Error::Internal(format!("MSRP listener: {e}")))?;
-            let port = listener.local_addr().port();
-            let host = match advertised {
-                IpAddr::V6(v6) => format!("[{v6}]"),
-                IpAddr::V4(v4) => v4.to_string(),
-            };
-            let local_uri = MsrpUri::new(transport.scheme(), &host, port, &new_message_id());
-            tracing::debug!("chat stream {:?} ({}): MSRP on {local_uri}", self.handle(), direction.name());
-            inner.config = Some(media_config(local_uri));
-            inner.listener = Some(listener);
-            inner.local_identity = Some(session.local_identity());
-            inner.remote_identity = session.remote_identity();
-            inner.state = State::Initialized;
-            Ok(())
-        })();
-        match &result {
-            Ok(()) => NotificationCenter::default_center().post(self.handle(), n::MediaStreamDidInitialize {}),
-            Err(e) => self.post_fail("initialize", &e.to_string()),
-        }
-        result
-    }
-
-    fn get_local_media(&self, remote_sdp: Option<&SessionDescription>, index: usize) -> Result<MediaDescription> {
-        let mut inner = self.inner();
-        let Some(config) = inner.config.clone() else {
-            return Err(Error::InvalidState("get_local_media needs an initialized chat stream".into()));
+    fn started(&self, base: &MsrpStreamBase) {
+        let Some(connection) = base.connection() else { return };
+        let deferred: Vec<Deferred> = {
+            let mut queue = lock(&self.queue);
+            std::mem::take(&mut *queue).into_iter().filter_map(|message| self.dispatch(&connection, message)).collect()
         };
-        match remote_sdp {
-            None => Ok(config.offer()),
-            Some(offer) => {
-                let media = offer
-                    .media
-                    .get(index)
-                    .ok_or_else(|| Error::InvalidArgument(format!("the offer has no m-line {index}")))?;
-                let answer =
-                    config.answer(media).map_err(|e| Error::InvalidArgument(format!("chat m-line {index}: {e}")))?;
-                inner.negotiated = Some(answer.negotiated);
-                Ok(answer.media)
-            }
-        }
+        self.post_deferred(deferred);
     }
 
-    fn start(&self, _local_sdp: &SessionDescription, remote_sdp: &SessionDescription, index: usize) -> Result<()> {
-        let result = (|| {
-            let mut inner = self.inner();
-            if inner.state != State::Initialized {
-                return Err(Error::InvalidState("start needs an initialized chat stream".into()));
-            }
-            let config = inner.config.clone().ok_or_else(|| Error::InvalidState("no MSRP configuration".into()))?;
-            let negotiated = match inner.negotiated.clone() {
-                Some(negotiated) => negotiated,
-                None => {
-                    let media = remote_sdp
-                        .media
-                        .get(index)
-                        .ok_or_else(|| Error::InvalidArgument(format!("the answer has no m-line {index}")))?;
-                    config.process_answer(media).map_err(|e| Error::InvalidArgument(format!("answer: {e}")))?
-                }
-            };
-            let runtime = runtime()?;
-            let options = MsrpConnectOptions { listener: inner.listener.clone(), ..MsrpConnectOptions::default() };
-            let (connection, events) = MsrpConnection::connect(
-                &runtime,
-                config.path(),
-                negotiated.remote.path.clone(),
-                negotiated.role,
-                options,
-            )
-            .map_err(|e| Error::Internal(format!("MSRP connection: {e}")))?;
-            tracing::debug!(
-                "chat stream {:?}: MSRP {:?}, CPIM {}",
-                self.handle(),
-                negotiated.role,
-                negotiated.cpim_enabled
-            );
-            inner.negotiated = Some(negotiated);
-            inner.connection = Some(connection);
-            inner.state = State::Started;
-            let task = EventTask {
-                handle: self.handle(),
-                inner: self.inner.clone(),
-                sent: self.sent.clone(),
-                remote_identity: inner.remote_identity.clone(),
-            };
-            runtime.spawn(task.run(events));
-            let queued = std::mem::take(&mut inner.queue);
-            Ok(queued.into_iter().filter_map(|message| self.dispatch(&inner, message)).collect::<Vec<_>>())
-        })();
-        let result = result.map(|deferred| {
-            NotificationCenter::default_center().post(self.handle(), n::MediaStreamDidStart {});
-            self.post_deferred(deferred);
-        });
-        if let Err(e) = &result {
-            self.post_fail("start", &e.to_string());
-        }
-        result
-    }
-
-    fn validate_update(&self, remote_sdp: &SessionDescription, index: usize) -> bool {
-        let Some(config) = self.inner().config.clone() else { return false };
-        let Some(media) = remote_sdp.media.get(index) else { return false };
-        if !media.is_media("message") {
-            return false;
-        }
-        media.is_disabled() || config.answer(media).is_ok()
-    }
-
-    fn update(&self, _local_sdp: &SessionDescription, _remote_sdp: &SessionDescription, _index: usize) -> Result<()> {
-        // A re-INVITE keeps the MSRP connection as it is.
-        if self.inner().state != State::Started {
-            return Err(Error::InvalidState("update needs a started chat stream".into()));
-        }
-        Ok(())
-    }
-
-    fn hold(&self) {}
-
-    fn unhold(&self) {}
-
-    fn deactivate(&self) {
-        self.inner().deactivated = true;
-    }
-
-    fn end(&self) {
-        let (connection, listener, finished) = {
-            let mut inner = self.inner();
-            if inner.state == State::Ended {
-                return;
-            }
-            inner.state = State::Ended;
-            inner.queue.clear();
-            (inner.connection.take(), inner.listener.take(), inner.finished)
-        };
+    fn event(&self, _base: &MsrpStreamBase, event: MsrpEvent) {
         let center = NotificationCenter::default_center();
-        center.post(self.handle(), n::MediaStreamWillEnd {});
-        if let Some(listener) = listener {
-            listener.close();
-        }
-        match connection {
-            // The event task posts MediaStreamDidEnd once the connection is closed.
-            Some(connection) if !finished => connection.close(),
-            _ => center.post(self.handle(), n::MediaStreamDidEnd {}),
-        }
-    }
-
-    fn hold_supported(&self) -> bool {
-        false
-    }
-
-    fn on_hold_by_local(&self) -> bool {
-        false
-    }
-
-    fn on_hold_by_remote(&self) -> bool {
-        false
-    }
-}
-
-fn runtime() -> Result<tokio::runtime::Handle> {
-    tokio::runtime::Handle::try_current()
-        .ok()
-        .or_else(crate::session::SessionManager::runtime)
-        .ok_or_else(|| Error::InvalidState("the core runtime is not running".into()))
-}
-
-/// Turns the events of a running connection into notifications.
-struct EventTask {
-    handle: Handle,
-    inner: Arc<Mutex<Inner>>,
-    sent: SentMessages,
-    remote_identity: Option<String>,
-}
-
-impl EventTask {
-    async fn run(self, mut events: mpsc::UnboundedReceiver<MsrpEvent>) {
-        let mut closed_reason = None;
-        while let Some(event) = events.recv().await {
-            match event {
-                MsrpEvent::MessageReceived { content_type, body, .. } => self.received(content_type.as_deref(), body),
-                MsrpEvent::MessageDelivered { message_id } => {
-                    if let Some(id) = self.outcome(&message_id) {
-                        NotificationCenter::default_center().post(
-                            self.handle,
-                            n::ChatStreamDidDeliverMessage {
-                                message_id: id,
-                                code: 200,
-                                reason: "OK".into(),
-                                chunk: Value::Null,
-                            },
-                        );
-                    }
-                }
-                MsrpEvent::MessageNotDelivered { message_id, code, reason } => {
-                    if let Some(id) = self.outcome(&message_id) {
-                        NotificationCenter::default_center().post(
-                            self.handle,
-                            n::ChatStreamDidNotDeliverMessage {
-                                message_id: id,
-                                code: code.into(),
-                                reason,
-                                chunk: Value::Null,
-                            },
-                        );
-                    }
-                }
-                MsrpEvent::Closed { reason } => closed_reason = Some(reason),
-                MsrpEvent::ChunkReceived { .. }
-                | MsrpEvent::ChunkData { .. }
-                | MsrpEvent::MessageAborted { .. }
-                | MsrpEvent::MessageRefused { .. } => {}
-            }
-        }
-        let (ended, deactivated) = {
-            let mut inner = lock(&self.inner);
-            inner.finished = true;
-            inner.connection = None;
-            (inner.state == State::Ended, inner.deactivated)
-        };
-        let center = NotificationCenter::default_center();
-        if ended {
-            center.post(self.handle, n::MediaStreamDidEnd {});
-        } else if !deactivated {
-            let reason = closed_reason.unwrap_or_else(|| "the MSRP connection was closed".into());
-            tracing::warn!("chat stream media failed: {reason}");
-            center.post(self.handle, n::MediaStreamDidFail { context: "media".into(), reason });
-        }
-    }
-
-    /// The stream's id of a sent message whose outcome is notified.
-    fn outcome(&self, msrp_id: &str) -> Option<String> {
-        match lock(&self.sent).remove(msrp_id) {
-            Some((id, true)) => Some(id),
-            _ => None,
-        }
-    }
-
-    fn received(&self, content_type: Option<&str>, body: Vec<u8>) {
-        let content_type = content_type.unwrap_or("text/plain");
-        let remote = self.remote_identity.as_deref().map(identity);
-        let message = if is_cpim_type(content_type) {
-            match CpimMessage::parse(&body) {
-                Ok(message) => message,
-                Err(e) => {
-                    tracing::debug!("chat stream {:?}: invalid CPIM message dropped: {e}", self.handle);
-                    return;
+        match event {
+            MsrpEvent::MessageReceived { content_type, body, .. } => self.received(content_type.as_deref(), body),
+            MsrpEvent::MessageDelivered { message_id } => {
+                if let Some(id) = self.outcome(&message_id) {
+                    center.post(
+                        self.handle(),
+                        n::ChatStreamDidDeliverMessage {
+                            message_id: id,
+                            code: 200,
+                            reason: "OK".into(),
+                            chunk: Value::Null,
+                        },
+                    );
                 }
             }
-        } else {
-            let mut message = CpimMessage::new(body, content_type);
-            message.sender = remote.clone();
-            message
-        };
-        let center = NotificationCenter::default_center();
-        if is_composing_type(&message.content_type) {
-            let document = match IsComposing::parse(&message.content) {
-                Ok(document) => document,
-                Err(e) => {
-                    tracing::debug!("chat stream {:?}: invalid is-composing document dropped: {e}", self.handle);
-                    return;
+            MsrpEvent::MessageNotDelivered { message_id, code, reason } => {
+                if let Some(id) = self.outcome(&message_id) {
+                    center.post(
+                        self.handle(),
+                        n::ChatStreamDidNotDeliverMessage { message_id: id, code: code.into(), reason, chunk: Value::Null },
+                    );
                 }
-            };
-            let sender = message.sender.clone().or(remote);
-            center.post(
-                self.handle,
-                n::ChatStreamGotComposingIndication {
-                    state: document.state.as_str().into(),
-                    refresh: document.refresh.map(Value::from).unwrap_or(Value::Null),
-                    last_active: timestamp_value(document.last_active.as_ref()),
-                    content_type: Value::from(document.content_type),
-                    sender: sender.as_ref().map(identity_value).unwrap_or(Value::Null),
-                    recipients: Value::List(message.recipients.iter().map(identity_value).collect()),
-                },
-            );
-            return;
+            }
+            MsrpEvent::ResponseReceived { transaction_id, code, comment, .. } => {
+                let Some(nickname) = lock(&self.nicknames).remove(&transaction_id) else { return };
+                if code == 200 {
+                    center.post(self.handle(), n::ChatStreamDidSetNickname { nickname, response: Value::Null });
+                } else {
+                    let reason = comment.unwrap_or_else(|| reason_phrase(code).to_owned());
+                    center.post(
+                        self.handle(),
+                        n::ChatStreamDidNotSetNickname { nickname, code: code.into(), reason, response: Value::Null },
+                    );
+                }
+            }
+            _ => {}
         }
-        center.post(self.handle, n::ChatStreamGotMessage { message: message_value(&message) });
+    }
+
+    fn closed(&self, _base: &MsrpStreamBase, _reason: &str) {
+        lock(&self.queue).clear();
     }
 }
+
+crate::msrp_media_stream!(ChatStream);
 
 /// A received chat message as notification data (`ChatMessage` or
 /// `CPIMMessage` of the original: the same fields).
@@ -806,18 +589,10 @@ mod tests {
         ours.answer(&theirs.offer()).unwrap().negotiated
     }
 
-    fn inner() -> Inner {
-        Inner {
-            state: State::Started,
-            config: None,
-            listener: None,
-            negotiated: None,
-            connection: None,
-            queue: Vec::new(),
-            local_identity: Some("Alice <sip:alice@example.com>".into()),
-            remote_identity: Some("<sip:bob@example.com>".into()),
-            deactivated: false,
-            finished: false,
+    fn inner() -> Identities {
+        Identities {
+            local: Some("Alice <sip:alice@example.com>".into()),
+            remote: Some("<sip:bob@example.com>".into()),
         }
     }
 

@@ -48,6 +48,7 @@ use crate::session::Session;
 mod audio;
 pub mod chat;
 mod engine;
+pub mod msrp_base;
 
 pub use audio::{AudioStream, PacketTap, TappedPacket};
 pub use chat::{ChatMessageOptions, ChatStream};
