@@ -9,11 +9,10 @@ use std::time::{Duration, Instant};
 use sipsimple_core::msrp::message::{MsrpUri, Scheme};
 use sipsimple_core::msrp::sdp::ConnectionRole;
 use sipsimple_core::msrp::session::MsrpEvent;
-use sipsimple_core::msrp::transport::{MsrpConnectOptions, MsrpConnection, MsrpListener, MsrpTls};
+use sipsimple_core::msrp::transport::{MsrpConnectOptions, MsrpConnection, MsrpEventReceiver, MsrpListener, MsrpTls};
 use sipsimple_core::sip::transport::TlsConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::runtime::Handle;
-use tokio::sync::mpsc::UnboundedReceiver;
 
 const MESSAGES: usize = 1000;
 const WAIT: Duration = Duration::from_secs(20);
@@ -26,13 +25,13 @@ fn loopback() -> SocketAddr {
     "127.0.0.1:0".parse().expect("address")
 }
 
-async fn next_event(events: &mut UnboundedReceiver<MsrpEvent>) -> MsrpEvent {
+async fn next_event(events: &mut MsrpEventReceiver) -> MsrpEvent {
     tokio::time::timeout(WAIT, events.recv()).await.expect("an MSRP event in time").expect("the event channel is open")
 }
 
 struct Endpoint {
     connection: MsrpConnection,
-    events: UnboundedReceiver<MsrpEvent>,
+    events: MsrpEventReceiver,
 }
 
 /// Bob listens (passive), Alice connects (active).

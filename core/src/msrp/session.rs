@@ -30,8 +30,8 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::message::{
-    BuildError, ByteRange, Continuation, Event, FailureReport, Head, Header, Kind, Limits, Method, MsrpUri, ParseError,
-    Parser, Status, SuccessReport, encode_end_line, is_valid_transaction_id, new_message_id, reason_phrase,
+    BuildError, ByteRange, Continuation, Event, FailureReport, Frame, Head, Header, Headers, Kind, Limits, Method,
+    MsrpUri, ParseError, Parser, Status, SuccessReport, encode_end_line, is_valid_transaction_id, new_message_id, reason_phrase,
     transaction_id_for,
 };
 
@@ -172,6 +172,32 @@ pub enum MsrpEvent {
         /// Its comment or reason phrase.
         reason: String,
     },
+    /// Success REPORTs (or, without a success report asked for, 200
+    /// responses) now cover more bytes of a message being sent (progress).
+    ChunkDelivered {
+        /// The Message-ID.
+        message_id: String,
+        /// The bytes the REPORT or response was about (1-based).
+        byte_range: ByteRange,
+        /// The end (0-based, exclusive: a byte count from the start of the
+        /// message) of the bytes confirmed without a gap from the first
+        /// byte sent; it only grows and reaches the end of what is sent.
+        delivered: u64,
+    },
+    /// The response to a request sent with [`MsrpSession::send_request`]
+    /// (NICKNAME, AUTH, ...); a 408 made up here when none came in time or
+    /// the connection closed first.
+    ResponseReceived {
+        /// The transaction id of the request.
+        transaction_id: String,
+        /// The status code.
+        code: u16,
+        /// The comment after the code, if any.
+        comment: Option<String>,
+        /// The whole response (its headers: WWW-Authenticate, Use-Path,
+        /// Expires, ...).
+        head: Box<Head>,
+    },
     /// The connection must be closed: the peer sent bytes that cannot be
     /// framed. Nothing more is read.
     Closed {
@@ -196,6 +222,24 @@ pub enum SendError {
     /// The SEND cannot be written (invalid Content-Type or path).
     #[error(transparent)]
     Build(#[from] BuildError),
+    /// [`MsrpSession::send_request`] takes requests other than SEND.
+    #[error("not a request other than SEND")]
+    NotARequest,
+    /// A request with this transaction id is pending.
+    #[error("a request with this transaction id is pending")]
+    DuplicateTransactionId,
+}
+
+/// Makes `head`'s transaction id usable for a request carrying `body`: a
+/// new one when it is not a valid id or when its end-line occurs in the
+/// body.
+pub fn fix_transaction_id(head: &mut Head, body: &[u8]) {
+    let mut end_line = Vec::with_capacity(7 + head.transaction_id.len());
+    end_line.extend_from_slice(b"-------");
+    end_line.extend_from_slice(head.transaction_id.as_bytes());
+    if !is_valid_transaction_id(&head.transaction_id) || memchr::memmem::find(body, &end_line).is_some() {
+        head.transaction_id = transaction_id_for(body);
+    }
 }
 
 /// Half-open byte ranges `[start, end)`, sorted and merged.
@@ -258,10 +302,26 @@ impl Outgoing {
     }
 }
 
-/// A SEND transaction awaiting its response.
+/// A transaction awaiting its response.
 struct Transaction {
-    message_id: String,
+    kind: TransactionKind,
     deadline: Instant,
+}
+
+enum TransactionKind {
+    /// A SEND chunk of a message being sent: its bytes `[start, end)`.
+    Chunk { message_id: String, start: u64, end: u64 },
+    /// A request of [`MsrpSession::send_request`].
+    Request { head: Box<Head> },
+}
+
+impl Transaction {
+    fn message_id(&self) -> Option<&str> {
+        match &self.kind {
+            TransactionKind::Chunk { message_id, .. } => Some(message_id),
+            TransactionKind::Request { .. } => None,
+        }
+    }
 }
 
 /// A message being received.
@@ -425,6 +485,59 @@ impl MsrpSession {
         Ok(message_id)
     }
 
+    /// Sends a request other than SEND (NICKNAME, AUTH, ...) built by the
+    /// caller: an empty To-Path becomes the session's remote path (give
+    /// just the relay for AUTH), an empty From-Path its local path; `body`
+    /// is a Content-Type and bytes. Its transaction id is kept (see
+    /// [`fix_transaction_id`]) and returned; the response comes as
+    /// [`MsrpEvent::ResponseReceived`] (408 after
+    /// [`MsrpSessionConfig::transaction_timeout`] without one), unless
+    /// the request says `Failure-Report: no`.
+    pub fn send_request(
+        &mut self,
+        now: Instant,
+        mut head: Head,
+        body: Option<(String, Vec<u8>)>,
+    ) -> Result<String, SendError> {
+        self.state.now = Some(now);
+        if self.state.closed {
+            return Err(SendError::Closed);
+        }
+        match head.method() {
+            None | Some(Method::Send) => return Err(SendError::NotARequest),
+            Some(_) => {}
+        }
+        if head.headers.to_path.is_empty() {
+            head.headers.to_path = self.remote_path.clone();
+        }
+        if head.headers.from_path.is_empty() {
+            head.headers.from_path = self.local_path.clone();
+        }
+        let (content_type, body) = match body {
+            Some((content_type, body)) => (Some(content_type), body),
+            None => (None, Vec::new()),
+        };
+        if content_type.is_some() {
+            head.headers.content_type = content_type;
+        }
+        fix_transaction_id(&mut head, &body);
+        if self.state.transactions.contains_key(&head.transaction_id) {
+            return Err(SendError::DuplicateTransactionId);
+        }
+        let frame = Frame::new(head, body, Continuation::Complete);
+        let bytes = frame.to_bytes()?;
+        let Frame { mut head, .. } = frame;
+        let transaction_id = head.transaction_id.clone();
+        if head.response_wanted(200) {
+            head.headers.content_type = None;
+            let deadline = now + self.config.transaction_timeout;
+            let kind = TransactionKind::Request { head: Box::new(head) };
+            self.state.transactions.insert(transaction_id.clone(), Transaction { kind, deadline });
+        }
+        self.state.control.push_back(bytes);
+        Ok(transaction_id)
+    }
+
     /// Aborts a message being sent: when some of its bytes were written, a
     /// chunk ending in `#` tells the peer. No event follows for it. Returns
     /// whether the message was pending.
@@ -433,7 +546,7 @@ impl MsrpSession {
             return false;
         };
         let Some(message) = self.state.outgoing.remove(index) else { return false };
-        self.state.transactions.retain(|_, t| t.message_id != message_id);
+        self.state.transactions.retain(|_, t| t.message_id() != Some(message_id));
         if message.written > 0 && message.written < message.body.len() {
             let mut head = message.template.clone();
             head.transaction_id = transaction_id_for(b"");
@@ -477,15 +590,17 @@ impl MsrpSession {
     /// Fails the transactions whose time is up (408).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.state.now = Some(now);
-        let expired: Vec<String> = self
+        let mut expired: Vec<(String, Instant)> = self
             .state
             .transactions
             .iter()
             .filter(|(_, t)| t.deadline <= now)
-            .map(|(_, t)| t.message_id.clone())
+            .map(|(id, t)| (id.clone(), t.deadline))
             .collect();
-        for message_id in expired {
-            self.state.fail_outgoing(&message_id, 408, reason_phrase(408));
+        expired.sort_by_key(|(_, deadline)| *deadline);
+        for (transaction_id, _) in expired {
+            let Some(transaction) = self.state.transactions.remove(&transaction_id) else { continue };
+            self.state.time_out(transaction_id, transaction, reason_phrase(408));
         }
     }
 
@@ -530,6 +645,15 @@ impl State {
         for message_id in pending {
             self.fail_outgoing(&message_id, 408, "Connection closed");
         }
+        let mut requests: Vec<(String, Transaction)> = self
+            .transactions
+            .drain()
+            .filter(|(_, t)| matches!(t.kind, TransactionKind::Request { .. }))
+            .collect();
+        requests.sort_by_key(|(_, t)| t.deadline);
+        for (transaction_id, transaction) in requests {
+            self.time_out(transaction_id, transaction, "Connection closed");
+        }
         self.events.push_back(MsrpEvent::Closed { reason });
     }
 
@@ -540,7 +664,7 @@ impl State {
     fn fail_outgoing(&mut self, message_id: &str, code: u16, reason: &str) {
         let Some(index) = self.outgoing.iter().position(|m| m.message_id == message_id) else { return };
         self.outgoing.remove(index);
-        self.transactions.retain(|_, t| t.message_id != message_id);
+        self.transactions.retain(|_, t| t.message_id() != Some(message_id));
         self.events.push_back(MsrpEvent::MessageNotDelivered {
             message_id: message_id.to_owned(),
             code,
@@ -584,7 +708,8 @@ impl State {
         if message.failure_report == FailureReport::Yes {
             message.awaiting += 1;
             let deadline = now + config.transaction_timeout;
-            self.transactions.insert(head.transaction_id, Transaction { message_id: message_id.clone(), deadline });
+            let kind = TransactionKind::Chunk { message_id: message_id.clone(), start: start as u64, end: end as u64 };
+            self.transactions.insert(head.transaction_id, Transaction { kind, deadline });
         }
         self.check_delivered(&message_id);
         Some(out)
@@ -740,33 +865,72 @@ impl State {
     fn on_end(&mut self, continuation: Continuation) {
         match std::mem::replace(&mut self.current, Current::None) {
             Current::None => {}
-            Current::Other(head) => self.on_other(&head),
+            Current::Other(head) => self.on_other(head),
             Current::Send(send) => self.on_send_end(*send, continuation),
         }
     }
 
-    fn on_other(&mut self, head: &Head) {
+    fn on_other(&mut self, head: Box<Head>) {
         match &head.kind {
-            Kind::Response { code, comment } => self.on_response(&head.transaction_id, *code, comment.as_deref()),
-            Kind::Request(Method::Report) => self.on_report(head),
-            Kind::Request(Method::Send) => self.respond(head, 481),
-            Kind::Request(_) => self.respond(head, 501),
+            Kind::Response { .. } => self.on_response(head),
+            Kind::Request(Method::Report) => self.on_report(&head),
+            Kind::Request(Method::Send) => self.respond(&head, 481),
+            Kind::Request(_) => self.respond(&head, 501),
         }
     }
 
-    fn on_response(&mut self, transaction_id: &str, code: u16, comment: Option<&str>) {
+    fn on_response(&mut self, head: Box<Head>) {
+        let Kind::Response { code, comment } = &head.kind else { return };
+        let (code, transaction_id) = (*code, head.transaction_id.as_str());
         let Some(transaction) = self.transactions.remove(transaction_id) else {
             tracing::debug!(transaction_id, code, "MSRP response to no pending transaction");
             return;
         };
+        let message_id = match transaction.kind {
+            TransactionKind::Request { .. } => {
+                self.events.push_back(MsrpEvent::ResponseReceived {
+                    transaction_id: head.transaction_id.clone(),
+                    code,
+                    comment: comment.clone(),
+                    head,
+                });
+                return;
+            }
+            TransactionKind::Chunk { message_id, .. } => message_id,
+        };
         if code == 200 {
-            if let Some(message) = self.outgoing_mut(&transaction.message_id) {
+            if let Some(message) = self.outgoing_mut(&message_id) {
                 message.awaiting = message.awaiting.saturating_sub(1);
             }
-            self.check_delivered(&transaction.message_id);
+            self.check_delivered(&message_id);
         } else {
-            let reason = comment.unwrap_or_else(|| reason_phrase(code));
-            self.fail_outgoing(&transaction.message_id, code, reason);
+            let reason = comment.as_deref().unwrap_or_else(|| reason_phrase(code));
+            self.fail_outgoing(&message_id, code, reason);
+        }
+    }
+
+    /// A transaction got no response: its message fails, or its request
+    /// gets a made-up 408.
+    fn time_out(&mut self, transaction_id: String, transaction: Transaction, reason: &str) {
+        match transaction.kind {
+            TransactionKind::Chunk { message_id, .. } => self.fail_outgoing(&message_id, 408, reason),
+            TransactionKind::Request { head: request } => {
+                let response = Head {
+                    transaction_id: transaction_id.clone(),
+                    kind: Kind::Response { code: 408, comment: Some(reason.to_owned()) },
+                    headers: Headers {
+                        to_path: request.headers.from_path.clone(),
+                        from_path: request.headers.to_path.first().cloned().into_iter().collect(),
+                        ..Headers::default()
+                    },
+                };
+                self.events.push_back(MsrpEvent::ResponseReceived {
+                    transaction_id,
+                    code: 408,
+                    comment: Some(reason.to_owned()),
+                    head: Box::new(response),
+                });
+            }
         }
     }
 

@@ -16,6 +16,7 @@
 //! TLS uses the SIP transport's rustls setup ([`TlsConfig`]): the same
 //! certificate verification and the same certificate file.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -30,7 +31,7 @@ use super::message::{
     new_message_id, reason_phrase,
 };
 use super::sdp::ConnectionRole;
-use super::session::{MsrpEvent, MsrpSession, MsrpSessionConfig};
+use super::session::{MsrpEvent, MsrpSession, MsrpSessionConfig, SendError, fix_transaction_id};
 use crate::sip::transport::{Tls, TlsConfig};
 
 /// Why a connection or listener could not be set up.
@@ -92,17 +93,110 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 type BoxedIo = Box<dyn Io>;
 
+/// An open MSRP connection (TCP, or TLS over TCP) not yet driven by an
+/// [`MsrpConnection`]: for a relay, open it with [`MsrpIo::connect`],
+/// authenticate on it (it reads and writes bytes), then hand it over with
+/// [`MsrpConnectOptions::connected`].
+pub struct MsrpIo {
+    io: BoxedIo,
+}
+
+impl std::fmt::Debug for MsrpIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MsrpIo")
+    }
+}
+
+impl MsrpIo {
+    /// Connects to the host and port of `uri`: TCP for `msrp`, TLS (which
+    /// needs `tls`, verifying the host name) for `msrps`.
+    pub async fn connect(uri: &MsrpUri, tls: Option<&MsrpTls>) -> Result<MsrpIo, String> {
+        let port = uri.port.ok_or_else(|| format!("no port in {uri}"))?;
+        let host = uri.host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let tcp = TcpStream::connect((host.as_str(), port)).await.map_err(|e| format!("connect to {uri}: {e}"))?;
+        let _ = tcp.set_nodelay(true);
+        let io: BoxedIo = match uri.scheme {
+            Scheme::Msrps => {
+                let tls = tls.ok_or_else(|| format!("no TLS settings for {uri}"))?;
+                Box::new(tls.tls.connect(&host, tcp).await.map_err(|e| format!("TLS to {uri}: {e}"))?)
+            }
+            Scheme::Msrp => Box::new(tcp),
+        };
+        Ok(MsrpIo { io })
+    }
+
+    /// Wraps any byte stream (a TCP or TLS stream opened elsewhere).
+    pub fn from_stream<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(stream: S) -> MsrpIo {
+        MsrpIo { io: Box::new(stream) }
+    }
+}
+
+impl AsyncRead for MsrpIo {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for MsrpIo {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+}
+
 /// A connection handed by the listener to the session it is for.
 struct Accepted {
     io: BoxedIo,
     /// Bytes already read (they start with the first request).
     read: Vec<u8>,
-    /// The Message-ID of the first request when it was an empty binding
-    /// SEND (its events are not reported).
-    bind_message_id: Option<String>,
 }
 
-type Waiting = Arc<Mutex<Vec<(MsrpUri, oneshot::Sender<Accepted>)>>>;
+/// The sessions a listener knows of.
+#[derive(Default)]
+struct Registry {
+    /// Sessions waiting for their connection.
+    waiting: Vec<(MsrpUri, oneshot::Sender<Accepted>)>,
+    /// Session URIs announced by [`MsrpListener::expect`], with when.
+    expected: Vec<(MsrpUri, tokio::time::Instant)>,
+}
+
+struct Shared {
+    registry: Mutex<Registry>,
+    /// Wakes the connections that wait for their session.
+    registered: tokio::sync::Notify,
+}
+
+type Waiting = Arc<Shared>;
 
 /// Accepts MSRP connections on one port and hands each to the session
 /// whose local URI is the first To-Path URI of its first request; a
@@ -141,7 +235,8 @@ impl MsrpListener {
             let _guard = runtime.enter();
             TcpListener::from_std(std_listener).map_err(|source| MsrpTransportError::Bind { address, source })?
         };
-        let waiting: Waiting = Arc::new(Mutex::new(Vec::new()));
+        let waiting: Waiting =
+            Arc::new(Shared { registry: Mutex::new(Registry::default()), registered: tokio::sync::Notify::new() });
         let stop = Arc::new(tokio::sync::Notify::new());
         runtime.spawn(accept_loop(listener, tls, waiting.clone(), stop.clone()));
         Ok(MsrpListener { local_addr, waiting, stop })
@@ -157,11 +252,42 @@ impl MsrpListener {
         self.stop.notify_one();
     }
 
+    /// Announces a session URI before the session starts (at initialize,
+    /// before our SDP goes out): a connection for it that arrives first is
+    /// held until the session connects (up to [`EXPECTED_SESSION_HOLD`])
+    /// instead of being answered 481. Undone by [`MsrpListener::forget`]
+    /// or when the session connects.
+    pub fn expect(&self, local_uri: MsrpUri) {
+        let now = tokio::time::Instant::now();
+        let mut registry = self.waiting.registry.lock().unwrap_or_else(PoisonError::into_inner);
+        registry.expected.retain(|(uri, since)| {
+            now.saturating_duration_since(*since) < EXPECTED_SESSION_LIFETIME && !uri.is_equivalent(&local_uri)
+        });
+        registry.expected.push((local_uri, now));
+    }
+
+    /// Forgets a URI given to [`MsrpListener::expect`] whose session will
+    /// not connect (the stream ended first); a connection held for it gets
+    /// 481.
+    pub fn forget(&self, local_uri: &MsrpUri) {
+        self.waiting
+            .registry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .expected
+            .retain(|(uri, _)| !uri.is_equivalent(local_uri));
+        self.waiting.registered.notify_waiters();
+    }
+
     fn register(&self, uri: MsrpUri) -> oneshot::Receiver<Accepted> {
         let (sender, receiver) = oneshot::channel();
-        let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
-        waiting.retain(|(_, s)| !s.is_closed());
-        waiting.push((uri, sender));
+        {
+            let mut registry = self.waiting.registry.lock().unwrap_or_else(PoisonError::into_inner);
+            registry.waiting.retain(|(_, s)| !s.is_closed());
+            registry.expected.retain(|(expected, _)| !expected.is_equivalent(&uri));
+            registry.waiting.push((uri, sender));
+        }
+        self.waiting.registered.notify_waiters();
         receiver
     }
 }
@@ -196,9 +322,38 @@ async fn accept_loop(listener: TcpListener, tls: Option<MsrpTls>, waiting: Waiti
     }
 }
 
-/// How long an accepted connection waits for the session its first request
-/// names to start listening before it is answered 481.
+/// How long an accepted connection waits for a session its first request
+/// names, and that was not announced with [`MsrpListener::expect`], to
+/// start listening before it is answered 481.
 const SESSION_ARRIVAL_GRACE: Duration = Duration::from_secs(2);
+
+/// How long a connection for a session announced with
+/// [`MsrpListener::expect`] is held for it.
+pub const EXPECTED_SESSION_HOLD: Duration = Duration::from_secs(32);
+
+/// How long a URI given to [`MsrpListener::expect`] is remembered when its
+/// session neither connects nor is forgotten.
+const EXPECTED_SESSION_LIFETIME: Duration = Duration::from_secs(600);
+
+enum Routing {
+    Session(oneshot::Sender<Accepted>),
+    Wait(tokio::time::Instant),
+    NoSession,
+}
+
+/// Where the connection whose first request is addressed to `to` goes.
+fn routing(shared: &Shared, to: &MsrpUri, arrived: tokio::time::Instant) -> Routing {
+    let now = tokio::time::Instant::now();
+    let mut registry = shared.registry.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(index) = registry.waiting.iter().position(|(uri, s)| !s.is_closed() && uri.is_equivalent(to)) {
+        return Routing::Session(registry.waiting.swap_remove(index).1);
+    }
+    let expected = registry.expected.iter().any(|(uri, since)| {
+        uri.is_equivalent(to) && now.saturating_duration_since(*since) < EXPECTED_SESSION_LIFETIME
+    });
+    let deadline = arrived + if expected { EXPECTED_SESSION_HOLD } else { SESSION_ARRIVAL_GRACE };
+    if now >= deadline { Routing::NoSession } else { Routing::Wait(deadline) }
+}
 
 /// Reads the first request head of an accepted connection and hands the
 /// connection to its session, or answers 481 and closes it.
@@ -221,33 +376,34 @@ async fn route(mut io: BoxedIo, waiting: Waiting) {
         }
     };
     let to = head.headers.to_path.first().cloned();
-    let take = |to: &MsrpUri| {
-        let mut waiting = waiting.lock().unwrap_or_else(PoisonError::into_inner);
-        let index = waiting.iter().position(|(uri, s)| !s.is_closed() && uri.is_equivalent(to))?;
-        Some(waiting.swap_remove(index).1)
-    };
     // The peer may connect as soon as it has our answer, before our side
-    // starts its stream: give the session a moment to arrive.
-    let deadline = tokio::time::Instant::now() + SESSION_ARRIVAL_GRACE;
+    // starts its stream: the session is held for when announced, else
+    // given a moment to arrive.
+    let arrived = tokio::time::Instant::now();
     let sender = match &to {
-        Some(to) => loop {
-            if let Some(sender) = take(to) {
-                break Some(sender);
+        Some(to) if head.method().is_some() => loop {
+            let registered = waiting.registered.notified();
+            tokio::pin!(registered);
+            registered.as_mut().enable();
+            match routing(&waiting, to, arrived) {
+                Routing::Session(sender) => break Some(sender),
+                Routing::NoSession => break None,
+                Routing::Wait(deadline) => {
+                    // Woken by a registration; polled now and then for a
+                    // session that went away.
+                    let poll = (tokio::time::Instant::now() + Duration::from_millis(250)).min(deadline);
+                    tokio::select! {
+                        () = registered => {}
+                        () = tokio::time::sleep_until(poll) => {}
+                    }
+                }
             }
-            if tokio::time::Instant::now() >= deadline {
-                break None;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
         },
-        None => None,
+        _ => None,
     };
     match sender {
-        Some(sender) if head.method().is_some() => {
-            let is_bind = head.method() == Some(&Method::Send)
-                && head.headers.byte_range.is_some_and(|r| r.total == Some(0))
-                && head.headers.content_type.is_none();
-            let bind_message_id = if is_bind { head.headers.message_id.clone() } else { None };
-            let _ = sender.send(Accepted { io, read, bind_message_id });
+        Some(sender) => {
+            let _ = sender.send(Accepted { io, read });
         }
         _ => {
             tracing::debug!(to = ?head.headers.to_path.first().map(ToString::to_string), "MSRP connection for no session");
@@ -264,8 +420,19 @@ async fn route(mut io: BoxedIo, waiting: Waiting) {
 
 enum Command {
     Send { message_id: String, content_type: String, body: Vec<u8>, success_report: bool },
+    Request { head: Box<Head>, body: Option<(String, Vec<u8>)> },
+    Abort { message_id: String },
     Close,
 }
+
+/// The events of an [`MsrpConnection`], in order, ending with
+/// [`MsrpEvent::Closed`]. The channel is bounded: while it is full the
+/// connection stops reading from the socket, so a slow consumer slows the
+/// peer down instead of piling data up in memory.
+pub type MsrpEventReceiver = mpsc::Receiver<MsrpEvent>;
+
+/// How many events wait in an [`MsrpEventReceiver`] at most.
+const EVENT_QUEUE: usize = 64;
 
 /// A running MSRP connection: send commands through it; its events come
 /// on the receiver returned by [`MsrpConnection::connect`]. Dropping every
@@ -276,7 +443,7 @@ pub struct MsrpConnection {
 }
 
 /// How an [`MsrpConnection`] is made.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct MsrpConnectOptions {
     /// TLS for `msrps` remote URIs when connecting.
     pub tls: Option<MsrpTls>,
@@ -284,6 +451,10 @@ pub struct MsrpConnectOptions {
     pub listener: Option<MsrpListener>,
     /// The session endpoint's settings.
     pub session: MsrpSessionConfig,
+    /// An open connection to use instead of connecting or waiting on the
+    /// listener (a relay's, after AUTH). With the active role the binding
+    /// SEND is still written first.
+    pub connected: Option<MsrpIo>,
 }
 
 impl MsrpConnection {
@@ -297,15 +468,16 @@ impl MsrpConnection {
         remote_path: Vec<MsrpUri>,
         role: ConnectionRole,
         options: MsrpConnectOptions,
-    ) -> Result<(MsrpConnection, mpsc::UnboundedReceiver<MsrpEvent>), MsrpTransportError> {
+    ) -> Result<(MsrpConnection, MsrpEventReceiver), MsrpTransportError> {
         let (Some(local), Some(first_hop)) = (local_path.last().cloned(), remote_path.first().cloned()) else {
             return Err(MsrpTransportError::EmptyPath);
         };
         let (command_sender, commands) = mpsc::unbounded_channel();
-        let (event_sender, events) = mpsc::unbounded_channel();
-        let connecting = match role {
-            ConnectionRole::Active => Connecting::Active { to: first_hop, tls: options.tls },
-            ConnectionRole::Passive => {
+        let (event_sender, events) = mpsc::channel(EVENT_QUEUE);
+        let connecting = match (options.connected, role) {
+            (Some(io), _) => Connecting::Connected(io),
+            (None, ConnectionRole::Active) => Connecting::Active { to: first_hop, tls: options.tls },
+            (None, ConnectionRole::Passive) => {
                 let listener = options.listener.ok_or(MsrpTransportError::NoListener)?;
                 Connecting::Passive { accepted: listener.register(local) }
             }
@@ -341,6 +513,27 @@ impl MsrpConnection {
         Ok(message_id)
     }
 
+    /// Sends a request other than SEND (NICKNAME, AUTH, ...) built by the
+    /// caller, e.g. `Head::request(Method::Nickname, vec![], vec![])`:
+    /// empty To-Path and From-Path are filled in with the session's paths
+    /// (give only the relay as To-Path for AUTH); `body` is a Content-Type
+    /// and bytes. Returns the transaction id at once (the head's, unless
+    /// it is invalid or occurs in the body); the response comes as
+    /// [`MsrpEvent::ResponseReceived`] with it — 408 when none came in
+    /// time or the connection closed first.
+    pub fn send_request(&self, mut head: Head, body: Option<(String, Vec<u8>)>) -> Result<String, MsrpSendError> {
+        fix_transaction_id(&mut head, body.as_ref().map_or(&[][..], |(_, bytes)| bytes));
+        let transaction_id = head.transaction_id.clone();
+        self.commands.send(Command::Request { head: Box::new(head), body }).map_err(|_| MsrpSendError::Closed)?;
+        Ok(transaction_id)
+    }
+
+    /// Aborts a message being sent: when some of it was written, a chunk
+    /// ending in `#` tells the peer; no further event comes for it.
+    pub fn abort(&self, message_id: &str) {
+        let _ = self.commands.send(Command::Abort { message_id: message_id.to_owned() });
+    }
+
     /// Closes the connection: pending messages fail and
     /// [`MsrpEvent::Closed`] follows.
     pub fn close(&self) {
@@ -351,14 +544,12 @@ impl MsrpConnection {
 enum Connecting {
     Active { to: MsrpUri, tls: Option<MsrpTls> },
     Passive { accepted: oneshot::Receiver<Accepted> },
+    Connected(MsrpIo),
 }
 
-enum Input {
-    Bytes(Vec<u8>),
-    Lost(String),
-}
-
-fn apply(session: &mut MsrpSession, command: Command, events: &mpsc::UnboundedSender<MsrpEvent>) -> bool {
+/// Applies a command; events it causes at once are queued in `failed`.
+/// `false` for a close.
+fn apply(session: &mut MsrpSession, command: Command, failed: &mut Vec<MsrpEvent>) -> bool {
     match command {
         Command::Send { message_id, content_type, body, success_report } => {
             let result = session.send_message(
@@ -370,9 +561,27 @@ fn apply(session: &mut MsrpSession, command: Command, events: &mpsc::UnboundedSe
                 FailureReport::Yes,
             );
             if let Err(error) = result {
-                let _ =
-                    events.send(MsrpEvent::MessageNotDelivered { message_id, code: 400, reason: error.to_string() });
+                failed.push(MsrpEvent::MessageNotDelivered { message_id, code: 400, reason: error.to_string() });
             }
+            true
+        }
+        Command::Request { head, body } => {
+            let transaction_id = head.transaction_id.clone();
+            let request = (*head).clone();
+            if let Err(error) = session.send_request(Instant::now(), *head, body) {
+                let code = if matches!(error, SendError::Closed) { 408 } else { 400 };
+                let response = request.response(code, Some(&error.to_string())).unwrap_or(request);
+                failed.push(MsrpEvent::ResponseReceived {
+                    transaction_id,
+                    code,
+                    comment: Some(error.to_string()),
+                    head: Box::new(response),
+                });
+            }
+            true
+        }
+        Command::Abort { message_id } => {
+            session.abort(&message_id);
             true
         }
         Command::Close => false,
@@ -383,19 +592,10 @@ async fn open(connecting: Connecting) -> Result<Accepted, String> {
     match connecting {
         Connecting::Passive { accepted } => accepted.await.map_err(|_| "the listener stopped".to_owned()),
         Connecting::Active { to, tls } => {
-            let port = to.port.ok_or_else(|| format!("no port in {to}"))?;
-            let host = to.host.trim_start_matches('[').trim_end_matches(']').to_owned();
-            let tcp = TcpStream::connect((host.as_str(), port)).await.map_err(|e| format!("connect to {to}: {e}"))?;
-            let _ = tcp.set_nodelay(true);
-            let io: BoxedIo = match to.scheme {
-                Scheme::Msrps => {
-                    let tls = tls.ok_or_else(|| format!("no TLS settings for {to}"))?;
-                    Box::new(tls.tls.connect(&host, tcp).await.map_err(|e| format!("TLS to {to}: {e}"))?)
-                }
-                Scheme::Msrp => Box::new(tcp),
-            };
-            Ok(Accepted { io, read: Vec::new(), bind_message_id: None })
+            let io = MsrpIo::connect(&to, tls.as_ref()).await?;
+            Ok(Accepted { io: io.io, read: Vec::new() })
         }
+        Connecting::Connected(io) => Ok(Accepted { io: io.io, read: Vec::new() }),
     }
 }
 
@@ -410,138 +610,253 @@ fn binding_send(remote_path: &[MsrpUri], local_path: &[MsrpUri]) -> Vec<u8> {
     out
 }
 
-fn is_bind_event(event: &MsrpEvent, bind_message_id: Option<&str>) -> bool {
-    let Some(bind) = bind_message_id else { return false };
+/// Whether an event is about an empty SEND without Content-Type: the
+/// binding SEND of the active side (RFC 4975 §5.4) or a keep-alive, not
+/// reported.
+fn is_bind_event(event: &MsrpEvent) -> bool {
     match event {
-        MsrpEvent::MessageReceived { message_id, .. } | MsrpEvent::ChunkReceived { message_id, .. } => {
-            message_id == bind
-        }
+        MsrpEvent::MessageReceived { content_type: None, size: 0, .. } => true,
+        MsrpEvent::ChunkReceived { byte_range, total: Some(0), .. } => byte_range.end == Some(0),
         _ => false,
     }
 }
+
+/// Most bytes queued toward the socket before the session is asked for
+/// more (a SEND chunk is cut only when there is room for it).
+const OUTPUT_LIMIT: usize = 512 * 1024;
+
+/// Bytes read from the socket at once.
+const READ_BUFFER: usize = 256 * 1024;
 
 async fn run(
     mut session: MsrpSession,
     connecting: Connecting,
     binding: Option<Vec<u8>>,
     mut commands: mpsc::UnboundedReceiver<Command>,
-    events: mpsc::UnboundedSender<MsrpEvent>,
+    events: mpsc::Sender<MsrpEvent>,
 ) {
+    let mut pending = VecDeque::new();
     // Connect, queueing the messages sent meanwhile.
     let opening = open(connecting);
     tokio::pin!(opening);
     let opened = loop {
-        tokio::select! {
+        let mut failed = Vec::new();
+        let keep = tokio::select! {
             opened = &mut opening => break opened,
-            command = commands.recv() => {
-                let keep = command.is_some_and(|c| apply(&mut session, c, &events));
-                if !keep {
-                    break Err("closed".to_owned());
-                }
-            }
+            command = commands.recv() => command.is_some_and(|c| apply(&mut session, c, &mut failed)),
+        };
+        pending.extend(failed);
+        if !keep {
+            break Err("closed".to_owned());
         }
     };
     let reason = match opened {
-        Ok(accepted) => drive(&mut session, accepted, binding, &mut commands, &events).await,
+        Ok(accepted) => {
+            let mut driver = Driver { session: &mut session, events: &events, pending, output: Output::default() };
+            let reason = driver.drive(accepted, binding, &mut commands).await;
+            pending = driver.pending;
+            reason
+        }
         Err(reason) => reason,
     };
     tracing::debug!(reason, "MSRP connection ended");
     commands.close();
+    let mut failed = Vec::new();
     while let Ok(command) = commands.try_recv() {
-        apply(&mut session, command, &events);
+        apply(&mut session, command, &mut failed);
     }
+    pending.extend(failed);
     session.handle_connection_lost();
     while let Some(event) = session.poll_event() {
-        let _ = events.send(event);
+        if !is_bind_event(&event) {
+            pending.push_back(event);
+        }
+    }
+    for event in pending {
+        if events.send(event).await.is_err() {
+            break;
+        }
     }
 }
 
-/// Runs a connected session until it ends; returns why.
-async fn drive(
-    session: &mut MsrpSession,
-    accepted: Accepted,
-    binding: Option<Vec<u8>>,
-    commands: &mut mpsc::UnboundedReceiver<Command>,
-    events: &mpsc::UnboundedSender<MsrpEvent>,
-) -> String {
-    let Accepted { io, read, bind_message_id } = accepted;
-    let (mut reader, mut writer) = tokio::io::split(io);
-    let (input_sender, mut input) = mpsc::unbounded_channel::<Input>();
-    let (output, mut output_receiver) = mpsc::unbounded_channel::<Vec<u8>>();
-    // Writing never holds up reading: a writer task takes the bytes.
-    let writer_input = input_sender.clone();
-    let writer_task = tokio::spawn(async move {
-        while let Some(bytes) = output_receiver.recv().await {
-            if let Err(error) = writer.write_all(&bytes).await {
-                let _ = writer_input.send(Input::Lost(format!("write failed: {error}")));
-                return;
+/// Bytes queued toward the socket.
+#[derive(Default)]
+struct Output {
+    queue: VecDeque<Vec<u8>>,
+    /// Bytes of the first buffer already written.
+    written: usize,
+    /// Bytes queued and not yet written.
+    len: usize,
+    /// Whether a flush is due once the queue is empty (TLS buffers).
+    flush: bool,
+}
+
+impl Output {
+    fn push(&mut self, bytes: Vec<u8>) {
+        if !bytes.is_empty() {
+            self.len += bytes.len();
+            self.queue.push_back(bytes);
+        }
+    }
+
+    fn slices(&self) -> Vec<std::io::IoSlice<'_>> {
+        let mut slices = Vec::with_capacity(self.queue.len().min(64));
+        for (index, bytes) in self.queue.iter().take(64).enumerate() {
+            let skip = if index == 0 { self.written } else { 0 };
+            slices.push(std::io::IoSlice::new(&bytes[skip..]));
+        }
+        slices
+    }
+
+    fn advance(&mut self, mut n: usize) {
+        self.len -= n;
+        self.flush = true;
+        while n > 0 {
+            let Some(front) = self.queue.front() else { return };
+            let left = front.len() - self.written;
+            if n >= left {
+                n -= left;
+                self.written = 0;
+                self.queue.pop_front();
+            } else {
+                self.written += n;
+                n = 0;
             }
         }
-        let _ = writer.shutdown().await;
-    });
-    let reader_task = tokio::spawn(async move {
-        let mut buffer = vec![0u8; 64 * 1024];
-        loop {
-            match reader.read(&mut buffer).await {
-                Ok(0) => {
-                    let _ = input_sender.send(Input::Lost("connection closed by the peer".to_owned()));
-                    return;
-                }
-                Ok(n) => {
-                    if input_sender.send(Input::Bytes(buffer[..n].to_vec())).is_err() {
-                        return;
+    }
+}
+
+/// Writes some of `slices` (how much), or flushes when there are none.
+async fn write_or_flush<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    slices: &[std::io::IoSlice<'_>],
+) -> std::io::Result<Option<usize>> {
+    if slices.is_empty() {
+        writer.flush().await.map(|()| None)
+    } else {
+        writer.write_vectored(slices).await.map(Some)
+    }
+}
+
+/// Runs a connected session on its socket: one task reads, writes,
+/// applies commands and hands out events.
+struct Driver<'a> {
+    session: &'a mut MsrpSession,
+    events: &'a mpsc::Sender<MsrpEvent>,
+    /// Events taken from the session, not yet taken by the channel. While
+    /// there are some, nothing is read from the socket.
+    pending: VecDeque<MsrpEvent>,
+    output: Output,
+}
+
+impl Driver<'_> {
+    /// Moves what the session has to write into the output queue (while it
+    /// has room) and its events into the channel (while it has room).
+    fn pump(&mut self) {
+        while self.output.len < OUTPUT_LIMIT {
+            match self.session.poll_transmit() {
+                Some(bytes) => self.output.push(bytes),
+                None => break,
+            }
+        }
+        while let Some(event) = self.session.poll_event() {
+            if !is_bind_event(&event) {
+                self.pending.push_back(event);
+            }
+        }
+        while !self.pending.is_empty() {
+            match self.events.try_reserve() {
+                Ok(permit) => {
+                    if let Some(event) = self.pending.pop_front() {
+                        permit.send(event);
                     }
                 }
-                Err(error) => {
-                    let _ = input_sender.send(Input::Lost(format!("read failed: {error}")));
-                    return;
+                Err(mpsc::error::TrySendError::Full(())) => break,
+                // Nobody listens: the events are dropped.
+                Err(mpsc::error::TrySendError::Closed(())) => self.pending.clear(),
+            }
+        }
+    }
+
+    /// Runs until the connection ends; returns why.
+    async fn drive(
+        &mut self,
+        accepted: Accepted,
+        binding: Option<Vec<u8>>,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+    ) -> String {
+        let Accepted { io, read } = accepted;
+        let (mut reader, mut writer) = tokio::io::split(io);
+        if let Some(binding) = binding {
+            self.output.push(binding);
+        }
+        if !read.is_empty() {
+            self.session.handle_bytes(Instant::now(), &read);
+        }
+        let mut buffer = vec![0u8; READ_BUFFER];
+        let reason = loop {
+            self.pump();
+            if self.session.is_closed() {
+                break "the session closed".to_owned();
+            }
+            let deadline = self.session.poll_timeout();
+            let timer = async move {
+                match deadline {
+                    Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+                    None => std::future::pending().await,
                 }
+            };
+            let writing = !self.output.queue.is_empty();
+            let flushing = !writing && self.output.flush;
+            let reading = self.pending.is_empty();
+            let slices = self.output.slices();
+            let mut failed = Vec::new();
+            tokio::select! {
+                command = commands.recv() => {
+                    let keep = command.is_some_and(|c| apply(self.session, c, &mut failed));
+                    if !keep {
+                        break "closed locally".to_owned();
+                    }
+                }
+                read = reader.read(&mut buffer), if reading => match read {
+                    Ok(0) => break "connection closed by the peer".to_owned(),
+                    Ok(n) => self.session.handle_bytes(Instant::now(), &buffer[..n]),
+                    Err(error) => break format!("read failed: {error}"),
+                },
+                written = write_or_flush(&mut writer, &slices), if writing || flushing => match written {
+                    Ok(Some(0)) => break "write failed: the connection is closed".to_owned(),
+                    Ok(Some(n)) => {
+                        drop(slices);
+                        self.output.advance(n);
+                    }
+                    Ok(None) => self.output.flush = false,
+                    Err(error) => break format!("write failed: {error}"),
+                },
+                permit = self.events.reserve(), if !reading => match permit {
+                    Ok(permit) => {
+                        if let Some(event) = self.pending.pop_front() {
+                            permit.send(event);
+                        }
+                    }
+                    Err(_) => self.pending.clear(),
+                },
+                () = timer => self.session.handle_timeout(Instant::now()),
             }
-        }
-    });
-    if let Some(binding) = binding {
-        let _ = output.send(binding);
-    }
-    if !read.is_empty() {
-        session.handle_bytes(Instant::now(), &read);
-    }
-    let reason = loop {
-        while let Some(bytes) = session.poll_transmit() {
-            let _ = output.send(bytes);
-        }
-        while let Some(event) = session.poll_event() {
-            if !is_bind_event(&event, bind_message_id.as_deref()) {
-                let _ = events.send(event);
-            }
-        }
-        if session.is_closed() {
-            break "the session closed".to_owned();
-        }
-        let deadline = session.poll_timeout();
-        let timer = async move {
-            match deadline {
-                Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
-                None => std::future::pending().await,
-            }
+            self.pending.extend(failed);
         };
-        tokio::select! {
-            command = commands.recv() => {
-                let keep = command.is_some_and(|c| apply(session, c, events));
-                if !keep {
-                    break "closed locally".to_owned();
-                }
+        // Write what was queued (responses, the abort of a message), then
+        // close; a peer that does not read gets two seconds.
+        let flush = async {
+            while let Some(bytes) = self.session.poll_transmit() {
+                self.output.push(bytes);
             }
-            received = input.recv() => match received {
-                Some(Input::Bytes(bytes)) => session.handle_bytes(Instant::now(), &bytes),
-                Some(Input::Lost(reason)) => break reason,
-                None => break "connection ended".to_owned(),
-            },
-            () = timer => session.handle_timeout(Instant::now()),
-        }
-    };
-    reader_task.abort();
-    drop(output);
-    // Let the writer flush what was queued, then close.
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), writer_task).await;
-    reason
+            for (index, bytes) in self.output.queue.iter().enumerate() {
+                let skip = if index == 0 { self.output.written } else { 0 };
+                writer.write_all(&bytes[skip..]).await?;
+            }
+            writer.shutdown().await
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), flush).await;
+        reason
+    }
 }
