@@ -333,7 +333,10 @@ impl Session {
                 OfferSource::Streams if routes.is_empty() => Vec::new(),
                 OfferSource::Streams => {
                     session.media().address = engine.contact_address(&routes[0].destination).map(|a| a.ip());
-                    match session.make_offer() {
+                    let proposed: Vec<Arc<dyn MediaStream>> =
+                        session.media().proposed.iter().map(|(_, s)| s.clone()).collect();
+                    let prepared = prepare_all(&proposed, StreamDirection::Outgoing).await;
+                    match prepared.and_then(|()| session.make_offer()) {
                         Ok(offer) => offer,
                         Err(e) => {
                             // No route makes the machine fail at once; say why.
@@ -375,6 +378,24 @@ impl Session {
     /// started when the ACK arrives. When none can be set up the INVITE is
     /// rejected with 488 and an error returned.
     pub fn accept_streams(&self, streams: &[Arc<dyn MediaStream>]) -> Result<()> {
+        if self.state() != SessionState::Incoming {
+            return Err(Error::InvalidState(format!("accept is not allowed in state {}", self.state().name())));
+        }
+        let Some(preparing) = self.prepare_then(streams, StreamDirection::Incoming, |session, prepared| {
+            if prepared.is_empty() {
+                session.media().failure_reason = Some("media stream failed: no stream could be set up".into());
+                let _ = session.reject(488, None);
+            } else if let Err(e) = session.accept_prepared_streams(&prepared) {
+                tracing::warn!("accepting the session failed: {e}");
+            }
+        }) else {
+            return self.accept_prepared_streams(streams);
+        };
+        preparing
+    }
+
+    /// `accept_streams` once the streams are prepared.
+    fn accept_prepared_streams(&self, streams: &[Arc<dyn MediaStream>]) -> Result<()> {
         if self.state() != SessionState::Incoming {
             return Err(Error::InvalidState(format!("accept is not allowed in state {}", self.state().name())));
         }
@@ -586,6 +607,23 @@ impl Session {
                 return Err(Error::InvalidArgument("the stream was used in this session already".into()));
             }
         }
+        let streams = [stream.clone()];
+        let Some(preparing) = self.prepare_then(&streams, StreamDirection::Outgoing, |session, prepared| {
+            if let Some(stream) = prepared.into_iter().next()
+                && let Err(e) = session.add_prepared_stream(stream.clone())
+            {
+                tracing::warn!("adding a stream failed: {e}");
+                stream.end();
+            }
+        }) else {
+            return self.add_prepared_stream(stream);
+        };
+        preparing
+    }
+
+    /// `add_stream` once the stream is prepared.
+    fn add_prepared_stream(&self, stream: Arc<dyn MediaStream>) -> Result<()> {
+        self.require_connected("add_stream")?;
         self.media().stream_handles.push(stream.handle());
         stream.initialize(self, StreamDirection::Outgoing)?;
         self.media().initialized.push(stream.clone());
@@ -678,6 +716,29 @@ impl Session {
     /// follow. When none can be set up the proposal is rejected with 488
     /// and `SIPSessionHadProposalFailure` posted.
     pub fn accept_proposal_streams(&self, streams: &[Arc<dyn MediaStream>]) -> Result<()> {
+        if self.state() != SessionState::ReceivedProposal {
+            return Err(Error::InvalidState(format!(
+                "accept_proposal is not allowed in state {}",
+                self.state().name()
+            )));
+        }
+        let Some(preparing) = self.prepare_then(streams, StreamDirection::Incoming, |session, prepared| {
+            let result = if prepared.is_empty() {
+                session.reject_proposal(488, None)
+            } else {
+                session.accept_prepared_proposal(&prepared)
+            };
+            if let Err(e) = result {
+                tracing::warn!("accepting the proposal failed: {e}");
+            }
+        }) else {
+            return self.accept_prepared_proposal(streams);
+        };
+        preparing
+    }
+
+    /// `accept_proposal_streams` once the streams are prepared.
+    fn accept_prepared_proposal(&self, streams: &[Arc<dyn MediaStream>]) -> Result<()> {
         if self.state() != SessionState::ReceivedProposal {
             return Err(Error::InvalidState(format!(
                 "accept_proposal is not allowed in state {}",
@@ -778,6 +839,48 @@ impl Session {
                 streams: indexed_handles(proposed),
             },
         );
+    }
+
+    /// When some of `streams` need preparing ([`MediaStream::prepare`]),
+    /// runs the preparations on the core runtime and then `then` with the
+    /// streams that are ready (the others failed and were ended), and
+    /// returns `Some(Ok(()))` at once; `None` when nothing needs preparing,
+    /// so the caller goes on at once.
+    fn prepare_then(
+        &self,
+        streams: &[Arc<dyn MediaStream>],
+        direction: StreamDirection,
+        then: impl FnOnce(&Arc<Session>, Vec<Arc<dyn MediaStream>>) + Send + 'static,
+    ) -> Option<Result<()>> {
+        let preparing: Vec<_> = streams.iter().map(|s| (s.clone(), s.prepare(direction))).collect();
+        if preparing.iter().all(|(_, p)| p.is_none()) {
+            return None;
+        }
+        let session = match handle::resolve::<Session>(self.handle(), ObjectKind::Session) {
+            Ok(session) => session,
+            Err(e) => return Some(Err(e)),
+        };
+        let Some(runtime) = SessionManager::runtime() else {
+            return Some(Err(Error::InvalidState("the core runtime is not running".into())));
+        };
+        runtime.spawn(async move {
+            let mut ready = Vec::new();
+            for (stream, preparation) in preparing {
+                let result = match preparation {
+                    Some(preparation) => preparation.await,
+                    None => Ok(()),
+                };
+                match result {
+                    Ok(()) => ready.push(stream),
+                    Err(e) => {
+                        tracing::warn!("stream {:?} could not be prepared: {e}", stream.handle());
+                        stream.end();
+                    }
+                }
+            }
+            then(&session, ready);
+        });
+        Some(Ok(()))
     }
 
     fn require_connected(&self, operation: &str) -> Result<()> {
@@ -1561,6 +1664,17 @@ fn indexed_handles(streams: &[IndexedStream]) -> Value {
 }
 
 /// Posts `SIPSessionDidRenegotiateStreams` (`add` or `remove`).
+/// Awaits the preparation of every stream ([`MediaStream::prepare`]); the
+/// first failure is the result.
+async fn prepare_all(streams: &[Arc<dyn MediaStream>], direction: StreamDirection) -> Result<()> {
+    for stream in streams {
+        if let Some(preparation) = stream.prepare(direction) {
+            preparation.await?;
+        }
+    }
+    Ok(())
+}
+
 fn end_indexed(streams: &[IndexedStream]) {
     for (_, stream) in streams {
         stream.end();

@@ -7,14 +7,15 @@
 //! How a session drives its streams:
 //!
 //! - Outgoing: the application creates streams ([`AudioStream::new`]) and
-//!   passes them to `Session::connect_with_streams`. The session calls
+//!   passes them to `Session::connect_with_streams`. The session awaits
+//!   [`MediaStream::prepare`] (an MSRP relay reservation), calls
 //!   [`MediaStream::initialize`] (`outgoing`), builds the offer from
 //!   [`MediaStream::get_local_media`] (`None`: an offer), and when the answer
 //!   arrives and the ACK is sent, [`MediaStream::start`] with both SDPs.
 //! - Incoming: for each m-line of the offer the registry asks the stream
 //!   types, highest [`MediaStreamType::priority`] first, for a stream
 //!   ([`MediaStreamType::new_from_sdp`]); `SIPSessionNewIncoming` lists them.
-//!   `Session::accept_streams` initializes the accepted ones (`incoming`),
+//!   `Session::accept_streams` prepares and initializes the accepted ones (`incoming`),
 //!   answers with their [`MediaStream::get_local_media`] (`Some(offer)`) and
 //!   starts them when the ACK arrives. An offer no stream type takes is
 //!   refused with 488.
@@ -91,6 +92,13 @@ pub trait MediaStream: Send + Sync + 'static {
     /// The stream as `Any`, to reach the concrete type
     /// (`stream.as_any().downcast::<AudioStream>()`).
     fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+    /// Work that needs the network before the stream can be initialized
+    /// (an MSRP relay reservation): a future the session awaits on the core
+    /// runtime before [`MediaStream::initialize`]. `None` (the default)
+    /// when there is none. An error fails the stream.
+    fn prepare(&self, _direction: StreamDirection) -> Option<PrepareFuture> {
+        None
+    }
     /// Prepares the stream for `session` (binds its transport). Posts
     /// `MediaStreamDidInitialize`, or `MediaStreamDidFail` and returns the
     /// error.
@@ -131,6 +139,9 @@ pub trait MediaStream: Send + Sync + 'static {
         self.on_hold_by_local() || self.on_hold_by_remote()
     }
 }
+
+/// What [`MediaStream::prepare`] returns.
+pub type PrepareFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'static>>;
 
 /// The constructor of a stream type from an incoming m-line: `Ok(None)` when
 /// the m-line is not of this type, `Err` when it is but cannot be accepted

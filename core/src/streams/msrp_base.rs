@@ -26,6 +26,18 @@
 //!   ends on its own the stream fails (`MediaStreamDidFail`, context
 //!   `media`) unless it was deactivated or ended.
 //!
+//! Relays (RFC 4976): with `msrp.connection_model` `relay` (the default),
+//! an incoming stream — and an outgoing one when
+//! `nat_traversal.use_msrp_relay_for_outbound` is on — reserves a path at
+//! the account's MSRP relay before it is initialized
+//! ([`MsrpStreamBase::prepare`]): the relay of `nat_traversal.msrp_relay`,
+//! or the one DNS gives for the account's domain. The stream then runs on
+//! that connection: our `a=path` is the relay's Use-Path followed by our
+//! URI, and we take the passive role so the peer connects to our relay. A
+//! configured relay that cannot be reached or refuses us fails the stream;
+//! a domain without a relay in DNS (or an address as domain) means a direct
+//! connection (RFC 6135), where the original would fail.
+//!
 //! TLS uses the `tls.*` settings: `tls.ca_list` and `tls.verify_server`
 //! check the peer when we connect; `tls.certificate` is what we present
 //! when the peer connects, and without one a self-signed certificate made
@@ -37,17 +49,18 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 
 use tokio::sync::mpsc;
 
-use super::StreamDirection;
+use super::{PrepareFuture, StreamDirection};
 use crate::account::Account;
 use crate::error::{Error, Result};
 use crate::handle::Handle;
 use crate::msrp::message::{MsrpUri, new_message_id};
+use crate::msrp::relay::{RelayOptions, RelayReservation, RelayTarget, reserve_relay_path};
 use crate::msrp::sdp::{MsrpMediaConfig, MsrpTransport, NegotiatedMsrp};
 use crate::msrp::session::{MsrpEvent, MsrpSessionConfig};
 use crate::msrp::transport::{MsrpConnectOptions, MsrpConnection, MsrpListener, MsrpTls};
 use crate::notification::NotificationCenter;
 use crate::notifications as n;
-use crate::sdp::{MediaDescription, SessionDescription};
+use crate::sdp::{MediaDescription, SessionDescription, Setup};
 use crate::session::Session;
 use crate::value::Value;
 
@@ -121,6 +134,9 @@ pub struct MsrpStreamBase {
     inner: Arc<Mutex<Inner>>,
     /// Wakes the event task when the stream is deactivated or ended.
     stopping: Arc<tokio::sync::Notify>,
+    /// The path reserved at a relay by `prepare`, until `start` runs the
+    /// session on its connection.
+    relay: Arc<Mutex<Option<RelayReservation>>>,
     /// The offer it was created from (incoming), with the m-line index.
     remote_offer: Mutex<Option<(SessionDescription, usize)>>,
 }
@@ -228,6 +244,7 @@ impl MsrpStreamBase {
                 finished: false,
             })),
             stopping: Arc::new(tokio::sync::Notify::new()),
+            relay: Arc::new(Mutex::new(None)),
             remote_offer: Mutex::new(None),
         }
     }
@@ -336,6 +353,65 @@ impl MsrpStreamBase {
         self.hooks.upgrade()
     }
 
+    /// Whether this stream goes through a relay, and which (see the module
+    /// documentation); `None` for a direct connection.
+    fn relay_target(&self, direction: StreamDirection) -> Option<RelayTarget> {
+        let settings = self.account.settings();
+        let text = |path: &str| settings.get(path).ok().and_then(|v| v.as_str().map(str::to_owned));
+        if self.account.is_bonjour() || text("msrp.connection_model").is_some_and(|m| m != "relay") {
+            return None;
+        }
+        let outbound = settings.get("nat_traversal.use_msrp_relay_for_outbound").ok().and_then(|v| v.as_bool());
+        if direction == StreamDirection::Outgoing && outbound != Some(true) {
+            return None;
+        }
+        match RelayTarget::for_account(&self.account) {
+            Ok(RelayTarget::Discover { domain, .. })
+                if domain.parse::<IpAddr>().is_ok()
+                    || domain.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().is_ok()
+                    || domain.eq_ignore_ascii_case("localhost") =>
+            {
+                None
+            }
+            Ok(target) => Some(target),
+            Err(e) => {
+                tracing::warn!("MSRP relay setting of {}: {e}", self.account.id());
+                None
+            }
+        }
+    }
+
+    /// `prepare`: reserves a path at the account's MSRP relay when this
+    /// stream uses one. The stream fails (`MediaStreamDidFail`, context
+    /// `initialize`) when a configured relay cannot be used.
+    pub fn prepare(&self, direction: StreamDirection) -> Option<PrepareFuture> {
+        let target = self.relay_target(direction)?;
+        let credentials = self.account.credentials();
+        let slot = self.relay.clone();
+        let handle = self.handle();
+        let stream_type = self.spec.stream_type;
+        Some(Box::pin(async move {
+            let configured = matches!(target, RelayTarget::Configured(_));
+            let relay = match target.resolve(crate::lookup::LookupOptions::default()).await {
+                Ok(relay) => relay,
+                Err(e) if !configured => {
+                    tracing::debug!("no MSRP relay, connecting directly: {e}");
+                    return Ok(());
+                }
+                Err(e) => return Err(fail_prepare(handle, stream_type, &e.to_string())),
+            };
+            let options = RelayOptions { tls: Some(crate::application::tls_config()), ..RelayOptions::default() };
+            match reserve_relay_path(&relay, &credentials, &options).await {
+                Ok(reservation) => {
+                    tracing::debug!("{stream_type} stream {handle:?}: MSRP relay path {:?}", reservation.sdp_path());
+                    *lock(&slot) = Some(reservation);
+                    Ok(())
+                }
+                Err(e) => Err(fail_prepare(handle, stream_type, &e.to_string())),
+            }
+        }))
+    }
+
     /// `initialize`: listens, makes our URI and m-line configuration.
     pub fn initialize(&self, session: &Session, direction: StreamDirection) -> Result<()> {
         let result = (|| {
@@ -352,26 +428,48 @@ impl MsrpStreamBase {
                 .media_address()
                 .or_else(|| (!bind_ip.is_unspecified()).then_some(bind_ip))
                 .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
-            let tls = match transport {
-                MsrpTransport::Tls => Some(msrp_tls(true)?),
-                MsrpTransport::Tcp => None,
+            let offer = self.remote_offer_media();
+            let relayed = lock(&self.relay).as_ref().map(|r| (r.local_uri.clone(), r.grant.use_path.clone()));
+            let (listener, mut config) = match relayed {
+                Some((local_uri, use_path)) => {
+                    // The peer reaches us through the relay: we wait for it,
+                    // unless it waits too (a relay of its own).
+                    let mut config = MsrpMediaConfig::new(local_uri);
+                    config.relay_path = use_path;
+                    let peer_passive = offer
+                        .as_ref()
+                        .and_then(|m| m.attribute("setup"))
+                        .and_then(|a| a.value.as_deref())
+                        .is_some_and(|s| s.eq_ignore_ascii_case("passive"));
+                    if offer.is_some() {
+                        config.setup = if peer_passive { Setup::Active } else { Setup::Passive };
+                    }
+                    (None, config)
+                }
+                None => {
+                    let tls = match transport {
+                        MsrpTransport::Tls => Some(msrp_tls(true)?),
+                        MsrpTransport::Tcp => None,
+                    };
+                    let listener = MsrpListener::bind(&runtime, SocketAddr::new(bind_ip, 0), tls)
+                        .map_err(|e| Error::Internal(format!("MSRP listener: {e}")))?;
+                    let port = listener.local_addr().port();
+                    let host = match advertised {
+                        IpAddr::V6(v6) => format!("[{v6}]"),
+                        IpAddr::V4(v4) => v4.to_string(),
+                    };
+                    let local_uri = MsrpUri::new(transport.scheme(), &host, port, &new_message_id());
+                    listener.expect(local_uri.clone());
+                    (Some(listener), MsrpMediaConfig::new(local_uri))
+                }
             };
-            let listener = MsrpListener::bind(&runtime, SocketAddr::new(bind_ip, 0), tls)
-                .map_err(|e| Error::Internal(format!("MSRP listener: {e}")))?;
-            let port = listener.local_addr().port();
-            let host = match advertised {
-                IpAddr::V6(v6) => format!("[{v6}]"),
-                IpAddr::V4(v4) => v4.to_string(),
-            };
-            let local_uri = MsrpUri::new(transport.scheme(), &host, port, &new_message_id());
-            let mut config = MsrpMediaConfig::new(local_uri.clone());
+            let local_uri = config.local_uri.clone();
             config.media_type = self.spec.media_type.to_owned();
             config.accept_types = self.spec.accept_types.clone();
             config.accept_wrapped_types = self.spec.accept_wrapped_types.clone();
             if let Some(hooks) = self.hooks() {
-                hooks.configure(&mut config, self.remote_offer_media().as_ref())?;
+                hooks.configure(&mut config, offer.as_ref())?;
             }
-            listener.expect(local_uri.clone());
             tracing::debug!(
                 "{} stream {:?} ({}): MSRP on {local_uri}",
                 self.spec.stream_type,
@@ -380,7 +478,7 @@ impl MsrpStreamBase {
             );
             let mut inner = self.inner();
             inner.config = Some(config);
-            inner.listener = Some(listener);
+            inner.listener = listener;
             inner.local_identity = Some(session.local_identity());
             inner.remote_identity = session.remote_identity();
             inner.state = State::Initialized;
@@ -443,19 +541,19 @@ impl MsrpStreamBase {
                 Some(MsrpTransport::Tls) => Some(msrp_tls(false)?),
                 _ => None,
             };
+            let relay = lock(&self.relay).take();
+            let (local_path, remote_path) = match &relay {
+                Some(relay) => (relay.local_path(), relay.to_path(&negotiated.remote.path)),
+                None => (config.path(), negotiated.remote.path.clone()),
+            };
             let options = MsrpConnectOptions {
                 listener: inner.listener.clone(),
                 tls,
                 session: self.spec.session.clone(),
-                ..MsrpConnectOptions::default()
+                connected: relay.map(|r| r.io),
             };
-            let (connection, events) = MsrpConnection::connect(
-                &runtime,
-                config.path(),
-                negotiated.remote.path.clone(),
-                negotiated.role,
-                options,
-            )
+            let (connection, events) =
+                MsrpConnection::connect(&runtime, local_path, remote_path, negotiated.role, options)
             .map_err(|e| Error::Internal(format!("MSRP connection: {e}")))?;
             tracing::debug!(
                 "{} stream {:?}: MSRP {:?}, CPIM {}",
@@ -545,6 +643,15 @@ impl MsrpStreamBase {
     }
 }
 
+/// Posts `MediaStreamDidFail` for a relay that could not be used and
+/// returns the error.
+fn fail_prepare(handle: Handle, stream_type: &str, reason: &str) -> Error {
+    tracing::warn!("{stream_type} stream: MSRP relay: {reason}");
+    NotificationCenter::default_center()
+        .post(handle, n::MediaStreamDidFail { context: "initialize".into(), reason: format!("MSRP relay: {reason}") });
+    Error::InvalidState(format!("MSRP relay: {reason}"))
+}
+
 /// Hands the events of a running connection to the stream's hooks.
 struct EventTask {
     base: Weak<dyn MsrpStreamHooks>,
@@ -613,6 +720,12 @@ macro_rules! msrp_media_stream {
             }
             fn as_any(self: ::std::sync::Arc<Self>) -> ::std::sync::Arc<dyn ::std::any::Any + Send + Sync> {
                 self
+            }
+            fn prepare(
+                &self,
+                direction: $crate::streams::StreamDirection,
+            ) -> Option<$crate::streams::PrepareFuture> {
+                $crate::streams::msrp_base::MsrpStreamHooks::base(self).prepare(direction)
             }
             fn initialize(
                 &self,
