@@ -93,6 +93,14 @@ pub trait MsrpStreamHooks: Send + Sync + 'static {
     fn configure(&self, _config: &mut MsrpMediaConfig, _offer: Option<&MediaDescription>) -> Result<()> {
         Ok(())
     }
+    /// Called first by `start`: an error (no handler set yet...) fails the
+    /// start.
+    fn will_start(&self, _base: &MsrpStreamBase) -> Result<()> {
+        Ok(())
+    }
+    /// Called first by `end` (once): stop what the stream runs besides the
+    /// connection.
+    fn will_end(&self, _base: &MsrpStreamBase) {}
     /// The connection was created (`MediaStreamDidStart` follows): send what
     /// was queued.
     fn started(&self, _base: &MsrpStreamBase) {}
@@ -521,6 +529,9 @@ impl MsrpStreamBase {
     /// events to the hooks.
     pub fn start(&self, _local_sdp: &SessionDescription, remote_sdp: &SessionDescription, index: usize) -> Result<()> {
         let result = (|| {
+            if let Some(hooks) = self.hooks() {
+                hooks.will_start(self)?;
+            }
             let mut inner = self.inner();
             if inner.state != State::Initialized {
                 return Err(Error::InvalidState(format!("start needs an initialized {} stream", self.spec.stream_type)));
@@ -629,6 +640,9 @@ impl MsrpStreamBase {
             inner.state = State::Ended;
             (inner.connection.take(), inner.listener.take(), inner.finished)
         };
+        if let Some(hooks) = self.hooks() {
+            hooks.will_end(self);
+        }
         self.stopping.notify_one();
         let center = NotificationCenter::default_center();
         center.post(self.handle(), n::MediaStreamWillEnd {});
