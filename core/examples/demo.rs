@@ -3,7 +3,8 @@
 //! setting, sends a SIP MESSAGE over loopback to its own engine,
 //! stops, restarts and finds the account again; then alice calls bob (two
 //! accounts of the same application, over loopback) with an audio stream,
-//! plays a 440 Hz WAV file into the call, and bob records it.
+//! plays a 440 Hz WAV file into the call, and bob records it; last, alice
+//! and bob chat over MSRP and alice sends bob a file.
 //!
 //! Run: `cargo run -p sipsimple-core --example demo [-- <storage directory>]`.
 
@@ -18,7 +19,7 @@ use sipsimple_core::paging::PagingMessage;
 use sipsimple_core::session::Session;
 use sipsimple_core::sip::engine::Engine;
 use sipsimple_core::sip::transport::TransportKind;
-use sipsimple_core::streams::{AudioEngine, AudioStream, MediaStream};
+use sipsimple_core::streams::{AudioEngine, AudioStream, ChatStream, MediaStream};
 use sipsimple_core::{Account, AccountManager, FileStorage, NotificationCenter, SIPApplication, Value};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -84,6 +85,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("found {} again: register_interval = {:?}", again.id(), again.settings().get("sip.register_interval")?);
     println!("configuration file:\n{}", std::fs::read_to_string(directory.join("config"))?);
     audio_call(&events, &directory)?;
+    events.clear();
+    chat_and_file(&events, &directory)?;
     events.clear();
     app.stop()?;
     events.wait_for("SIPApplicationDidEnd", WAIT).ok_or("no SIPApplicationDidEnd")?;
@@ -155,4 +158,72 @@ fn audio_call(events: &NotificationRecorder, directory: &std::path::Path) -> Res
         recording.display()
     );
     Ok(())
+}
+
+/// Alice calls bob with a chat stream over MSRP (TCP on loopback); they
+/// exchange messages, alice says she is typing.
+fn chat_and_file(
+    events: &NotificationRecorder,
+    _directory: &std::path::Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let alice = Account::get_or_create("alice@example.com")?;
+    let bob = Account::get_or_create("bob@127.0.0.1")?;
+    for account in [&alice, &bob] {
+        account.settings().set("msrp.transport", Value::from("tcp"))?;
+        account.save()?;
+    }
+    let port = Engine::current().ok_or("no engine")?.local_address(TransportKind::Udp).ok_or("no UDP")?.port();
+    let bob_uri = format!("sip:{}@127.0.0.1:{port}", bob.contact().username);
+
+    println!("alice calls {bob_uri} with a chat stream");
+    let alice_chat = ChatStream::new(&alice);
+    alice_chat.send_message("Hi Bob, this waited for the call to start", "text/plain", Default::default())?;
+    let call = Session::new(&alice);
+    call.connect_with_streams(&bob_uri, vec![alice_chat.clone() as Arc<dyn MediaStream>], None)?;
+    let incoming = events.wait_for("SIPSessionNewIncoming", WAIT).ok_or("bob got no call")?;
+    let incoming = handle::resolve::<Session>(incoming.sender.as_object().ok_or("no sender")?, ObjectKind::Session)?;
+    let proposed = incoming.proposed_streams();
+    let bob_chat = proposed
+        .first()
+        .ok_or("no stream proposed")?
+        .clone()
+        .as_any()
+        .downcast::<ChatStream>()
+        .map_err(|_| "not chat")?;
+    incoming.accept_streams(&proposed)?;
+    events.wait_for("SIPSessionDidStart", WAIT).ok_or("the call did not start")?;
+    wait_for_from(events, "MediaStreamDidStart", bob_chat.handle())?;
+    alice_chat.send_composing_indication(sipsimple_core::msrp::iscomposing::ComposingState::Active, Some(60), None)?;
+    bob_chat.send_message("Hello Alice!", "text/plain", Default::default())?;
+    for stream in [&alice_chat, &bob_chat] {
+        let got = wait_for_from(events, "ChatStreamGotMessage", stream.handle())?;
+        let message = got.data.get("message").and_then(Value::as_map).ok_or("no message")?;
+        println!(
+            "{} got {:?} from {}",
+            if Arc::ptr_eq(stream, &alice_chat) { "alice" } else { "bob" },
+            message.get("content").and_then(Value::as_str).unwrap_or_default(),
+            message
+                .get("sender")
+                .and_then(Value::as_map)
+                .and_then(|s| s.get("uri"))
+                .and_then(Value::as_str)
+                .unwrap_or("?"),
+        );
+        wait_for_from(events, "ChatStreamDidDeliverMessage", stream.handle())?;
+    }
+    call.end()?;
+    events.wait_for("SIPSessionDidEnd", WAIT).ok_or("the call did not end")?;
+    Ok(())
+}
+
+/// The first `name` notification from `sender`.
+fn wait_for_from(
+    events: &NotificationRecorder,
+    name: &str,
+    sender: sipsimple_core::Handle,
+) -> Result<Notification, Box<dyn std::error::Error>> {
+    let sender = Value::Object(sender);
+    events
+        .wait_until(WAIT, |seen| seen.iter().find(|n| n.name == name && n.sender == sender).cloned())
+        .ok_or_else(|| format!("no {name}").into())
 }
