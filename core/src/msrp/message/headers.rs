@@ -60,7 +60,7 @@ impl ByteRange {
 
     /// The number of bytes the range covers, when its end is known.
     pub fn len(&self) -> Option<u64> {
-        self.end.map(|end| (end + 1).saturating_sub(self.start))
+        self.end.map(|end| end.saturating_sub(self.start.saturating_sub(1)))
     }
 
     /// Whether the range is known to cover no byte.

@@ -614,6 +614,19 @@ fn bad_byte_ranges_get_400() {
 }
 
 #[test]
+fn byte_ranges_at_the_end_of_u64_do_not_overflow() {
+    let max = u64::MAX;
+    assert_eq!(ByteRange::parse(&format!("1-{max}/*")).unwrap().len(), Some(max));
+    assert_eq!(ByteRange::parse(&format!("{max}-{max}/{max}")).unwrap().len(), Some(1));
+    assert_eq!(ByteRange::parse("1-18446744073709551616/*"), Err("number too large"));
+    // A frame whose Byte-Range ends there is gathered like any other.
+    for range in [format!("{max}-{max}/*"), format!("1-{max}/{max}")] {
+        let frame = Frame::parse(send_text("abcd", &format!("Byte-Range: {range}\r\n"), "x").as_bytes()).unwrap();
+        assert_eq!(frame.body, b"x", "{range}");
+    }
+}
+
+#[test]
 fn missing_headers_get_400() {
     let (error, recovered) = parse_bad(
         "MSRP abcd SEND\r\nTo-Path: msrp://b:1/x;tcp\r\nFrom-Path: msrp://a:1/y;tcp\r\nContent-Type: a/b\r\n\r\nhi\r\n-------abcd$\r\n",
