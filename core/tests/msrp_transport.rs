@@ -4,11 +4,12 @@
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use sipsimple_core::msrp::message::{MsrpUri, Scheme};
+use sipsimple_core::msrp::message::{Head, Header, Method, MsrpUri, Scheme};
 use sipsimple_core::msrp::sdp::ConnectionRole;
-use sipsimple_core::msrp::session::MsrpEvent;
+use sipsimple_core::msrp::session::{BodyDelivery, MsrpEvent, MsrpSessionConfig};
 use sipsimple_core::msrp::transport::{MsrpConnectOptions, MsrpConnection, MsrpEventReceiver, MsrpListener, MsrpTls};
 use sipsimple_core::sip::transport::TlsConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -42,14 +43,32 @@ fn pair(
 ) -> (Endpoint, Endpoint, MsrpListener) {
     let runtime = Handle::current();
     let listener = MsrpListener::bind(&runtime, loopback(), server_tls).expect("listen");
-    let bob_uri = uri(scheme, listener.local_addr().port(), "bobsession42");
-    let alice_uri = uri(scheme, 2855, "alicesession7");
+    let (alice, bob) = pair_on(&listener, scheme, client_tls, MsrpSessionConfig::default());
+    (alice, bob, listener)
+}
+
+/// Bob waits on `listener`, Alice connects; both with `config`.
+fn pair_on(
+    listener: &MsrpListener,
+    scheme: Scheme,
+    client_tls: Option<MsrpTls>,
+    config: MsrpSessionConfig,
+) -> (Endpoint, Endpoint) {
+    let runtime = Handle::current();
+    static PAIRS: AtomicUsize = AtomicUsize::new(0);
+    let n = PAIRS.fetch_add(1, Ordering::Relaxed);
+    let bob_uri = uri(scheme, listener.local_addr().port(), &format!("bobsession{n}"));
+    let alice_uri = uri(scheme, 2855, &format!("alicesession{n}"));
     let (bob, bob_events) = MsrpConnection::connect(
         &runtime,
         vec![bob_uri.clone()],
         vec![alice_uri.clone()],
         ConnectionRole::Passive,
-        MsrpConnectOptions { listener: Some(listener.clone()), ..MsrpConnectOptions::default() },
+        MsrpConnectOptions {
+            listener: Some(listener.clone()),
+            session: config.clone(),
+            ..MsrpConnectOptions::default()
+        },
     )
     .expect("bob waits");
     let (alice, alice_events) = MsrpConnection::connect(
@@ -57,10 +76,10 @@ fn pair(
         vec![alice_uri],
         vec![bob_uri],
         ConnectionRole::Active,
-        MsrpConnectOptions { tls: client_tls, ..MsrpConnectOptions::default() },
+        MsrpConnectOptions { tls: client_tls, session: config, ..MsrpConnectOptions::default() },
     )
     .expect("alice connects");
-    (Endpoint { connection: alice, events: alice_events }, Endpoint { connection: bob, events: bob_events }, listener)
+    (Endpoint { connection: alice, events: alice_events }, Endpoint { connection: bob, events: bob_events })
 }
 
 /// Waits until every message of the peer arrived exactly once and in
@@ -288,4 +307,402 @@ async fn the_peer_disappearing_fails_the_pending_messages() {
         }
     }
     assert_eq!(failed, ids.into_iter().collect::<HashSet<_>>());
+}
+
+// ---- Files
+
+const FILE_SIZE: u64 = 200 * 1024 * 1024;
+const FILE_WAIT: Duration = Duration::from_secs(300);
+
+/// Writes `size` pseudo-random bytes to a new file in `dir`; returns its
+/// path and SHA-1.
+fn make_file(dir: &Path, size: u64) -> (std::path::PathBuf, [u8; 20]) {
+    use sha1::Digest;
+    use std::io::Write;
+    let path = dir.join("source.bin");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).expect("create the source file"));
+    let mut hasher = sha1::Sha1::new();
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut block = vec![0u8; 1024 * 1024];
+    let mut left = size;
+    while left > 0 {
+        for word in block.chunks_exact_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            word.copy_from_slice(&state.to_le_bytes());
+        }
+        let n = left.min(block.len() as u64) as usize;
+        hasher.update(&block[..n]);
+        file.write_all(&block[..n]).expect("write the source file");
+        left -= n as u64;
+    }
+    file.flush().expect("flush the source file");
+    (path, hasher.finalize().into())
+}
+
+fn sha1_of(path: &Path) -> [u8; 20] {
+    use sha1::Digest;
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).expect("open");
+    let mut hasher = sha1::Sha1::new();
+    let mut buffer = vec![0u8; 1024 * 1024];
+    loop {
+        let n = file.read(&mut buffer).expect("read");
+        if n == 0 {
+            return hasher.finalize().into();
+        }
+        hasher.update(&buffer[..n]);
+    }
+}
+
+fn file_config() -> MsrpSessionConfig {
+    MsrpSessionConfig {
+        body_delivery: BodyDelivery::StreamContentTypes(vec!["application/octet-stream".into()]),
+        ..MsrpSessionConfig::default()
+    }
+}
+
+/// What the receiver of a file saw.
+struct Received {
+    /// Bytes written without a gap from the first offset.
+    contiguous: u64,
+    /// Whether the message was complete (MessageReceived).
+    complete: bool,
+    /// The size announced, when complete.
+    size: u64,
+}
+
+/// Bob writes the streamed message's bytes at their offsets into `path`
+/// until it is complete, or until `stop_after` bytes arrived (then he
+/// closes the connection and reads what was still queued).
+async fn receive_file(bob: &mut Endpoint, path: &Path, stop_after: Option<u64>) -> Received {
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::OpenOptions::new().create(true).write(true).truncate(false).open(path).expect("open the copy");
+    let mut next: Option<u64> = None;
+    let mut closing = false;
+    loop {
+        match tokio::time::timeout(FILE_WAIT, bob.events.recv()).await.expect("bob's events in time") {
+            Some(MsrpEvent::ChunkData { offset, data, .. }) => {
+                file.write_all_at(&data, offset).expect("write the copy");
+                let expected = next.unwrap_or(offset);
+                assert_eq!(offset, expected, "the bytes come in order on one connection");
+                next = Some(offset + data.len() as u64);
+                if !closing && stop_after.is_some_and(|stop| next.unwrap_or(0) >= stop) {
+                    bob.connection.close();
+                    closing = true;
+                }
+            }
+            Some(MsrpEvent::MessageReceived { size, streamed, .. }) if size > 0 => {
+                assert!(streamed);
+                return Received { contiguous: next.unwrap_or(0), complete: true, size };
+            }
+            Some(MsrpEvent::Closed { .. }) | None => {
+                return Received { contiguous: next.unwrap_or(0), complete: false, size: 0 };
+            }
+            Some(MsrpEvent::ChunkReceived { .. }) => {}
+            Some(other) => panic!("unexpected event at the receiver: {other:?}"),
+        }
+    }
+}
+
+/// Alice's view of a file she sends: progress steps (checked to grow) and
+/// the outcome.
+async fn watch_sending(alice: &mut Endpoint, id: &str, start: u64, total: u64) -> (usize, Option<u16>) {
+    let mut last = start;
+    let mut steps = 0;
+    loop {
+        match tokio::time::timeout(FILE_WAIT, alice.events.recv()).await.expect("alice's events in time") {
+            Some(MsrpEvent::ChunkDelivered { message_id, delivered, byte_range }) => {
+                assert_eq!(message_id, id);
+                assert!(delivered > last, "progress grows: {delivered} after {last}");
+                assert!(delivered <= total);
+                assert_eq!(byte_range.total, Some(total));
+                last = delivered;
+                steps += 1;
+            }
+            Some(MsrpEvent::MessageDelivered { message_id }) => {
+                assert_eq!(message_id, id);
+                assert_eq!(last, total, "the progress reached the total");
+                return (steps, None);
+            }
+            Some(MsrpEvent::MessageNotDelivered { message_id, code, .. }) => {
+                assert_eq!(message_id, id);
+                return (steps, Some(code));
+            }
+            other => panic!("unexpected event at the sender: {other:?}"),
+        }
+    }
+}
+
+async fn send_a_file(label: &str, alice: Endpoint, bob: Endpoint) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (source, hash) = make_file(dir.path(), FILE_SIZE);
+    let copy = dir.path().join("copy.bin");
+    let (mut alice, mut bob) = (alice, bob);
+    let started = Instant::now();
+    let file = std::fs::File::open(&source).expect("open the source");
+    let disposition =
+        Header { name: "Content-Disposition".into(), value: "attachment; filename=\"source.bin\"".into() };
+    let id = alice
+        .connection
+        .send_file("application/octet-stream", file, 0..FILE_SIZE, FILE_SIZE, vec![disposition])
+        .expect("send the file");
+    let (sent, received) =
+        tokio::join!(watch_sending(&mut alice, &id, 0, FILE_SIZE), receive_file(&mut bob, &copy, None));
+    let elapsed = started.elapsed();
+    assert_eq!(sent.1, None, "delivered");
+    assert!(sent.0 > 100, "progress came per chunk: {} steps", sent.0);
+    assert!(received.complete);
+    assert_eq!(received.size, FILE_SIZE);
+    assert_eq!(received.contiguous, FILE_SIZE);
+    assert_eq!(sha1_of(&copy), hash, "the copy has the source's SHA-1");
+    println!(
+        "MSRP file over {label}: {} MB in {:.2} s = {:.0} MB/s (debug build, with writing the copy)",
+        FILE_SIZE >> 20,
+        elapsed.as_secs_f64(),
+        (FILE_SIZE >> 20) as f64 / elapsed.as_secs_f64()
+    );
+    close_and_check(alice).await;
+    close_and_check(bob).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_200_mb_file_over_tcp_arrives_whole() {
+    let runtime = Handle::current();
+    let listener = MsrpListener::bind(&runtime, loopback(), None).expect("listen");
+    let (alice, bob) = pair_on(&listener, Scheme::Msrp, None, file_config());
+    send_a_file("TCP", alice, bob).await;
+}
+
+fn tls_pair(dir: &Path) -> (MsrpTls, MsrpTls) {
+    write_certificates(dir);
+    let server = MsrpTls::new(&TlsConfig {
+        ca_list: Some(dir.join("ca.pem")),
+        certificate: Some(dir.join("server.pem")),
+        verify_server: true,
+    })
+    .expect("server TLS");
+    let client = MsrpTls::new(&TlsConfig { ca_list: Some(dir.join("ca.pem")), certificate: None, verify_server: true })
+        .expect("client TLS");
+    (server, client)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_200_mb_file_over_tls_arrives_whole() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (server, client) = tls_pair(dir.path());
+    let listener = MsrpListener::bind(&Handle::current(), loopback(), Some(server)).expect("listen");
+    let (alice, bob) = pair_on(&listener, Scheme::Msrps, Some(client), file_config());
+    send_a_file("TLS", alice, bob).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_cut_halfway_is_resumed_from_what_arrived() {
+    const SIZE: u64 = 64 * 1024 * 1024;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (source, hash) = make_file(dir.path(), SIZE);
+    let copy = dir.path().join("copy.bin");
+    let listener = MsrpListener::bind(&Handle::current(), loopback(), None).expect("listen");
+
+    // Bob closes the connection once half of the file arrived.
+    let (mut alice, mut bob) = pair_on(&listener, Scheme::Msrp, None, file_config());
+    let file = std::fs::File::open(&source).expect("open the source");
+    let id = alice.connection.send_file("application/octet-stream", file, 0..SIZE, SIZE, Vec::new()).expect("send");
+    let (sent, received) =
+        tokio::join!(watch_sending(&mut alice, &id, 0, SIZE), receive_file(&mut bob, &copy, Some(SIZE / 2)));
+    assert_eq!(sent.1, Some(408), "the cut fails the message");
+    assert!(!received.complete);
+    assert!(received.contiguous >= SIZE / 2 && received.contiguous < SIZE, "{}", received.contiguous);
+    assert!(matches!(next_event(&mut alice.events).await, MsrpEvent::Closed { .. }));
+
+    // A new connection sends the rest.
+    let (mut alice, mut bob) = pair_on(&listener, Scheme::Msrp, None, file_config());
+    let file = std::fs::File::open(&source).expect("open the source");
+    let start = received.contiguous;
+    let id = alice.connection.send_file("application/octet-stream", file, start..SIZE, SIZE, Vec::new()).expect("send");
+    let (sent, received) =
+        tokio::join!(watch_sending(&mut alice, &id, start, SIZE), receive_file(&mut bob, &copy, None));
+    assert_eq!(sent.1, None);
+    assert!(received.complete);
+    assert_eq!(received.contiguous, SIZE);
+    assert_eq!(sha1_of(&copy), hash, "the resumed copy has the source's SHA-1");
+
+    // A range outside the file is refused at once.
+    let file = std::fs::File::open(&source).expect("open the source");
+    assert!(alice.connection.send_file("application/octet-stream", file, 10..SIZE + 1, SIZE, Vec::new()).is_err());
+    // A file shorter than its range fails the message.
+    let file = std::fs::File::open(&source).expect("open the source");
+    let id = alice
+        .connection
+        .send_file("application/octet-stream", file, SIZE - 10..SIZE + 10, SIZE + 10, Vec::new())
+        .expect("send");
+    let sent = watch_sending(&mut alice, &id, SIZE - 10, SIZE + 10).await;
+    assert_eq!(sent.1, Some(500));
+    close_and_check(alice).await;
+    close_and_check(bob).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_receiver_holds_the_sender_back() {
+    const SIZE: u64 = 64 * 1024 * 1024;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (source, _) = make_file(dir.path(), SIZE);
+    let listener = MsrpListener::bind(&Handle::current(), loopback(), None).expect("listen");
+    let (mut alice, mut bob) = pair_on(&listener, Scheme::Msrp, None, file_config());
+    let file = std::fs::File::open(&source).expect("open the source");
+    let id = alice.connection.send_file("application/octet-stream", file, 0..SIZE, SIZE, Vec::new()).expect("send");
+    // Bob takes no event: Alice's progress stops far from the end (the
+    // socket buffers and a few queued events hold a few megabytes).
+    let mut delivered = 0;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(1), alice.events.recv()).await {
+            Ok(Some(MsrpEvent::ChunkDelivered { delivered: d, .. })) => delivered = d,
+            Ok(other) => panic!("unexpected event {other:?}"),
+            Err(_) => break,
+        }
+    }
+    println!("while the receiver takes no event, {} KiB of {} MiB are delivered", delivered >> 10, SIZE >> 20);
+    assert!(delivered < SIZE / 2, "the sender went on: {delivered} bytes delivered");
+    // Bob reads: everything arrives.
+    let copy = dir.path().join("copy.bin");
+    let (sent, received) =
+        tokio::join!(watch_sending(&mut alice, &id, delivered, SIZE), receive_file(&mut bob, &copy, None));
+    assert_eq!(sent.1, None);
+    assert!(received.complete);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aborted_file_stops_and_the_connection_goes_on() {
+    const SIZE: u64 = 64 * 1024 * 1024;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (source, _) = make_file(dir.path(), SIZE);
+    let listener = MsrpListener::bind(&Handle::current(), loopback(), None).expect("listen");
+    let (mut alice, mut bob) = pair_on(&listener, Scheme::Msrp, None, file_config());
+    let file = std::fs::File::open(&source).expect("open the source");
+    let id = alice.connection.send_file("application/octet-stream", file, 0..SIZE, SIZE, Vec::new()).expect("send");
+    // Bob reads; Alice aborts after the first progress.
+    let bob_task = tokio::spawn(async move {
+        let mut bytes = 0u64;
+        loop {
+            match next_event(&mut bob.events).await {
+                MsrpEvent::ChunkData { data, .. } => bytes += data.len() as u64,
+                MsrpEvent::ChunkReceived { .. } => {}
+                MsrpEvent::MessageAborted { .. } => break,
+                other => panic!("unexpected event {other:?}"),
+            }
+        }
+        loop {
+            match next_event(&mut bob.events).await {
+                MsrpEvent::MessageReceived { body, .. } => {
+                    assert_eq!(body, b"after the abort");
+                    break;
+                }
+                MsrpEvent::ChunkReceived { .. } => {}
+                other => panic!("unexpected event {other:?}"),
+            }
+        }
+        (bob, bytes)
+    });
+    match next_event(&mut alice.events).await {
+        MsrpEvent::ChunkDelivered { message_id, .. } => assert_eq!(message_id, id),
+        other => panic!("unexpected event {other:?}"),
+    }
+    alice.connection.abort(&id);
+    let chat = alice.connection.send_message("text/plain", b"after the abort".to_vec(), true).expect("send");
+    loop {
+        match next_event(&mut alice.events).await {
+            MsrpEvent::ChunkDelivered { message_id, .. } => assert_eq!(message_id, id),
+            MsrpEvent::MessageDelivered { message_id } => {
+                assert_eq!(message_id, chat, "only the chat message is delivered");
+                break;
+            }
+            other => panic!("unexpected event {other:?}"),
+        }
+    }
+    let (bob, bytes) = bob_task.await.expect("bob");
+    assert!(bytes < SIZE, "the file stopped: {bytes} bytes");
+    close_and_check(alice).await;
+    close_and_check(bob).await;
+}
+
+// ---- Requests, early connections
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nickname_request_gets_the_peers_501() {
+    let (alice, bob, _listener) = pair(Scheme::Msrp, None, None);
+    let mut alice = alice;
+    let mut request = Head::request(Method::Nickname, Vec::new(), Vec::new());
+    request.headers.use_nickname = Some("Alice".into());
+    let tid = alice.connection.send_request(request, None).expect("send");
+    match next_event(&mut alice.events).await {
+        MsrpEvent::ResponseReceived { transaction_id, code, head, .. } => {
+            assert_eq!(transaction_id, tid);
+            assert_eq!(code, 501, "the peer's session implements no NICKNAME");
+            assert_eq!(head.transaction_id, tid);
+        }
+        other => panic!("unexpected event {other:?}"),
+    }
+    close_and_check(alice).await;
+    close_and_check(bob).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expected_session_gets_a_connection_that_came_before_it() {
+    let runtime = Handle::current();
+    let listener = MsrpListener::bind(&runtime, loopback(), None).expect("listen");
+    let bob_uri = uri(Scheme::Msrp, listener.local_addr().port(), "earlybob1");
+    let alice_uri = uri(Scheme::Msrp, 2855, "earlyalice1");
+    listener.expect(bob_uri.clone());
+    let (alice, mut alice_events) = MsrpConnection::connect(
+        &runtime,
+        vec![alice_uri.clone()],
+        vec![bob_uri.clone()],
+        ConnectionRole::Active,
+        MsrpConnectOptions::default(),
+    )
+    .expect("alice connects");
+    let id = alice.send_message("text/plain", b"early".to_vec(), true).expect("send");
+    // Longer than an unannounced session is waited for.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (_bob, mut bob_events) = MsrpConnection::connect(
+        &runtime,
+        vec![bob_uri],
+        vec![alice_uri],
+        ConnectionRole::Passive,
+        MsrpConnectOptions { listener: Some(listener.clone()), ..MsrpConnectOptions::default() },
+    )
+    .expect("bob waits");
+    loop {
+        match next_event(&mut bob_events).await {
+            MsrpEvent::MessageReceived { body, .. } => {
+                assert_eq!(body, b"early");
+                break;
+            }
+            MsrpEvent::ChunkReceived { .. } => {}
+            other => panic!("unexpected event {other:?}"),
+        }
+    }
+    assert_eq!(next_event(&mut alice_events).await, MsrpEvent::MessageDelivered { message_id: id });
+
+    // A URI announced and then forgotten is not held for.
+    let forgotten = uri(Scheme::Msrp, listener.local_addr().port(), "forgotten1");
+    listener.expect(forgotten.clone());
+    listener.forget(&forgotten);
+    let (late, mut late_events) = MsrpConnection::connect(
+        &runtime,
+        vec![uri(Scheme::Msrp, 2855, "latealice1")],
+        vec![forgotten],
+        ConnectionRole::Active,
+        MsrpConnectOptions::default(),
+    )
+    .expect("connects");
+    let id = late.send_message("text/plain", b"nobody".to_vec(), true).expect("send");
+    match next_event(&mut late_events).await {
+        MsrpEvent::MessageNotDelivered { message_id, code, .. } => {
+            assert_eq!(message_id, id);
+            assert!(code == 481 || code == 408, "code {code}");
+        }
+        other => panic!("unexpected event {other:?}"),
+    }
 }

@@ -31,8 +31,8 @@ use std::time::{Duration, Instant};
 
 use super::message::{
     BuildError, ByteRange, Continuation, Event, FailureReport, Frame, Head, Header, Headers, Kind, Limits, Method,
-    MsrpUri, ParseError, Parser, Status, SuccessReport, encode_end_line, is_valid_transaction_id, new_message_id, reason_phrase,
-    transaction_id_for,
+    MsrpUri, ParseError, Parser, Status, SuccessReport, encode_end_line, is_valid_transaction_id, new_message_id,
+    reason_phrase, transaction_id_for,
 };
 
 /// How the bodies of received messages are handed to the application.
@@ -228,6 +228,9 @@ pub enum SendError {
     /// A request with this transaction id is pending.
     #[error("a request with this transaction id is pending")]
     DuplicateTransactionId,
+    /// The range of a streamed message is not within its total.
+    #[error("the byte range is not within the message")]
+    Range,
 }
 
 /// Makes `head`'s transaction id usable for a request carrying `body`: a
@@ -275,31 +278,95 @@ impl RangeSet {
     }
 
     /// Whether `[0, len)` is covered.
+    #[cfg(test)]
     fn covers(&self, len: u64) -> bool {
-        len == 0 || self.0.first().is_some_and(|&(s, e)| s == 0 && e >= len)
+        self.covers_range(0, len)
+    }
+
+    /// Whether `[start, end)` is covered.
+    fn covers_range(&self, start: u64, end: u64) -> bool {
+        start >= end || self.0.iter().any(|&(s, e)| s <= start && e >= end)
+    }
+
+    /// The end of the covered run that contains `from` (`from` when none
+    /// does).
+    fn run_end(&self, from: u64) -> u64 {
+        self.0.iter().find(|&&(s, e)| s <= from && e >= from).map_or(from, |&(_, e)| e)
     }
 }
 
-/// A message being sent.
+/// A message being sent: bytes `[start, end)` of a message of `total`
+/// bytes (all of it for [`MsrpSession::send_message`]).
 struct Outgoing {
     message_id: String,
     template: Head,
-    body: Vec<u8>,
-    /// Bytes already written in chunks.
-    written: usize,
+    /// Bytes given and not yet written: `buffer[consumed..]` starts at
+    /// `written`.
+    buffer: Vec<u8>,
+    consumed: usize,
+    start: u64,
+    end: u64,
+    total: u64,
+    /// Where the next chunk starts (0-based).
+    written: u64,
+    /// Whether its body is given in pieces ([`MsrpSession::push_body`]).
+    streamed: bool,
     /// Whether a chunk was written (an empty message has one).
     started: bool,
     /// Chunks written whose response is awaited.
     awaiting: usize,
     success_report: bool,
     failure_report: FailureReport,
-    reported: RangeSet,
+    /// Bytes confirmed by success REPORTs (or, without success report, by
+    /// 200 responses).
+    confirmed: RangeSet,
+    /// The end of the bytes confirmed without a gap from `start`.
+    delivered: u64,
 }
 
 impl Outgoing {
     fn fully_written(&self) -> bool {
-        self.started && self.written >= self.body.len()
+        self.started && self.written >= self.end
     }
+
+    /// Bytes given and not yet written.
+    fn buffered(&self) -> usize {
+        self.buffer.len() - self.consumed
+    }
+
+    /// Whether a chunk can be cut now: a whole chunk's bytes (or the rest
+    /// of the message) are there.
+    fn ready(&self, max_chunk_size: usize) -> bool {
+        if self.fully_written() {
+            return false;
+        }
+        let left = self.end - self.written;
+        let want = usize::try_from(left).unwrap_or(usize::MAX).min(max_chunk_size);
+        self.buffered() >= want
+    }
+}
+
+/// A message whose body is given in pieces, for
+/// [`MsrpSession::send_streamed`]: a file read as the connection takes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamedMessage {
+    /// The Message-ID; `None` picks a new one.
+    pub message_id: Option<String>,
+    /// The Content-Type of its chunks.
+    pub content_type: String,
+    /// The bytes sent, 0-based, end excluded: its chunks carry Byte-Range
+    /// `range.start + 1`-`end`/`total`. Starting after 0 resumes a
+    /// message the peer has the beginning of.
+    pub range: std::ops::Range<u64>,
+    /// The size of the whole message.
+    pub total: u64,
+    /// Headers MSRP does not interpret (Content-Disposition, ...) for
+    /// every chunk.
+    pub headers: Vec<Header>,
+    /// Whether to ask for success REPORTs (progress and delivery).
+    pub success_report: bool,
+    /// The Failure-Report header.
+    pub failure_report: FailureReport,
 }
 
 /// A transaction awaiting its response.
@@ -333,6 +400,9 @@ struct Incoming {
     received: RangeSet,
     /// The message size, once known (a total, or the end of the `$` chunk).
     size: Option<u64>,
+    /// Where its first chunk started (a message resumed in a new session
+    /// starts past 0); bytes before are not waited for.
+    origin: u64,
     last_seen: bool,
     /// The last SEND head, to address REPORTs.
     head: Head,
@@ -392,6 +462,8 @@ struct State {
     finished: HashMap<String, Finished>,
     finished_order: VecDeque<String>,
     current: Current,
+    /// Where the round robin among messages being sent goes on.
+    next_sender: usize,
 }
 
 impl std::fmt::Debug for MsrpSession {
@@ -430,6 +502,7 @@ impl MsrpSession {
                 finished: HashMap::new(),
                 finished_order: VecDeque::new(),
                 current: Current::None,
+                next_sender: 0,
             },
         }
     }
@@ -455,34 +528,127 @@ impl MsrpSession {
         success_report: bool,
         failure_report: FailureReport,
     ) -> Result<String, SendError> {
+        let total = body.len() as u64;
+        let message = StreamedMessage {
+            message_id: message_id.map(str::to_owned),
+            content_type: content_type.to_owned(),
+            range: 0..total,
+            total,
+            headers: Vec::new(),
+            success_report,
+            failure_report,
+        };
+        self.queue_message(now, message, body, false)
+    }
+
+    /// Queues a message whose bytes `message.range` are given afterwards,
+    /// in order, with [`MsrpSession::push_body`]; a chunk is cut only from
+    /// bytes that are there. Progress comes as
+    /// [`MsrpEvent::ChunkDelivered`]. The id is returned.
+    pub fn send_streamed(&mut self, now: Instant, message: StreamedMessage) -> Result<String, SendError> {
+        if message.range.start > message.range.end || message.range.end > message.total {
+            return Err(SendError::Range);
+        }
+        self.queue_message(now, message, Vec::new(), true)
+    }
+
+    fn queue_message(
+        &mut self,
+        now: Instant,
+        message: StreamedMessage,
+        body: Vec<u8>,
+        streamed: bool,
+    ) -> Result<String, SendError> {
         self.state.now = Some(now);
         if self.state.closed {
             return Err(SendError::Closed);
         }
-        let message_id = match message_id {
-            Some(id) if id.len() <= 32 && is_valid_transaction_id(&format!("a{id}")) => id.to_owned(),
+        let message_id = match message.message_id {
+            Some(id) if id.len() <= 32 && is_valid_transaction_id(&format!("a{id}")) => id,
             Some(_) => return Err(SendError::MessageId),
             None => new_message_id(),
         };
         if self.state.outgoing.iter().any(|m| m.message_id == message_id) {
             return Err(SendError::DuplicateMessageId);
         }
-        let mut template = Head::send(self.remote_path.clone(), self.local_path.clone(), &message_id, content_type);
-        template.headers.success_report = success_report.then_some(SuccessReport::Yes);
-        template.headers.failure_report = (failure_report != FailureReport::Yes).then_some(failure_report);
+        let mut template =
+            Head::send(self.remote_path.clone(), self.local_path.clone(), &message_id, &message.content_type);
+        template.headers.success_report = message.success_report.then_some(SuccessReport::Yes);
+        template.headers.failure_report =
+            (message.failure_report != FailureReport::Yes).then_some(message.failure_report);
+        template.headers.other = message.headers;
         template.check()?;
+        let std::ops::Range { start, end } = message.range;
         self.state.outgoing.push_back(Outgoing {
             message_id: message_id.clone(),
             template,
-            body,
-            written: 0,
+            buffer: body,
+            consumed: 0,
+            start,
+            end,
+            total: message.total,
+            written: start,
+            streamed,
             started: false,
             awaiting: 0,
-            success_report,
-            failure_report,
-            reported: RangeSet::default(),
+            success_report: message.success_report,
+            failure_report: message.failure_report,
+            confirmed: RangeSet::default(),
+            delivered: start,
         });
         Ok(message_id)
+    }
+
+    /// Gives the next bytes of a message of [`MsrpSession::send_streamed`]
+    /// (bytes beyond its range are dropped). `false` when the message is
+    /// no longer being sent (delivered, failed or aborted).
+    pub fn push_body(&mut self, message_id: &str, data: Vec<u8>) -> bool {
+        let Some(message) = self.state.outgoing.iter_mut().find(|m| m.message_id == message_id && m.streamed) else {
+            return false;
+        };
+        let room = message.end - message.written - message.buffered() as u64;
+        let mut data = data;
+        data.truncate(usize::try_from(room).unwrap_or(usize::MAX));
+        if message.consumed == message.buffer.len() {
+            message.buffer = data;
+            message.consumed = 0;
+        } else {
+            if message.consumed > 0 {
+                message.buffer.drain(..message.consumed);
+                message.consumed = 0;
+            }
+            message.buffer.extend_from_slice(&data);
+        }
+        true
+    }
+
+    /// How many more bytes a message of [`MsrpSession::send_streamed`]
+    /// wants to be given now: up to two chunks are held, fewer near its
+    /// end. `None` when the message is no longer being sent.
+    pub fn body_wanted(&self, message_id: &str) -> Option<usize> {
+        let message = self.state.outgoing.iter().find(|m| m.message_id == message_id && m.streamed)?;
+        let target = self.config.max_chunk_size.saturating_mul(2);
+        let missing = message.end - message.written - message.buffered() as u64;
+        let missing = usize::try_from(missing).unwrap_or(usize::MAX);
+        Some(target.saturating_sub(message.buffered()).min(missing))
+    }
+
+    /// Whether a message is still being sent or its delivery awaited.
+    pub fn is_sending(&self, message_id: &str) -> bool {
+        self.state.outgoing.iter().any(|m| m.message_id == message_id)
+    }
+
+    /// Fails a message being sent (its body cannot be read, ...): like
+    /// [`MsrpSession::abort`], then [`MsrpEvent::MessageNotDelivered`]
+    /// with `code` and `reason`.
+    pub fn fail_message(&mut self, message_id: &str, code: u16, reason: &str) {
+        if self.abort(message_id) {
+            self.state.events.push_back(MsrpEvent::MessageNotDelivered {
+                message_id: message_id.to_owned(),
+                code,
+                reason: reason.to_owned(),
+            });
+        }
     }
 
     /// Sends a request other than SEND (NICKNAME, AUTH, ...) built by the
@@ -547,11 +713,11 @@ impl MsrpSession {
         };
         let Some(message) = self.state.outgoing.remove(index) else { return false };
         self.state.transactions.retain(|_, t| t.message_id() != Some(message_id));
-        if message.written > 0 && message.written < message.body.len() {
+        if message.started && message.written < message.end {
             let mut head = message.template.clone();
             head.transaction_id = transaction_id_for(b"");
-            let total = message.body.len() as u64;
-            let at = message.written as u64;
+            let total = message.total;
+            let at = message.written;
             head.headers.byte_range = Some(ByteRange { start: at + 1, end: Some(at), total: Some(total) });
             let mut out = Vec::new();
             head.encode(true, &mut out);
@@ -575,7 +741,7 @@ impl MsrpSession {
                     self.state.on_head(*head, &self.config, &self.local_path);
                 }
                 Ok(Some(Event::Body(bytes))) => self.state.on_body(bytes, &self.config),
-                Ok(Some(Event::End(continuation))) => self.state.on_end(continuation),
+                Ok(Some(Event::End(continuation))) => self.state.on_end(continuation, &self.config),
                 Err(error) => {
                     let fatal = error.is_fatal();
                     self.state.on_parse_error(&error);
@@ -645,11 +811,8 @@ impl State {
         for message_id in pending {
             self.fail_outgoing(&message_id, 408, "Connection closed");
         }
-        let mut requests: Vec<(String, Transaction)> = self
-            .transactions
-            .drain()
-            .filter(|(_, t)| matches!(t.kind, TransactionKind::Request { .. }))
-            .collect();
+        let mut requests: Vec<(String, Transaction)> =
+            self.transactions.drain().filter(|(_, t)| matches!(t.kind, TransactionKind::Request { .. })).collect();
         requests.sort_by_key(|(_, t)| t.deadline);
         for (transaction_id, transaction) in requests {
             self.time_out(transaction_id, transaction, "Connection closed");
@@ -678,37 +841,66 @@ impl State {
         if !message.fully_written() || message.awaiting > 0 {
             return;
         }
-        if message.success_report && !message.reported.covers(message.body.len() as u64) {
+        if message.success_report && !message.confirmed.covers_range(message.start, message.end) {
             return;
         }
         self.outgoing.retain(|m| m.message_id != message_id);
         self.events.push_back(MsrpEvent::MessageDelivered { message_id: message_id.to_owned() });
     }
 
+    /// Bytes `[start, end)` of a message were confirmed: progress.
+    fn confirm(&mut self, message_id: &str, start: u64, end: u64, byte_range: ByteRange, max_chunk_size: usize) {
+        let Some(message) = self.outgoing_mut(message_id) else { return };
+        message.confirmed.insert(start.max(message.start), end.min(message.end));
+        let delivered = message.confirmed.run_end(message.start);
+        if delivered <= message.delivered {
+            return;
+        }
+        message.delivered = delivered;
+        // Progress of a message sent in one chunk says nothing more than
+        // its delivery.
+        if message.streamed || message.end - message.start > max_chunk_size as u64 {
+            self.events.push_back(MsrpEvent::ChunkDelivered {
+                message_id: message_id.to_owned(),
+                byte_range,
+                delivered,
+            });
+        }
+    }
+
     fn next_chunk(&mut self, config: &MsrpSessionConfig) -> Option<Vec<u8>> {
         let now = self.now?;
-        let index = self.outgoing.iter().position(|m| !m.fully_written())?;
+        // Round robin among the messages that have a chunk ready, so that a
+        // chat message is not held up by a file.
+        let count = self.outgoing.len();
+        let first = self.next_sender % count.max(1);
+        let index = (0..count).map(|i| (first + i) % count).find(|&i| self.outgoing[i].ready(config.max_chunk_size))?;
+        self.next_sender = index + 1;
         let message = &mut self.outgoing[index];
         let start = message.written;
-        let end = message.body.len().min(start.saturating_add(config.max_chunk_size));
-        let piece = &message.body[start..end];
+        let len = usize::try_from(message.end - start).unwrap_or(usize::MAX).min(config.max_chunk_size);
+        let end = start + len as u64;
+        let piece = &message.buffer[message.consumed..message.consumed + len];
         let mut head = message.template.clone();
         head.transaction_id = transaction_id_for(piece);
-        let total = message.body.len() as u64;
-        head.headers.byte_range =
-            Some(ByteRange { start: start as u64 + 1, end: Some(end as u64), total: Some(total) });
-        let continuation = if end == message.body.len() { Continuation::Complete } else { Continuation::More };
+        head.headers.byte_range = Some(ByteRange { start: start + 1, end: Some(end), total: Some(message.total) });
+        let continuation = if end == message.end { Continuation::Complete } else { Continuation::More };
         let mut out = Vec::with_capacity(piece.len() + 512);
         head.encode(true, &mut out);
         out.extend_from_slice(piece);
         encode_end_line(&head.transaction_id, continuation, true, &mut out);
+        message.consumed += len;
+        if message.streamed && message.consumed == message.buffer.len() {
+            message.buffer = Vec::new();
+            message.consumed = 0;
+        }
         message.written = end;
         message.started = true;
         let message_id = message.message_id.clone();
         if message.failure_report == FailureReport::Yes {
             message.awaiting += 1;
             let deadline = now + config.transaction_timeout;
-            let kind = TransactionKind::Chunk { message_id: message_id.clone(), start: start as u64, end: end as u64 };
+            let kind = TransactionKind::Chunk { message_id: message_id.clone(), start, end };
             self.transactions.insert(head.transaction_id, Transaction { kind, deadline });
         }
         self.check_delivered(&message_id);
@@ -808,6 +1000,7 @@ impl State {
                             body: Vec::new(),
                             received: RangeSet::default(),
                             size: range.total,
+                            origin: start,
                             last_seen: false,
                             head: head.clone(),
                         },
@@ -862,31 +1055,31 @@ impl State {
         message.received.insert(offset, end);
     }
 
-    fn on_end(&mut self, continuation: Continuation) {
+    fn on_end(&mut self, continuation: Continuation, config: &MsrpSessionConfig) {
         match std::mem::replace(&mut self.current, Current::None) {
             Current::None => {}
-            Current::Other(head) => self.on_other(head),
+            Current::Other(head) => self.on_other(head, config),
             Current::Send(send) => self.on_send_end(*send, continuation),
         }
     }
 
-    fn on_other(&mut self, head: Box<Head>) {
+    fn on_other(&mut self, head: Box<Head>, config: &MsrpSessionConfig) {
         match &head.kind {
-            Kind::Response { .. } => self.on_response(head),
-            Kind::Request(Method::Report) => self.on_report(&head),
+            Kind::Response { .. } => self.on_response(head, config.max_chunk_size),
+            Kind::Request(Method::Report) => self.on_report(&head, config.max_chunk_size),
             Kind::Request(Method::Send) => self.respond(&head, 481),
             Kind::Request(_) => self.respond(&head, 501),
         }
     }
 
-    fn on_response(&mut self, head: Box<Head>) {
+    fn on_response(&mut self, head: Box<Head>, max_chunk_size: usize) {
         let Kind::Response { code, comment } = &head.kind else { return };
         let (code, transaction_id) = (*code, head.transaction_id.as_str());
         let Some(transaction) = self.transactions.remove(transaction_id) else {
             tracing::debug!(transaction_id, code, "MSRP response to no pending transaction");
             return;
         };
-        let message_id = match transaction.kind {
+        let (message_id, start, end) = match transaction.kind {
             TransactionKind::Request { .. } => {
                 self.events.push_back(MsrpEvent::ResponseReceived {
                     transaction_id: head.transaction_id.clone(),
@@ -896,11 +1089,18 @@ impl State {
                 });
                 return;
             }
-            TransactionKind::Chunk { message_id, .. } => message_id,
+            TransactionKind::Chunk { message_id, start, end } => (message_id, start, end),
         };
         if code == 200 {
+            let mut confirms = false;
             if let Some(message) = self.outgoing_mut(&message_id) {
                 message.awaiting = message.awaiting.saturating_sub(1);
+                confirms = !message.success_report;
+            }
+            if confirms {
+                let total = self.outgoing_mut(&message_id).map(|m| m.total);
+                let byte_range = ByteRange { start: start + 1, end: Some(end), total };
+                self.confirm(&message_id, start, end, byte_range, max_chunk_size);
             }
             self.check_delivered(&message_id);
         } else {
@@ -934,20 +1134,17 @@ impl State {
         }
     }
 
-    fn on_report(&mut self, head: &Head) {
+    fn on_report(&mut self, head: &Head, max_chunk_size: usize) {
         let (Some(message_id), Some(status)) = (&head.headers.message_id, &head.headers.status) else { return };
-        if self.outgoing_mut(message_id).is_none() {
+        let Some(message) = self.outgoing_mut(message_id) else {
             tracing::debug!(message_id, "MSRP REPORT for no pending message");
             return;
-        }
+        };
         if status.code == 200 {
             let range = head.headers.byte_range.unwrap_or(ByteRange { start: 1, end: None, total: None });
-            if let Some(message) = self.outgoing_mut(message_id) {
-                let len = message.body.len() as u64;
-                let end = range.end.unwrap_or(len).min(len);
-                message.reported.insert(range.start - 1, end);
-            }
+            let end = range.end.unwrap_or(message.end).min(message.end);
             let message_id = message_id.clone();
+            self.confirm(&message_id, range.start.saturating_sub(1), end, range, max_chunk_size);
             self.check_delivered(&message_id);
         } else {
             let reason = status.comment.clone().unwrap_or_else(|| reason_phrase(status.code).to_owned());
@@ -997,19 +1194,33 @@ impl State {
         }
         let byte_range = ByteRange { start: start + 1, end: Some(start + read), total: message.size };
         message.head = head;
+        // A streamed message gets a success REPORT per chunk: the sender
+        // sees its progress.
+        let report_chunk = message.streamed && read > 0 && message.head.success_report_wanted();
+        let origin = if message.streamed { message.origin.min(start) } else { 0 };
+        message.origin = origin;
+        let complete =
+            message.last_seen && message.size.is_some_and(|size| message.received.covers_range(origin, size));
+        if report_chunk {
+            let head = message.head.clone();
+            self.report(&head, Status::new(200), byte_range);
+        }
         self.events.push_back(MsrpEvent::ChunkReceived {
             message_id: message_id.clone(),
             byte_range,
-            total: message.size,
+            total: byte_range.total,
         });
-        let complete = message.last_seen && message.size.is_some_and(|size| message.received.covers(size));
         if !complete {
             return;
         }
         let Some(message) = self.incoming.remove(&message_id) else { return };
         let size = message.size.unwrap_or(0);
-        if message.head.success_report_wanted() {
-            self.report(&message.head, Status::new(200), ByteRange::whole(size));
+        if message.head.success_report_wanted() && !(message.streamed && size > origin) {
+            self.report(
+                &message.head,
+                Status::new(200),
+                ByteRange { start: origin + 1, end: Some(size), total: Some(size) },
+            );
         }
         self.remember_finished(&message_id, Finished::Received);
         let mut body = message.body;

@@ -27,11 +27,11 @@ use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 
 use super::message::{
-    ByteRange, Continuation, Event, FailureReport, Head, Limits, Method, MsrpUri, Parser, Scheme, encode_end_line,
-    new_message_id, reason_phrase,
+    ByteRange, Continuation, Event, FailureReport, Head, Header, Limits, Method, MsrpUri, Parser, Scheme,
+    encode_end_line, new_message_id, reason_phrase,
 };
 use super::sdp::ConnectionRole;
-use super::session::{MsrpEvent, MsrpSession, MsrpSessionConfig, SendError, fix_transaction_id};
+use super::session::{MsrpEvent, MsrpSession, MsrpSessionConfig, SendError, StreamedMessage, fix_transaction_id};
 use crate::sip::transport::{Tls, TlsConfig};
 
 /// Why a connection or listener could not be set up.
@@ -64,6 +64,9 @@ pub enum MsrpSendError {
     /// The connection is closed.
     #[error("the MSRP connection is closed")]
     Closed,
+    /// The byte range to send is not within the message.
+    #[error("the byte range is not within the message")]
+    Range,
 }
 
 /// TLS for MSRP (`msrps` URIs): client and, with a certificate, server side.
@@ -150,7 +153,10 @@ impl AsyncWrite for MsrpIo {
         std::pin::Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
     }
 
-    fn poll_flush(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::pin::Pin::new(&mut self.get_mut().io).poll_flush(cx)
     }
 
@@ -348,9 +354,10 @@ fn routing(shared: &Shared, to: &MsrpUri, arrived: tokio::time::Instant) -> Rout
     if let Some(index) = registry.waiting.iter().position(|(uri, s)| !s.is_closed() && uri.is_equivalent(to)) {
         return Routing::Session(registry.waiting.swap_remove(index).1);
     }
-    let expected = registry.expected.iter().any(|(uri, since)| {
-        uri.is_equivalent(to) && now.saturating_duration_since(*since) < EXPECTED_SESSION_LIFETIME
-    });
+    let expected = registry
+        .expected
+        .iter()
+        .any(|(uri, since)| uri.is_equivalent(to) && now.saturating_duration_since(*since) < EXPECTED_SESSION_LIFETIME);
     let deadline = arrived + if expected { EXPECTED_SESSION_HOLD } else { SESSION_ARRIVAL_GRACE };
     if now >= deadline { Routing::NoSession } else { Routing::Wait(deadline) }
 }
@@ -422,6 +429,7 @@ enum Command {
     Send { message_id: String, content_type: String, body: Vec<u8>, success_report: bool },
     Request { head: Box<Head>, body: Option<(String, Vec<u8>)> },
     Abort { message_id: String },
+    SendFile { message: StreamedMessage, file: std::fs::File },
     Close,
 }
 
@@ -513,6 +521,40 @@ impl MsrpConnection {
         Ok(message_id)
     }
 
+    /// Sends bytes `[range.start, range.end)` (0-based) of `file` as a
+    /// message of `total` bytes, read from disk as the connection takes
+    /// them (on a blocking thread, a few chunks ahead: never the whole file
+    /// in memory). Its chunks carry Byte-Range `range.start + 1`-`end`/
+    /// `total`, Success-Report `yes` and `headers` (Content-Disposition,
+    /// ...). Returns the Message-ID at once; progress comes as
+    /// [`MsrpEvent::ChunkDelivered`], then [`MsrpEvent::MessageDelivered`]
+    /// — or [`MsrpEvent::MessageNotDelivered`] (500 when the file cannot be
+    /// read or is shorter than the range).
+    pub fn send_file(
+        &self,
+        content_type: &str,
+        file: std::fs::File,
+        range: std::ops::Range<u64>,
+        total: u64,
+        headers: Vec<Header>,
+    ) -> Result<String, MsrpSendError> {
+        if range.start > range.end || range.end > total {
+            return Err(MsrpSendError::Range);
+        }
+        let message_id = new_message_id();
+        let message = StreamedMessage {
+            message_id: Some(message_id.clone()),
+            content_type: content_type.to_owned(),
+            range,
+            total,
+            headers,
+            success_report: true,
+            failure_report: FailureReport::Yes,
+        };
+        self.commands.send(Command::SendFile { message, file }).map_err(|_| MsrpSendError::Closed)?;
+        Ok(message_id)
+    }
+
     /// Sends a request other than SEND (NICKNAME, AUTH, ...) built by the
     /// caller, e.g. `Head::request(Method::Nickname, vec![], vec![])`:
     /// empty To-Path and From-Path are filled in with the session's paths
@@ -547,10 +589,123 @@ enum Connecting {
     Connected(MsrpIo),
 }
 
+/// The file of a message of [`MsrpConnection::send_file`], read ahead on
+/// a blocking thread.
+struct Feed {
+    message_id: String,
+    pieces: mpsc::Receiver<Result<Vec<u8>, String>>,
+}
+
+/// The files being sent.
+#[derive(Default)]
+struct Feeds {
+    feeds: Vec<Feed>,
+    /// Notified by the reading threads after each piece.
+    ready: Arc<tokio::sync::Notify>,
+    /// Whether a message waits for bytes of its file.
+    hungry: bool,
+}
+
+/// The smallest piece of a file read at once.
+const FILE_PIECE: usize = 256 * 1024;
+
+/// Pieces of a file read ahead of the connection, per file.
+const READ_AHEAD: usize = 2;
+
+impl Feeds {
+    /// Starts reading a file.
+    fn start(&mut self, message_id: String, file: std::fs::File, range: std::ops::Range<u64>, piece: usize) {
+        let (sender, pieces) = mpsc::channel(READ_AHEAD);
+        let ready = self.ready.clone();
+        tokio::task::spawn_blocking(move || read_file(file, range, piece, &sender, &ready));
+        self.feeds.push(Feed { message_id, pieces });
+    }
+
+    /// Gives the session the pieces read that its messages want; drops the
+    /// files of messages no longer sent.
+    fn feed(&mut self, session: &mut MsrpSession) {
+        self.hungry = false;
+        self.feeds.retain_mut(|feed| {
+            loop {
+                match session.body_wanted(&feed.message_id) {
+                    None => return false,
+                    Some(0) => return true,
+                    Some(_) => {}
+                }
+                match feed.pieces.try_recv() {
+                    Ok(Ok(piece)) => {
+                        session.push_body(&feed.message_id, piece);
+                    }
+                    Ok(Err(reason)) => {
+                        session.fail_message(&feed.message_id, 500, &reason);
+                        return false;
+                    }
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        self.hungry = true;
+                        return true;
+                    }
+                    Err(mpsc::error::TryRecvError::Disconnected) => {
+                        session.fail_message(&feed.message_id, 500, "the file reader stopped");
+                        return false;
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Reads bytes `range` of `file` in pieces of `piece` bytes into `sender`
+/// (which holds a few): on a blocking thread.
+fn read_file(
+    mut file: std::fs::File,
+    range: std::ops::Range<u64>,
+    piece: usize,
+    sender: &mpsc::Sender<Result<Vec<u8>, String>>,
+    ready: &tokio::sync::Notify,
+) {
+    use std::io::{Read, Seek};
+    let result = (|| {
+        file.seek(std::io::SeekFrom::Start(range.start)).map_err(|e| format!("cannot read the file: {e}"))?;
+        let mut at = range.start;
+        while at < range.end {
+            let len = usize::try_from(range.end - at).unwrap_or(usize::MAX).min(piece);
+            let mut bytes = Vec::with_capacity(len);
+            (&mut file).take(len as u64).read_to_end(&mut bytes).map_err(|e| format!("cannot read the file: {e}"))?;
+            if bytes.is_empty() {
+                return Err(format!("the file ends at byte {at}, before {}", range.end));
+            }
+            at += bytes.len() as u64;
+            if sender.blocking_send(Ok(bytes)).is_err() {
+                return Ok(());
+            }
+            ready.notify_one();
+        }
+        Ok(())
+    })();
+    if let Err(reason) = result {
+        let _ = sender.blocking_send(Err(reason));
+        ready.notify_one();
+    }
+}
+
 /// Applies a command; events it causes at once are queued in `failed`.
 /// `false` for a close.
-fn apply(session: &mut MsrpSession, command: Command, failed: &mut Vec<MsrpEvent>) -> bool {
+fn apply(session: &mut MsrpSession, feeds: &mut Feeds, command: Command, failed: &mut Vec<MsrpEvent>) -> bool {
     match command {
+        Command::SendFile { message, file } => {
+            let message_id = message.message_id.clone().unwrap_or_default();
+            let range = message.range.clone();
+            match session.send_streamed(Instant::now(), message) {
+                Ok(message_id) => {
+                    let piece = session.config().max_chunk_size.clamp(FILE_PIECE, 4 * FILE_PIECE);
+                    feeds.start(message_id, file, range, piece);
+                }
+                Err(error) => {
+                    failed.push(MsrpEvent::MessageNotDelivered { message_id, code: 400, reason: error.to_string() })
+                }
+            }
+            true
+        }
         Command::Send { message_id, content_type, body, success_report } => {
             let result = session.send_message(
                 Instant::now(),
@@ -636,6 +791,7 @@ async fn run(
     events: mpsc::Sender<MsrpEvent>,
 ) {
     let mut pending = VecDeque::new();
+    let mut feeds = Feeds::default();
     // Connect, queueing the messages sent meanwhile.
     let opening = open(connecting);
     tokio::pin!(opening);
@@ -643,7 +799,7 @@ async fn run(
         let mut failed = Vec::new();
         let keep = tokio::select! {
             opened = &mut opening => break opened,
-            command = commands.recv() => command.is_some_and(|c| apply(&mut session, c, &mut failed)),
+            command = commands.recv() => command.is_some_and(|c| apply(&mut session, &mut feeds, c, &mut failed)),
         };
         pending.extend(failed);
         if !keep {
@@ -652,7 +808,13 @@ async fn run(
     };
     let reason = match opened {
         Ok(accepted) => {
-            let mut driver = Driver { session: &mut session, events: &events, pending, output: Output::default() };
+            let mut driver = Driver {
+                session: &mut session,
+                feeds: &mut feeds,
+                events: &events,
+                pending,
+                output: Output::default(),
+            };
             let reason = driver.drive(accepted, binding, &mut commands).await;
             pending = driver.pending;
             reason
@@ -663,9 +825,10 @@ async fn run(
     commands.close();
     let mut failed = Vec::new();
     while let Ok(command) = commands.try_recv() {
-        apply(&mut session, command, &mut failed);
+        apply(&mut session, &mut feeds, command, &mut failed);
     }
     pending.extend(failed);
+    drop(feeds);
     session.handle_connection_lost();
     while let Some(event) = session.poll_event() {
         if !is_bind_event(&event) {
@@ -731,17 +894,14 @@ async fn write_or_flush<W: AsyncWrite + Unpin>(
     writer: &mut W,
     slices: &[std::io::IoSlice<'_>],
 ) -> std::io::Result<Option<usize>> {
-    if slices.is_empty() {
-        writer.flush().await.map(|()| None)
-    } else {
-        writer.write_vectored(slices).await.map(Some)
-    }
+    if slices.is_empty() { writer.flush().await.map(|()| None) } else { writer.write_vectored(slices).await.map(Some) }
 }
 
 /// Runs a connected session on its socket: one task reads, writes,
 /// applies commands and hands out events.
 struct Driver<'a> {
     session: &'a mut MsrpSession,
+    feeds: &'a mut Feeds,
     events: &'a mpsc::Sender<MsrpEvent>,
     /// Events taken from the session, not yet taken by the channel. While
     /// there are some, nothing is read from the socket.
@@ -753,10 +913,17 @@ impl Driver<'_> {
     /// Moves what the session has to write into the output queue (while it
     /// has room) and its events into the channel (while it has room).
     fn pump(&mut self) {
-        while self.output.len < OUTPUT_LIMIT {
-            match self.session.poll_transmit() {
-                Some(bytes) => self.output.push(bytes),
-                None => break,
+        loop {
+            self.feeds.feed(self.session);
+            let queued = self.output.len;
+            while self.output.len < OUTPUT_LIMIT {
+                match self.session.poll_transmit() {
+                    Some(bytes) => self.output.push(bytes),
+                    None => break,
+                }
+            }
+            if self.output.len == queued || self.output.len >= OUTPUT_LIMIT {
+                break;
             }
         }
         while let Some(event) = self.session.poll_event() {
@@ -810,10 +977,11 @@ impl Driver<'_> {
             let flushing = !writing && self.output.flush;
             let reading = self.pending.is_empty();
             let slices = self.output.slices();
+            let file_ready = self.feeds.ready.notified();
             let mut failed = Vec::new();
             tokio::select! {
                 command = commands.recv() => {
-                    let keep = command.is_some_and(|c| apply(self.session, c, &mut failed));
+                    let keep = command.is_some_and(|c| apply(self.session, self.feeds, c, &mut failed));
                     if !keep {
                         break "closed locally".to_owned();
                     }
@@ -841,6 +1009,7 @@ impl Driver<'_> {
                     Err(_) => self.pending.clear(),
                 },
                 () = timer => self.session.handle_timeout(Instant::now()),
+                () = file_ready, if self.feeds.hungry => {}
             }
             self.pending.extend(failed);
         };

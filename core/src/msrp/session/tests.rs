@@ -376,8 +376,19 @@ fn streamed_messages_come_as_chunk_data() {
         _ => None,
     });
     assert_eq!(last_progress.map(|(r, t)| (r.end, t)), Some((Some(200_000), Some(200_000))));
-    assert_eq!(received(&pair.bob_events).last(), Some(&(chat.clone(), b"and a chat".to_vec())));
-    assert_eq!(delivered(&pair.alice_events), [file, chat]);
+    // The chat message is not held up by the file: its chunk goes between
+    // the file's.
+    assert_eq!(received(&pair.bob_events), [(chat.clone(), b"and a chat".to_vec()), (file.clone(), Vec::new())]);
+    let chat_at = pair
+        .bob_events
+        .iter()
+        .position(|e| matches!(e, MsrpEvent::MessageReceived { message_id, .. } if message_id == &chat));
+    let file_at = pair
+        .bob_events
+        .iter()
+        .position(|e| matches!(e, MsrpEvent::MessageReceived { message_id, .. } if message_id == &file));
+    assert!(chat_at < file_at, "the chat message arrives while the file is being sent");
+    assert_eq!(delivered(&pair.alice_events), [chat, file]);
 }
 
 #[test]
@@ -501,4 +512,193 @@ fn mutated_input_never_panics() {
         session.handle_timeout(pair.now + Duration::from_secs(60));
         while session.poll_event().is_some() {}
     }
+}
+
+fn streamed(range: std::ops::Range<u64>, total: u64) -> StreamedMessage {
+    StreamedMessage {
+        message_id: None,
+        content_type: "application/octet-stream".into(),
+        range,
+        total,
+        headers: vec![Header { name: "Content-Disposition".into(), value: "attachment; filename=\"a.bin\"".into() }],
+        success_report: true,
+        failure_report: FailureReport::Yes,
+    }
+}
+
+fn streaming_pair() -> Pair {
+    let alice = MsrpSessionConfig { max_chunk_size: 1000, ..MsrpSessionConfig::default() };
+    let bob = MsrpSessionConfig { body_delivery: BodyDelivery::Stream, ..MsrpSessionConfig::default() };
+    Pair::new(alice, bob)
+}
+
+/// Gives Alice's streamed message its bytes in pieces of 700 as she asks
+/// for them, moving bytes between the two after each piece.
+fn feed_streamed(pair: &mut Pair, id: &str, body: &[u8], mut at: usize) {
+    let mut pushes = 0;
+    while let Some(wanted) = pair.alice.body_wanted(id) {
+        assert!(wanted <= 2000, "at most two chunks are held: {wanted}");
+        if wanted == 0 || at == body.len() {
+            break;
+        }
+        let end = body.len().min(at + wanted.min(700));
+        assert!(pair.alice.push_body(id, body[at..end].to_vec()));
+        at = end;
+        pushes += 1;
+        pair.pump();
+        assert!(pushes < 10_000);
+    }
+    pair.pump();
+}
+
+fn rebuilt(events: &[MsrpEvent], id: &str, size: usize) -> (Vec<u8>, u64) {
+    let mut bytes = vec![0u8; size];
+    let mut first = u64::MAX;
+    for event in events {
+        if let MsrpEvent::ChunkData { message_id, offset, data } = event
+            && message_id == id
+        {
+            first = first.min(*offset);
+            bytes[*offset as usize..*offset as usize + data.len()].copy_from_slice(data);
+        }
+    }
+    (bytes, first)
+}
+
+fn progress(events: &[MsrpEvent], id: &str) -> Vec<u64> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            MsrpEvent::ChunkDelivered { message_id, delivered, .. } if message_id == id => Some(*delivered),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_streamed_message_is_cut_from_the_bytes_given_and_reports_progress_per_chunk() {
+    let mut pair = streaming_pair();
+    let body = Rng(11).bytes(10_000);
+    let id = pair.alice.send_streamed(pair.now, streamed(0..10_000, 10_000)).unwrap();
+    // Nothing is written before bytes are given.
+    assert!(pair.alice.poll_transmit().is_none());
+    assert_eq!(pair.alice.body_wanted(&id), Some(2000));
+    feed_streamed(&mut pair, &id, &body, 0);
+
+    let (bytes, first) = rebuilt(&pair.bob_events, &id, body.len());
+    assert_eq!(bytes, body);
+    assert_eq!(first, 0);
+    assert!(pair.bob_events.iter().any(|e| matches!(e,
+        MsrpEvent::MessageReceived { message_id, size: 10_000, streamed: true, headers, .. }
+            if message_id == &id && headers.iter().any(|h| h.name == "Content-Disposition"))));
+    // One success REPORT per chunk: ten progress steps, growing, to the end.
+    let steps = progress(&pair.alice_events, &id);
+    assert_eq!(steps, (1..=10).map(|i| i * 1000).collect::<Vec<u64>>());
+    assert_eq!(delivered(&pair.alice_events), std::slice::from_ref(&id));
+    assert_eq!(pair.alice.body_wanted(&id), None);
+    assert!(!pair.alice.push_body(&id, vec![1]));
+}
+
+#[test]
+fn a_resumed_message_sends_its_range_and_completes() {
+    let mut pair = streaming_pair();
+    let body = Rng(12).bytes(10_000);
+    let id = pair.alice.send_streamed(pair.now, streamed(4321..10_000, 10_000)).unwrap();
+    feed_streamed(&mut pair, &id, &body[4321..], 0);
+    let (bytes, first) = rebuilt(&pair.bob_events, &id, body.len());
+    assert_eq!(first, 4321);
+    assert_eq!(bytes[4321..], body[4321..]);
+    assert!(pair.bob_events.iter().any(|e| matches!(e,
+        MsrpEvent::MessageReceived { message_id, size: 10_000, .. } if message_id == &id)));
+    assert_eq!(progress(&pair.alice_events, &id).last(), Some(&10_000));
+    assert_eq!(delivered(&pair.alice_events), [id]);
+    assert_eq!(
+        pair.alice.send_streamed(pair.now, streamed(std::ops::Range { start: 5, end: 4 }, 10)),
+        Err(SendError::Range),
+        "a range ending before it starts"
+    );
+    assert_eq!(pair.alice.send_streamed(pair.now, streamed(0..11, 10)), Err(SendError::Range));
+}
+
+#[test]
+fn without_success_reports_the_responses_give_progress() {
+    let mut pair = streaming_pair();
+    let body = Rng(13).bytes(5000);
+    let id = pair
+        .alice
+        .send_streamed(pair.now, StreamedMessage { success_report: false, ..streamed(0..5000, 5000) })
+        .unwrap();
+    feed_streamed(&mut pair, &id, &body, 0);
+    assert_eq!(progress(&pair.alice_events, &id), [1000, 2000, 3000, 4000, 5000]);
+    assert_eq!(delivered(&pair.alice_events), [id]);
+}
+
+#[test]
+fn a_failed_streamed_message_is_aborted_and_not_delivered() {
+    let mut pair = streaming_pair();
+    let body = Rng(14).bytes(3000);
+    let id = pair.alice.send_streamed(pair.now, streamed(0..10_000, 10_000)).unwrap();
+    feed_streamed(&mut pair, &id, &body, 0);
+    pair.alice.fail_message(&id, 500, "the file cannot be read");
+    pair.pump();
+    assert_eq!(not_delivered(&pair.alice_events), [(id.clone(), 500)]);
+    assert!(pair.bob_events.iter().any(|e| matches!(e, MsrpEvent::MessageAborted { message_id } if message_id == &id)));
+    assert!(!pair.alice.is_sending(&id));
+}
+
+#[test]
+fn a_request_gets_its_response_or_408() {
+    let mut pair = Pair::default();
+    let mut nickname = Head::request(Method::Nickname, Vec::new(), Vec::new());
+    nickname.headers.use_nickname = Some("Alice".into());
+    let tid = pair.alice.send_request(pair.now, nickname.clone(), None).unwrap();
+    assert_eq!(tid, nickname.transaction_id);
+    pair.pump();
+    // Bob's session implements no NICKNAME: 501, with the paths filled in.
+    let response = pair.alice_events.iter().find_map(|e| match e {
+        MsrpEvent::ResponseReceived { transaction_id, code, head, .. } if transaction_id == &tid => {
+            Some((*code, head.headers.from_path.clone()))
+        }
+        _ => None,
+    });
+    assert_eq!(response, Some((501, vec![bob_uri()])));
+    assert_eq!(
+        pair.alice.send_request(pair.now, Head::request(Method::Send, vec![], vec![]), None),
+        Err(SendError::NotARequest)
+    );
+
+    // No answer: 408 after the transaction timeout.
+    let tid = pair.alice.send_request(pair.now, Head::request(Method::Nickname, vec![], vec![]), None).unwrap();
+    pair.pump_with(true);
+    pair.alice.handle_timeout(pair.now + Duration::from_secs(29));
+    assert!(pair.alice.poll_event().is_none());
+    pair.alice.handle_timeout(pair.now + Duration::from_secs(31));
+    assert!(matches!(pair.alice.poll_event(),
+        Some(MsrpEvent::ResponseReceived { transaction_id, code: 408, .. }) if transaction_id == tid));
+
+    // The connection closes first: 408 too.
+    let body = Some(("text/plain".to_owned(), b"-------abcd1234$".to_vec()));
+    let mut request = Head::request(Method::Other("FOO".into()), vec![], vec![]);
+    request.transaction_id = "abcd1234".into();
+    let tid = pair.alice.send_request(pair.now, request, body).unwrap();
+    assert_ne!(tid, "abcd1234", "a transaction id found in the body is replaced");
+    pair.alice.handle_connection_lost();
+    assert!(matches!(pair.alice.poll_event(),
+        Some(MsrpEvent::ResponseReceived { transaction_id, code: 408, .. }) if transaction_id == tid));
+    assert!(matches!(pair.alice.poll_event(), Some(MsrpEvent::Closed { .. })));
+}
+
+#[test]
+fn range_runs() {
+    let mut set = RangeSet::default();
+    set.insert(10, 20);
+    set.insert(30, 40);
+    assert_eq!(set.run_end(10), 20);
+    assert_eq!(set.run_end(15), 20);
+    assert_eq!(set.run_end(25), 25);
+    assert!(set.covers_range(12, 18));
+    assert!(!set.covers_range(12, 35));
+    set.insert(20, 30);
+    assert_eq!(set.run_end(10), 40);
+    assert!(set.covers_range(10, 40));
 }
