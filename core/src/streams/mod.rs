@@ -48,11 +48,13 @@ use crate::session::Session;
 
 mod audio;
 pub mod chat;
+pub mod desktop_sharing;
 mod engine;
 pub mod msrp_base;
 
 pub use audio::{AudioStream, PacketTap, TappedPacket};
 pub use chat::{ChatMessageOptions, ChatStream};
+pub use desktop_sharing::{DesktopSharingHandler, DesktopSharingHandlerKind, DesktopSharingRole, DesktopSharingStream};
 pub use engine::AudioEngine;
 
 /// Which way the negotiation that brought a stream went: `incoming` when it
@@ -163,14 +165,18 @@ pub struct MediaStreamType {
 }
 
 /// The stream types incoming offers are matched against, in descending
-/// priority (the original's `MediaStreamRegistry`). [`AudioStream`] and
-/// [`ChatStream`] are registered by default.
+/// priority (the original's `MediaStreamRegistry`). [`AudioStream`],
+/// [`ChatStream`] and [`DesktopSharingStream`] are registered by default.
 pub struct MediaStreamRegistry {
     types: RwLock<Vec<MediaStreamType>>,
 }
 
 static REGISTRY: LazyLock<MediaStreamRegistry> = LazyLock::new(|| MediaStreamRegistry {
-    types: RwLock::new(vec![AudioStream::stream_class(), ChatStream::stream_class()]),
+    types: RwLock::new(vec![
+        AudioStream::stream_class(),
+        ChatStream::stream_class(),
+        DesktopSharingStream::stream_class(),
+    ]),
 });
 
 impl MediaStreamRegistry {
