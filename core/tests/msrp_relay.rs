@@ -9,8 +9,10 @@
 //!   the reserved connections (`MsrpConnectOptions::connected`, paths from
 //!   the reservations) exchange messages both ways through the relay, with
 //!   success reports. Alice then refreshes her reservation with AUTH on
-//!   the running connection and gets a new path; an account without the
-//!   setting discovers the relay of its domain through DNSLookup.
+//!   the running connection and gets a new path. Without the setting an
+//!   account's relay is the one of its domain (DNSLookup): an address
+//!   domain is its own relay; a named domain's relay comes from its
+//!   `_msrps._tcp` SRV records (a static zone here), where carol reserves.
 //! - A wrong password: the relay challenges the answer again and the
 //!   reservation fails with `RelayError::CredentialsRejected`.
 //!
@@ -26,11 +28,11 @@ use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use sipsimple_core::account::{Credentials, Secret};
-use sipsimple_core::lookup::LookupOptions;
+use sipsimple_core::lookup::{DNSLookup, LookupOptions, StaticResolver};
 use sipsimple_core::msrp::message::{Head, MsrpUri};
 use sipsimple_core::msrp::relay::{
     MsrpRelay, RelayAuthStep, RelayError, RelayOptions, RelayReservation, RelaySetting, RelayTarget, locate_relay,
@@ -44,7 +46,7 @@ use sipsimple_core::{SIPApplication, Value};
 
 const T: Duration = Duration::from_secs(15);
 /// The subscribers: (username, password).
-const USERS: [(&str, &str); 2] = [("alice", "alicepw"), ("bob", "bobpw")];
+const USERS: [(&str, &str); 3] = [("alice", "alicepw"), ("bob", "bobpw"), ("carol", "carolpw")];
 /// Their domain and digest realm.
 const DOMAIN: &str = "127.0.0.1";
 
@@ -342,6 +344,23 @@ fn two_accounts_reserve_paths_at_the_relay_and_exchange_messages_through_it() {
     // Without the setting, the relay of the domain: an address domain is its own relay on 2855.
     assert_eq!(discovered.uri.to_string(), "msrp://127.0.0.1;tcp");
     assert_eq!(discovered.addresses, vec![("127.0.0.1".to_owned(), 2855)]);
+
+    // A named domain's relay comes from its _msrps._tcp SRV records; carol reserves there.
+    let zone = StaticResolver::new()
+        .srv_record("_msrps._tcp.relay.test", 0, 0, relay.port, "kamailio.relay.test")
+        .a_record("kamailio.relay.test", Ipv4Addr::LOCALHOST);
+    let lookup = DNSLookup::with_resolver(Arc::new(zone));
+    let target = RelayTarget::Discover { domain: "relay.test".into(), tls: false };
+    let carol_res = rt.block_on(async {
+        let srv_relay = target.resolve_with(&lookup, LookupOptions::default()).await.expect("the SRV relay");
+        assert_eq!(srv_relay.uri.to_string(), "msrp://relay.test;tcp");
+        assert_eq!(srv_relay.addresses, vec![("127.0.0.1".to_owned(), relay.port)]);
+        reserve_relay_path(&srv_relay, &carol.credentials(), &RelayOptions::default()).await
+    });
+    let _ = lookup.release();
+    let carol_res = carol_res.unwrap_or_else(|e| panic!("carol's reservation: {e}\n{}", relay.log()));
+    assert_granted(&carol_res, relay.port);
+    drop(carol_res);
 
     let (alice_res, bob_res) = rt.block_on(async {
         let bob_relay = locate_relay(&bob, LookupOptions::default()).await.expect("bob's relay");

@@ -599,10 +599,22 @@ impl RelayTarget {
     pub async fn resolve(&self, options: LookupOptions) -> Result<MsrpRelay, RelayError> {
         match self {
             RelayTarget::Configured(setting) => Ok(MsrpRelay::from_setting(setting)),
-            RelayTarget::Discover { domain, tls } => {
+            RelayTarget::Discover { .. } => {
                 let lookup = DNSLookup::new();
-                let result = lookup.lookup_service(&format!("sip:{domain}"), "msrprelay", None, options).await;
+                let result = self.resolve_with(&lookup, options).await;
                 let _ = lookup.release();
+                result
+            }
+        }
+    }
+
+    /// [`RelayTarget::resolve`] with a given lookup object (one made with
+    /// [`DNSLookup::with_resolver`], say).
+    pub async fn resolve_with(&self, lookup: &DNSLookup, options: LookupOptions) -> Result<MsrpRelay, RelayError> {
+        match self {
+            RelayTarget::Configured(setting) => Ok(MsrpRelay::from_setting(setting)),
+            RelayTarget::Discover { domain, tls } => {
+                let result = lookup.lookup_service(&format!("sip:{domain}"), "msrprelay", None, options).await;
                 let addresses = result.map_err(|error| RelayError::Lookup { domain: domain.clone(), error })?;
                 Ok(MsrpRelay { uri: relay_uri(*tls, domain, None), addresses })
             }
@@ -1146,7 +1158,7 @@ mod tests {
     /// A relay on the other end of `stream` that challenges once, checks
     /// the digest against `password` and grants `use_path` (401 again on a
     /// wrong digest).
-    async fn fake_relay(mut stream: tokio::io::DuplexStream, password: &str, use_path: &str) -> Vec<Head> {
+    async fn fake_relay<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, password: &str, use_path: &str) -> Vec<Head> {
         let mut parser = FrameParser::default();
         let mut seen = Vec::new();
         let mut buffer = vec![0u8; 4096];
@@ -1155,7 +1167,8 @@ mod tests {
                 if let Some(frame) = parser.next_frame().unwrap() {
                     break frame;
                 }
-                let n = stream.read(&mut buffer).await.unwrap();
+                // The end of the stream (with or without TLS close_notify).
+                let n = stream.read(&mut buffer).await.unwrap_or(0);
                 if n == 0 {
                     return seen;
                 }
@@ -1235,6 +1248,73 @@ mod tests {
         let error = authenticate(&mut client, &mut auth).await.unwrap_err();
         assert!(matches!(error, RelayError::Protocol { .. }), "{error:?}");
         drop(garbage.await);
+    }
+
+    /// A CA and a certificate for `localhost` signed by it: (CA file,
+    /// certificate-and-key file).
+    fn certificates(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let server = CertificateParams::new(vec!["localhost".to_owned()]).unwrap().signed_by(&key, &ca).unwrap();
+        let (ca_file, server_file) = (dir.join("ca.pem"), dir.join("relay.pem"));
+        std::fs::write(&ca_file, ca.pem()).unwrap();
+        std::fs::write(&server_file, server.pem() + &key.serialize_pem()).unwrap();
+        (ca_file, server_file)
+    }
+
+    #[tokio::test]
+    async fn reserving_over_tls_checks_the_relay_name_and_connects_to_its_addresses() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ca_file, server_file) = certificates(dir.path());
+        let server_tls = Tls::new(&TlsConfig {
+            ca_list: Some(ca_file.clone()),
+            certificate: Some(server_file),
+            verify_server: true,
+        })
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let relay_task = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            // Two connections: the good name, then a name the certificate does not have.
+            for _ in 0..2 {
+                let (tcp, _) = listener.accept().await.unwrap();
+                if let Ok(stream) = server_tls.accept(tcp).await {
+                    seen.extend(fake_relay(stream, "alicepw", "msrps://relay.test:2855/tls1;tcp").await);
+                }
+            }
+            seen
+        });
+        let credentials = Credentials { username: "alice".into(), password: Secret::new("alicepw") };
+        let options = RelayOptions {
+            tls: Some(TlsConfig { ca_list: Some(ca_file), certificate: None, verify_server: true }),
+            ..RelayOptions::default()
+        };
+        // The URI names the relay (certificate name, To-Path); it is reached at an address.
+        let relay = MsrpRelay {
+            uri: uri(&format!("msrps://localhost:{port};tcp")),
+            addresses: vec![("127.0.0.9".into(), 9), ("127.0.0.1".into(), port)],
+        };
+        let reservation = reserve_relay_path(&relay, &credentials, &options).await.unwrap();
+        assert_eq!(reservation.grant.use_path, vec![uri("msrps://relay.test:2855/tls1;tcp")]);
+        assert_eq!(reservation.local_uri.scheme, Scheme::Msrps);
+        assert_eq!(reservation.local_uri.host, "127.0.0.1");
+        assert_eq!(reservation.auth.requests_sent(), 2);
+        assert_eq!(
+            reservation.to_path(&[uri("msrp://peer:1/p;tcp")]),
+            vec![uri("msrps://relay.test:2855/tls1;tcp"), uri("msrp://peer:1/p;tcp")]
+        );
+        drop(reservation);
+
+        let wrong_name = MsrpRelay { uri: uri(&format!("msrps://relay.other:{port};tcp")), ..relay };
+        let error = reserve_relay_path(&wrong_name, &credentials, &options).await.unwrap_err();
+        assert!(matches!(&error, RelayError::Connect { reason, .. } if reason.starts_with("TLS")), "{error:?}");
+        let seen = relay_task.await.unwrap();
+        assert_eq!(seen.len(), 2, "only the connection with the right name got to AUTH");
+        assert_eq!(seen[0].headers.to_path, vec![uri(&format!("msrps://localhost:{port};tcp"))]);
     }
 
     #[test]
