@@ -491,6 +491,115 @@ sipsimple_result sipsimple_audio_stream_statistics(sipsimple_handle stream, char
 sipsimple_result sipsimple_audio_stream_stop_recording(sipsimple_handle stream);
 
 /**
+ * `cpim_enabled`: `*out` receives 1 when messages are wrapped in CPIM
+ * (both sides accept `message/cpim`), 0 when they go plain, -1 before the
+ * stream was negotiated.
+ */
+sipsimple_result sipsimple_chat_stream_cpim_enabled(sipsimple_handle stream, int32_t *out);
+
+/**
+ * `*out` receives our MSRP URI (`local_uri`, `msrp://host:port/id;tcp`;
+ * owned: free it with `sipsimple_string_free`), or `NULL` before the
+ * session initialized the stream.
+ */
+sipsimple_result sipsimple_chat_stream_local_uri(sipsimple_handle stream, char **out);
+
+/**
+ * `ChatStream(account)`: `*out_stream` receives the handle of a new MSRP
+ * chat stream for a session of `account` (an Account or BonjourAccount
+ * handle), to offer with `sipsimple_session_connect` or
+ * `sipsimple_session_add_stream`. Its MSRP transport is the account's
+ * `msrp.transport` setting (only `tcp` is supported yet: with `tls` the
+ * session fails to initialize the stream).
+ */
+sipsimple_result sipsimple_chat_stream_new(sipsimple_handle account, sipsimple_handle *out_stream);
+
+/**
+ * A chat stream that accepts other content types than the default ones
+ * (as a subclass of the original's ChatStream overriding `accept_types`
+ * and `accept_wrapped_types`): `accept_types` and `accept_wrapped_types`
+ * are space-separated MIME types (`"text/plain text/html"`; a lone star
+ * and a star subtype are wildcards; `accept_wrapped_types` may be `NULL`
+ * or empty). Without `message/cpim` in `accept_types` messages go plain.
+ * `*out_stream` receives the new stream's handle.
+ * `SIPSIMPLE_RESULT_INVALID_ARGUMENT` when `accept_types` is empty.
+ */
+sipsimple_result sipsimple_chat_stream_new_with_accept_types(sipsimple_handle account,
+                                                             const char *accept_types,
+                                                             const char *accept_wrapped_types,
+                                                             sipsimple_handle *out_stream);
+
+/**
+ * `*out_json` receives the peer's MSRP path as a JSON list of URIs (the
+ * last is the peer's own; owned: free it with `sipsimple_string_free`),
+ * `[]` before the stream was negotiated.
+ */
+sipsimple_result sipsimple_chat_stream_remote_path(sipsimple_handle stream, char **out_json);
+
+/**
+ * `send_composing_indication(state, refresh, last_active)`: tells the
+ * peer whether a message is being typed; `state` is `"active"` or
+ * `"idle"`, `refresh` the seconds within which an `active` state will be
+ * repeated (0: none), `last_active` when the user was last active, in
+ * Unix seconds (a negative value or NaN: none). The peer posts
+ * `ChatStreamGotComposingIndication`. Queued like messages before the
+ * stream starts; no delivery notification follows. `*out_message_id`
+ * (optional) receives the indication's id.
+ */
+sipsimple_result sipsimple_chat_stream_send_composing_indication(sipsimple_handle stream,
+                                                                 const char *state,
+                                                                 uint32_t refresh,
+                                                                 double last_active,
+                                                                 char **out_message_id);
+
+/**
+ * `send_message(content, content_type, recipients, courtesy_recipients,
+ * subject, timestamp, required, additional_headers)`: sends an instant
+ * message of `content_len` bytes at `content` (`NULL` is accepted when
+ * `content_len` is 0) and `*out_message_id` (optional: `NULL` when not
+ * wanted) receives its id (owned: free it with `sipsimple_string_free`),
+ * the `message_id` of its `ChatStreamDidDeliverMessage` or
+ * `ChatStreamDidNotDeliverMessage`.
+ *
+ * `content_type` (optional, `NULL` for `text/plain`) is the type of the
+ * content; with CPIM (both sides accept `message/cpim`) the message is
+ * wrapped and the MSRP Content-Type is `message/cpim`. `options_json`
+ * (optional, `NULL` for none) is a JSON object with any of:
+ * `recipients` and `courtesy_recipients` (lists of identities, each
+ * `"Name <sip:bob@example.com>"` or `{"uri": .., "display_name": ..}`;
+ * `recipients` defaults to the remote identity), `subject` (a string, or
+ * `{"default": "...", "translations": {"fr": "..."}}`), `timestamp`
+ * (RFC 3339 text or Unix seconds; now by default), `required` (a list of
+ * strings), `additional_headers` (a list of `{"name", "value",
+ * "namespace", "prefix"}`, the namespace URI and prefix optional).
+ *
+ * Before the stream starts the message is queued and goes out, in order,
+ * when it starts. Errors (`ChatStreamError` in the original):
+ * `SIPSIMPLE_RESULT_INVALID_ARGUMENT` for malformed options, and once the
+ * peer is known for options that need CPIM when it is not in use or a
+ * content type the peer does not accept; `SIPSIMPLE_RESULT_INVALID_STATE`
+ * after the stream ended.
+ */
+sipsimple_result sipsimple_chat_stream_send_message(sipsimple_handle stream,
+                                                    const uint8_t *content,
+                                                    size_t content_len,
+                                                    const char *content_type,
+                                                    const char *options_json,
+                                                    char **out_message_id);
+
+/**
+ * `set_local_nickname(nickname)`: asks the peer (a conference focus,
+ * RFC 7701) to call us `nickname` in this chat. The outcome is
+ * `ChatStreamDidSetNickname` (`nickname`) or `ChatStreamDidNotSetNickname`
+ * (`nickname`, `code`, `reason`; a peer that is no conference answers
+ * 501). `SIPSIMPLE_RESULT_INVALID_ARGUMENT` for an empty nickname or one
+ * with control characters, `SIPSIMPLE_RESULT_INVALID_STATE` unless the
+ * stream is started (`ChatStreamError` in the original).
+ */
+sipsimple_result sipsimple_chat_stream_set_local_nickname(sipsimple_handle stream,
+                                                          const char *nickname);
+
+/**
  * Releases a lookup object: its handle becomes stale and the results not
  * taken by `sipsimple_dns_lookup_wait` are dropped. Lookups under way still
  * end and post their notification (with the old handle as sender).
@@ -604,6 +713,39 @@ sipsimple_result sipsimple_dns_lookup_xcap_server(sipsimple_handle lookup,
                                                   const char *uri,
                                                   double timeout,
                                                   double lifetime);
+
+/**
+ * `FileSelector.for_file(path, content_type, compute_hash)`: `*out_json`
+ * receives the file selector of the file at `path` as a JSON object
+ * (owned: free it with `sipsimple_string_free`): its base name, its type
+ * (`content_type`, or guessed from the name's extension when `NULL`), its
+ * size and, when `compute_hash` is true, its SHA-1 hash. Hashing reads
+ * the whole file and blocks until done. `SIPSIMPLE_RESULT_INVALID_ARGUMENT`
+ * when the file cannot be read or is no regular file.
+ */
+sipsimple_result sipsimple_file_selector_for_file(const char *path,
+                                                  const char *content_type,
+                                                  bool compute_hash,
+                                                  char **out_json);
+
+/**
+ * `FileSelector.parse(value)`: `*out_json` receives the file selector
+ * read from the value of an SDP `a=file-selector:` line (`name:"a.jpg"
+ * type:image/jpeg size:32349 hash:sha-1:72:...`) as a JSON object
+ * (owned: free it with `sipsimple_string_free`).
+ * `SIPSIMPLE_RESULT_INVALID_ARGUMENT` when the value breaks the RFC 5547
+ * grammar.
+ */
+sipsimple_result sipsimple_file_selector_parse(const char *value, char **out_json);
+
+/**
+ * `sdp_repr`: `*out` receives the `a=file-selector:` value of the file
+ * selector `selector_json` (a JSON object as `sipsimple_file_selector_parse`
+ * gives; owned: free it with `sipsimple_string_free`): the present fields
+ * in the order name, type, size, hash. `SIPSIMPLE_RESULT_INVALID_ARGUMENT`
+ * for malformed JSON, unknown members or a malformed hash.
+ */
+sipsimple_result sipsimple_file_selector_sdp_repr(const char *selector_json, char **out);
 
 /**
  * The message of the last failed call made on this thread (empty if the last
@@ -1202,11 +1344,12 @@ sipsimple_result sipsimple_storage_memory_new(sipsimple_handle *out);
 sipsimple_result sipsimple_stream_on_hold(sipsimple_handle stream, bool *out);
 
 /**
- * `*out` receives the stream's `type`: `"audio"` for an `AudioStream`
- * (owned: free it with `sipsimple_string_free`). Accepts a handle of any
+ * `*out` receives the stream's `type`: `"audio"` for an `AudioStream`,
+ * `"chat"` for a `ChatStream` (owned: free it with `sipsimple_string_free`). Accepts a handle of any
  * stream kind.
  */
-sipsimple_result sipsimple_stream_type(sipsimple_handle stream, char **out);
+sipsimple_result sipsimple_stream_type(sipsimple_handle stream,
+                                       char **out);
 
 /**
  * Releases a string returned by this library. `NULL` is a no-op. Passing a

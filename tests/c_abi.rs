@@ -2,7 +2,8 @@
 //! `tests/c/test_lookup.c` (DNS lookups), `tests/c/test_registration.c`
 //! (account registration with a loopback registrar) and
 //! `tests/c/test_session.c` (an audio call between two accounts, a WAV file
-//! played into it and the recording analysed) against
+//! played into it and the recording analysed), `tests/c/test_chat.c` (MSRP
+//! chat between two accounts, file selectors) against
 //! `include/sipsimple.h` and the `libsipsimple` shared library built by this
 //! package, runs each (with the address and undefined-behaviour sanitizers
 //! when the C compiler has them) and checks that it succeeds. Also checks
@@ -153,6 +154,11 @@ fn c_registration_program_passes() {
 #[test]
 fn c_session_program_passes() {
     build_and_run("test_session");
+}
+
+#[test]
+fn c_chat_program_passes() {
+    build_and_run("test_chat");
 }
 
 #[test]

@@ -39,6 +39,7 @@ pub mod account;
 pub mod application;
 pub mod audio;
 pub mod center;
+pub mod chat;
 pub mod lookup;
 pub mod message;
 pub mod notification;

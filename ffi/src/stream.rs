@@ -28,7 +28,11 @@ pub(crate) fn media_stream(raw: sipsimple_handle) -> Result<Arc<dyn MediaStream>
             let stream: Arc<dyn MediaStream> = objects::resolve::<AudioStream>(raw, ObjectKind::AudioStream)?;
             Ok(stream)
         }
-        _ => Err(FfiError::handle("expected a media stream handle (AudioStream)")),
+        Some(ObjectKind::ChatStream) if raw != 0 => {
+            let stream: Arc<dyn MediaStream> = crate::chat::chat_stream(raw)?;
+            Ok(stream)
+        }
+        _ => Err(FfiError::handle("expected a media stream handle (AudioStream, ChatStream)")),
     }
 }
 
@@ -140,8 +144,8 @@ pub(crate) unsafe fn write_string_attribute<S: ?Sized>(
     })
 }
 
-/// `*out` receives the stream's `type`: `"audio"` for an `AudioStream`
-/// (owned: free it with `sipsimple_string_free`). Accepts a handle of any
+/// `*out` receives the stream's `type`: `"audio"` for an `AudioStream`,
+/// `"chat"` for a `ChatStream` (owned: free it with `sipsimple_string_free`). Accepts a handle of any
 /// stream kind.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sipsimple_stream_type(stream: sipsimple_handle, out: *mut *mut c_char) -> sipsimple_result {

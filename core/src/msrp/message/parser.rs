@@ -453,6 +453,10 @@ fn end_line_prefix_at_end(data: &[u8], needle: &[u8]) -> usize {
     }
 }
 
+/// The most [`FrameParser`] reserves for a body on the strength of its
+/// Byte-Range; beyond it the body grows as its bytes arrive.
+const INITIAL_BODY_CAPACITY: usize = 64 * 1024;
+
 /// Gathers whole frames from a [`Parser`]: bodies up to
 /// [`Limits::max_body`] are collected into [`Frame::body`].
 ///
@@ -492,16 +496,22 @@ impl FrameParser {
         if let Some(error) = &self.failed {
             return Err(error.clone());
         }
+        let max_body = self.parser.limits.max_body;
         loop {
             match self.parser.next_event() {
                 Ok(None) => return Ok(None),
                 Ok(Some(Event::Head(head))) => {
-                    let expected = head.headers.byte_range.and_then(|r| r.len()).unwrap_or(0);
-                    let capacity = usize::try_from(expected).unwrap_or(0).min(self.parser.limits.max_body).min(1 << 20);
-                    self.current = Some((*head, Vec::with_capacity(capacity)));
+                    self.current = Some((*head, Vec::new()));
                 }
                 Ok(Some(Event::Body(bytes))) => {
-                    if let Some((_, body)) = &mut self.current {
+                    if let Some((head, body)) = &mut self.current {
+                        if body.is_empty() {
+                            // The Byte-Range is the peer's word: reserve by
+                            // it only up to a bound, once bytes come.
+                            let expected = head.headers.byte_range.and_then(|r| r.len()).unwrap_or(0);
+                            let expected = usize::try_from(expected).unwrap_or(usize::MAX);
+                            body.reserve(expected.min(max_body).min(INITIAL_BODY_CAPACITY));
+                        }
                         body.extend_from_slice(bytes);
                     }
                 }

@@ -627,6 +627,18 @@ fn byte_ranges_at_the_end_of_u64_do_not_overflow() {
 }
 
 #[test]
+fn a_claimed_byte_range_reserves_little_memory() {
+    // A REPORT carries a Byte-Range but no body: nothing is reserved.
+    let report = "MSRP abcd REPORT\r\nTo-Path: msrp://b:1/x;tcp\r\nFrom-Path: msrp://a:1/y;tcp\r\n\
+                  Message-ID: m\r\nByte-Range: 1-4000000/4000000\r\nStatus: 000 200 OK\r\n-------abcd$\r\n";
+    assert_eq!(Frame::parse(report.as_bytes()).unwrap().body.capacity(), 0);
+    // A chunk claiming 4 MB with one byte reserves a bounded amount.
+    let frame = Frame::parse(send_text("abcd", "Byte-Range: 1-4000000/4000000\r\n", "x").as_bytes()).unwrap();
+    assert_eq!(frame.body, b"x");
+    assert!(frame.body.capacity() <= 64 * 1024, "{}", frame.body.capacity());
+}
+
+#[test]
 fn missing_headers_get_400() {
     let (error, recovered) = parse_bad(
         "MSRP abcd SEND\r\nTo-Path: msrp://b:1/x;tcp\r\nFrom-Path: msrp://a:1/y;tcp\r\nContent-Type: a/b\r\n\r\nhi\r\n-------abcd$\r\n",
