@@ -201,9 +201,8 @@ fn options_from_json(text: &str) -> Result<ChatMessageOptions, FfiError> {
 /// `ChatStream(account)`: `*out_stream` receives the handle of a new MSRP
 /// chat stream for a session of `account` (an Account or BonjourAccount
 /// handle), to offer with `sipsimple_session_connect` or
-/// `sipsimple_session_add_stream`. Its MSRP transport is the account's
-/// `msrp.transport` setting (only `tcp` is supported yet: with `tls` the
-/// session fails to initialize the stream).
+/// `sipsimple_session_add_stream`. Its MSRP transport (TCP or TLS) is the
+/// account's `msrp.transport` setting.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sipsimple_chat_stream_new(
     account: sipsimple_handle,

@@ -40,6 +40,7 @@ pub mod application;
 pub mod audio;
 pub mod center;
 pub mod chat;
+pub mod chat;
 pub mod lookup;
 pub mod message;
 pub mod notification;
