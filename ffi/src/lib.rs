@@ -40,7 +40,6 @@ pub mod application;
 pub mod audio;
 pub mod center;
 pub mod chat;
-pub mod chat;
 pub mod lookup;
 pub mod message;
 pub mod notification;
