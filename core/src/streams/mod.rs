@@ -50,12 +50,14 @@ mod audio;
 pub mod chat;
 pub mod desktop_sharing;
 mod engine;
+pub mod file_transfer;
 pub mod msrp_base;
 
 pub use audio::{AudioStream, PacketTap, TappedPacket};
 pub use chat::{ChatMessageOptions, ChatStream};
 pub use desktop_sharing::{DesktopSharingHandler, DesktopSharingHandlerKind, DesktopSharingRole, DesktopSharingStream};
 pub use engine::AudioEngine;
+pub use file_transfer::FileTransferStream;
 
 /// Which way the negotiation that brought a stream went: `incoming` when it
 /// came from the peer's offer, `outgoing` when we offered it. It may differ
@@ -166,13 +168,15 @@ pub struct MediaStreamType {
 
 /// The stream types incoming offers are matched against, in descending
 /// priority (the original's `MediaStreamRegistry`). [`AudioStream`],
-/// [`ChatStream`] and [`DesktopSharingStream`] are registered by default.
+/// [`ChatStream`], [`FileTransferStream`] and [`DesktopSharingStream`] are
+/// registered by default.
 pub struct MediaStreamRegistry {
     types: RwLock<Vec<MediaStreamType>>,
 }
 
 static REGISTRY: LazyLock<MediaStreamRegistry> = LazyLock::new(|| MediaStreamRegistry {
     types: RwLock::new(vec![
+        FileTransferStream::stream_class(),
         AudioStream::stream_class(),
         ChatStream::stream_class(),
         DesktopSharingStream::stream_class(),
