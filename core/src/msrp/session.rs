@@ -968,6 +968,10 @@ impl State {
                 if range.total.is_some() && message.size.is_some() && range.total != message.size {
                     code = 400;
                 }
+                // A total given only now must hold the bytes received so far.
+                if range.total.is_some_and(|total| message.received.0.last().is_some_and(|&(_, end)| end > total)) {
+                    code = 400;
+                }
                 message.streamed
             }
             None => match self.finished.get(&message_id) {
@@ -1027,8 +1031,15 @@ impl State {
             return;
         }
         let offset = send.start.saturating_add(send.read);
-        let end = offset.saturating_add(bytes.len() as u64);
         send.read = send.read.saturating_add(bytes.len() as u64);
+        // Bytes past the largest position, or past the chunk's own
+        // Byte-Range end, cannot be placed.
+        let last = send.head.headers.byte_range.and_then(|r| r.end);
+        let Some(end) = offset.checked_add(bytes.len() as u64).filter(|&end| last.is_none_or(|last| end <= last))
+        else {
+            send.code = 400;
+            return;
+        };
         let Some(message) = self.incoming.get_mut(&send.message_id) else { return };
         if message.size.is_some_and(|size| end > size) {
             send.code = 400;
@@ -1162,8 +1173,9 @@ impl State {
                 // Bytes of it were accepted before: tell the sender the
                 // message as a whole failed.
                 if !message.received.0.is_empty() && head.failure_report_wanted(code) {
-                    let range = ByteRange { start: 1, end: Some(start + read), total: message.size };
-                    let range = if range.check().is_ok() { range } else { ByteRange::whole(start + read) };
+                    let end = start.saturating_add(read);
+                    let range = ByteRange { start: 1, end: Some(end), total: message.size };
+                    let range = if range.check().is_ok() { range } else { ByteRange::whole(end) };
                     self.report(&head, Status::new(code), range);
                 }
                 self.remember_finished(&message_id, Finished::Refused(code));
