@@ -13,7 +13,7 @@
 //!   themselves) — [`RelayReservation::to_path`] and
 //!   [`RelayReservation::local_path`];
 //! - before the reservation expires the endpoint sends AUTH again on the
-//!   same connection ([`RelayAuth::request`] at
+//!   same connection ([`RelayRefresher`], or [`RelayAuth::request`] at
 //!   [`RelayGrant::refresh_at`]).
 //!
 //! The parts:
@@ -42,7 +42,8 @@ use tokio::net::TcpStream;
 use super::message::{
     BuildError, Continuation, Frame, FrameParser, Head, Limits, Method, MsrpUri, Scheme, reason_phrase,
 };
-use super::transport::MsrpIo;
+use super::session::MsrpEvent;
+use super::transport::{MsrpConnection, MsrpIo};
 use crate::account::{Account, Credentials};
 use crate::lookup::{DNSLookup, LookupError, LookupOptions};
 use crate::sip::auth::{AuthError, Challenge, DigestClient};
@@ -655,8 +656,9 @@ impl Default for RelayOptions {
 /// Give `io` to
 /// [`MsrpConnectOptions::connected`](super::transport::MsrpConnectOptions)
 /// with `local_path()` as the local path and `to_path(peer_path)` as the
-/// remote path; put `sdp_path()` in the SDP `a=path`. Keep `auth` to
-/// refresh the path at `grant.refresh_at()`.
+/// remote path; put `sdp_path()` in the SDP `a=path`. Keep `auth` and
+/// `grant` in a [`RelayRefresher`] to refresh the path at
+/// `grant.refresh_at()`.
 #[derive(Debug)]
 pub struct RelayReservation {
     /// The connection to the relay; the session runs on it.
@@ -690,6 +692,105 @@ impl RelayReservation {
     /// first), then the peer's `a=path`.
     pub fn to_path(&self, peer_path: &[MsrpUri]) -> Vec<MsrpUri> {
         self.grant.use_path.iter().chain(peer_path).cloned().collect()
+    }
+}
+
+/// What [`RelayRefresher::handle_event`] made of an event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// The event is not the response to the refresh under way.
+    NotMine,
+    /// The relay challenged the refresh: another AUTH went out, wait for
+    /// its response.
+    Pending,
+    /// The relay granted the path again (the Use-Path may be another one:
+    /// use it for new sessions; the running session keeps its paths).
+    Refreshed(RelayGrant),
+}
+
+/// Keeps a reserved path alive once its connection runs the session: at
+/// [`RelayRefresher::refresh_at`] call [`RelayRefresher::refresh`] (AUTH
+/// on the connection, with the known challenge answered), and give it the
+/// connection's events ([`RelayRefresher::handle_event`]) until the
+/// outcome is [`RefreshOutcome::Refreshed`] or an error.
+#[derive(Clone, Debug)]
+pub struct RelayRefresher {
+    auth: RelayAuth,
+    grant: RelayGrant,
+}
+
+impl RelayRefresher {
+    /// A refresher for the path `grant` obtained by `auth` (the
+    /// [`RelayReservation`]'s fields).
+    pub fn new(auth: RelayAuth, grant: RelayGrant) -> RelayRefresher {
+        RelayRefresher { auth, grant }
+    }
+
+    /// The last grant.
+    pub fn grant(&self) -> &RelayGrant {
+        &self.grant
+    }
+
+    /// When to refresh ([`RelayGrant::refresh_at`] of the last grant).
+    pub fn refresh_at(&self) -> Instant {
+        self.grant.refresh_at()
+    }
+
+    /// Whether a refresh awaits its response.
+    pub fn is_refreshing(&self) -> bool {
+        self.auth.pending_transaction().is_some()
+    }
+
+    /// Sends AUTH on `connection` to keep the path.
+    pub fn refresh(&mut self, connection: &MsrpConnection) -> Result<(), RelayError> {
+        let request = self.auth.request();
+        self.send(connection, request)
+    }
+
+    /// Reads an event of the connection: the response to the refresh under
+    /// way goes to [`RelayAuth::handle_response`]; a challenge is answered
+    /// on `connection` at once. Errors are [`RelayAuth::handle_response`]'s
+    /// (a connection that closed or a request that timed out is a
+    /// [`RelayError::Rejected`] with code 408).
+    pub fn handle_event(
+        &mut self,
+        now: Instant,
+        event: &MsrpEvent,
+        connection: &MsrpConnection,
+    ) -> Result<RefreshOutcome, RelayError> {
+        let MsrpEvent::ResponseReceived { transaction_id, code, comment, head } = event else {
+            return Ok(RefreshOutcome::NotMine);
+        };
+        if self.auth.pending_transaction() != Some(transaction_id.as_str()) {
+            return Ok(RefreshOutcome::NotMine);
+        }
+        let response = match head.code() {
+            Some(_) => (**head).clone(),
+            // No response came (the connection closed, the request timed
+            // out): the transport gives the code alone.
+            None => Head {
+                transaction_id: transaction_id.clone(),
+                kind: super::message::Kind::Response { code: *code, comment: comment.clone() },
+                headers: Default::default(),
+            },
+        };
+        match self.auth.handle_response(now, &response)? {
+            RelayAuthStep::Send(next) => {
+                self.send(connection, *next)?;
+                Ok(RefreshOutcome::Pending)
+            }
+            RelayAuthStep::Granted(grant) => {
+                self.grant = grant.clone();
+                Ok(RefreshOutcome::Refreshed(grant))
+            }
+        }
+    }
+
+    fn send(&mut self, connection: &MsrpConnection, request: Head) -> Result<(), RelayError> {
+        connection
+            .send_request(request, None)
+            .map(drop)
+            .map_err(|e| RelayError::ConnectionLost { relay: self.auth.relay_uri().to_string(), reason: e.to_string() })
     }
 }
 
@@ -1315,6 +1416,74 @@ mod tests {
         let seen = relay_task.await.unwrap();
         assert_eq!(seen.len(), 2, "only the connection with the right name got to AUTH");
         assert_eq!(seen[0].headers.to_path, vec![uri(&format!("msrps://localhost:{port};tcp"))]);
+    }
+
+    #[tokio::test]
+    async fn a_refresher_renews_the_path_on_a_running_connection() {
+        use super::super::sdp::ConnectionRole;
+        use super::super::transport::{MsrpConnectOptions, MsrpConnection};
+
+        let (client, server) = tokio::io::duplex(64 * 1024);
+        let relay = tokio::spawn(fake_relay(server, "alicepw", "msrp://relay.test:2855/again;tcp"));
+        let credentials = Credentials { username: "alice".into(), password: Secret::new("alicepw") };
+        let local = endpoint_uri(Scheme::Msrp, "10.0.0.2", 5000);
+        let auth = RelayAuth::new(uri("msrp://relay.test:2855;tcp"), local.clone(), &credentials);
+        let old = RelayGrant {
+            use_path: vec![uri("msrp://relay.test:2855/first;tcp")],
+            expires: Duration::from_secs(100),
+            granted_at: Instant::now(),
+        };
+        let mut refresher = RelayRefresher::new(auth, old.clone());
+        assert_eq!(refresher.refresh_at(), old.refresh_at());
+        let options = MsrpConnectOptions { connected: Some(MsrpIo::from_stream(client)), ..Default::default() };
+        let peer = vec![uri("msrp://relay.test:2855/first;tcp"), uri("msrp://peer.test:1/p;tcp")];
+        let (connection, mut events) = MsrpConnection::connect(
+            &tokio::runtime::Handle::current(),
+            vec![local],
+            peer,
+            ConnectionRole::Passive,
+            options,
+        )
+        .unwrap();
+
+        refresher.refresh(&connection).unwrap();
+        assert!(refresher.is_refreshing());
+        let mut outcomes = Vec::new();
+        let grant = loop {
+            let event = tokio::time::timeout(Duration::from_secs(10), events.recv()).await.unwrap().unwrap();
+            match refresher.handle_event(Instant::now(), &event, &connection).unwrap() {
+                RefreshOutcome::Refreshed(grant) => break grant,
+                outcome => outcomes.push(outcome),
+            }
+        };
+        // No challenge was known: the relay challenged, the answer went out at once.
+        assert_eq!(outcomes, [RefreshOutcome::Pending]);
+        assert_eq!(grant.use_path, vec![uri("msrp://relay.test:2855/again;tcp")]);
+        assert_eq!(refresher.grant(), &grant);
+        assert!(!refresher.is_refreshing());
+        let other = MsrpEvent::MessageDelivered { message_id: "x".into() };
+        assert_eq!(refresher.handle_event(Instant::now(), &other, &connection), Ok(RefreshOutcome::NotMine));
+
+        // The relay goes away: the next refresh fails instead of hanging.
+        connection.close();
+        let seen = relay.await.unwrap();
+        assert_eq!(seen.iter().map(|h| h.headers.authorization.is_some()).collect::<Vec<_>>(), [false, true]);
+        let result = refresher.refresh(&connection);
+        let failed = match result {
+            Err(error) => error,
+            Ok(()) => loop {
+                let Some(event) = events.recv().await else { panic!("no response to the refresh") };
+                match refresher.handle_event(Instant::now(), &event, &connection) {
+                    Ok(RefreshOutcome::NotMine) => continue,
+                    Ok(other) => panic!("{other:?}"),
+                    Err(error) => break error,
+                }
+            },
+        };
+        assert!(
+            matches!(failed, RelayError::ConnectionLost { .. } | RelayError::Rejected { code: 408, .. }),
+            "{failed:?}"
+        );
     }
 
     #[test]
