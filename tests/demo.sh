@@ -2,7 +2,8 @@
 # The main demo. First in Rust: starts the middleware, prints every
 # notification, creates an account, sends a SIP MESSAGE over loopback,
 # restarts and finds the account again, then one account calls another with
-# audio (a 440 Hz WAV plays into the call and the callee records it). Then
+# audio (a 440 Hz WAV plays into the call and the callee records it), they
+# chat over MSRP and alice sends bob a file. Then
 # the same call through the Python binding (python/examples/call_demo.py),
 # from a freshly built wheel. Installs what it needs first.
 set -euo pipefail

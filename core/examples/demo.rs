@@ -14,13 +14,16 @@ use std::time::Duration;
 use sipsimple_core::audio::analysis::{dominant_frequency, read_wav, sine, write_wav};
 use sipsimple_core::audio::{WavePlayer, WavePlayerOptions, shared};
 use sipsimple_core::handle::{self, ObjectKind};
+use sipsimple_core::msrp::file_selector::FileSelector;
 use sipsimple_core::notification::{Notification, NotificationRecorder};
 use sipsimple_core::paging::PagingMessage;
 use sipsimple_core::session::Session;
 use sipsimple_core::sip::engine::Engine;
 use sipsimple_core::sip::transport::TransportKind;
-use sipsimple_core::streams::{AudioEngine, AudioStream, ChatStream, MediaStream};
-use sipsimple_core::{Account, AccountManager, FileStorage, NotificationCenter, SIPApplication, Value};
+use sipsimple_core::streams::{AudioEngine, AudioStream, ChatStream, FileTransferStream, MediaStream};
+use sipsimple_core::{
+    Account, AccountManager, FileStorage, NotificationCenter, SIPApplication, SIPSimpleSettings, Value,
+};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -164,7 +167,7 @@ fn audio_call(events: &NotificationRecorder, directory: &std::path::Path) -> Res
 /// exchange messages, alice says she is typing.
 fn chat_and_file(
     events: &NotificationRecorder,
-    _directory: &std::path::Path,
+    directory: &std::path::Path,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let alice = Account::get_or_create("alice@example.com")?;
     let bob = Account::get_or_create("bob@127.0.0.1")?;
@@ -212,7 +215,45 @@ fn chat_and_file(
         wait_for_from(events, "ChatStreamDidDeliverMessage", stream.handle())?;
     }
     call.end()?;
-    events.wait_for("SIPSessionDidEnd", WAIT).ok_or("the call did not end")?;
+    wait_for_from(events, "SIPSessionDidEnd", incoming.handle())?;
+
+    let file = directory.join("holiday.bin");
+    let content: Vec<u8> = (0..4 * 1024 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    std::fs::write(&file, &content)?;
+    let downloads = directory.join("downloads");
+    std::fs::create_dir_all(&downloads)?;
+    SIPSimpleSettings::instance()
+        .settings()
+        .set("file_transfer.directory", Value::from(downloads.to_string_lossy().into_owned()))?;
+    let selector = FileSelector::for_file(&file, Some("application/octet-stream"), true)?;
+    println!("alice sends bob {} ({} bytes, {})", file.display(), content.len(), selector.sdp_repr());
+    let sending = FileTransferStream::new(&alice, selector, &file);
+    let call = Session::new(&alice);
+    call.connect_with_streams(&bob_uri, vec![sending.clone() as Arc<dyn MediaStream>], None)?;
+    let incoming = events
+        .wait_until(WAIT, |seen| seen.iter().filter(|n| n.name == "SIPSessionNewIncoming").nth(1).cloned())
+        .ok_or("bob got no second call")?;
+    let incoming = handle::resolve::<Session>(incoming.sender.as_object().ok_or("no sender")?, ObjectKind::Session)?;
+    let proposed = incoming.proposed_streams();
+    let receiving = proposed
+        .first()
+        .ok_or("no stream proposed")?
+        .clone()
+        .as_any()
+        .downcast::<FileTransferStream>()
+        .map_err(|_| "not a file transfer")?;
+    incoming.accept_streams(&proposed)?;
+    wait_for_from(events, "FileTransferStreamDidFinish", receiving.handle())?;
+    wait_for_from(events, "FileTransferStreamDidFinish", sending.handle())?;
+    let chunks = events.all().iter().filter(|n| n.name == "FileTransferStreamGotChunk").count();
+    let saved = receiving.file_path().ok_or("no received file")?;
+    let same = std::fs::read(&saved)? == content;
+    println!("bob got {} in {chunks} chunks, hash checked, identical: {same}", saved.display());
+    call.end()?;
+    wait_for_from(events, "SIPSessionDidEnd", call.handle())?;
+    if !same {
+        return Err("the received file differs".into());
+    }
     Ok(())
 }
 
