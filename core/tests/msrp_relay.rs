@@ -33,10 +33,10 @@ use std::time::{Duration, Instant};
 
 use sipsimple_core::account::{Credentials, Secret};
 use sipsimple_core::lookup::{DNSLookup, LookupOptions, StaticResolver};
-use sipsimple_core::msrp::message::{Head, MsrpUri};
+use sipsimple_core::msrp::message::MsrpUri;
 use sipsimple_core::msrp::relay::{
-    MsrpRelay, RelayAuthStep, RelayError, RelayOptions, RelayReservation, RelaySetting, RelayTarget, locate_relay,
-    reserve_relay_path,
+    MsrpRelay, RefreshOutcome, RelayError, RelayOptions, RelayRefresher, RelayReservation, RelaySetting, RelayTarget,
+    locate_relay, reserve_relay_path,
 };
 use sipsimple_core::msrp::sdp::ConnectionRole;
 use sipsimple_core::msrp::session::MsrpEvent;
@@ -380,7 +380,7 @@ fn two_accounts_reserve_paths_at_the_relay_and_exchange_messages_through_it() {
     let (alice_local, alice_to) = (alice_res.local_path(), alice_res.to_path(&bob_sdp_path));
     let (bob_local, bob_to) = (bob_res.local_path(), bob_res.to_path(&alice_sdp_path));
     assert_eq!(alice_to.len(), 3, "alice's relay, bob's relay, bob: {alice_to:?}");
-    let RelayReservation { io: alice_io, auth: mut alice_auth, .. } = alice_res;
+    let RelayReservation { io: alice_io, auth: alice_auth, grant: alice_grant, .. } = alice_res;
     let RelayReservation { io: bob_io, .. } = bob_res;
 
     let connect = |local: Vec<MsrpUri>, remote: Vec<MsrpUri>, role, io| {
@@ -411,25 +411,24 @@ fn two_accounts_reserve_paths_at_the_relay_and_exchange_messages_through_it() {
         }
 
         // Refreshing alice's reservation on the running connection.
-        let refresh: Head = alice_auth.request();
-        assert!(refresh.headers.authorization.is_some(), "a refresh answers the known challenge");
-        let tid = alice_connection.send_request(refresh, None).unwrap();
-        let response = next_matching(
-            &mut alice_events,
-            &mut alice_seen,
-            |event| matches!(event, MsrpEvent::ResponseReceived { transaction_id, .. } if *transaction_id == tid),
-        )
-        .await;
-        let MsrpEvent::ResponseReceived { code, head, .. } = response else { unreachable!() };
-        assert_eq!(code, 200, "{head:?}\n{}", relay.log());
-        match alice_auth.handle_response(Instant::now(), &head) {
-            Ok(RelayAuthStep::Granted(grant)) => {
-                assert_eq!(grant.expires, Duration::from_secs(3600));
-                assert_eq!(grant.use_path.len(), 1);
-                assert_eq!(alice_auth.requests_sent(), 1, "accepted at once");
+        let mut refresher = RelayRefresher::new(alice_auth, alice_grant);
+        refresher.refresh(&alice_connection).unwrap();
+        assert!(refresher.is_refreshing());
+        let grant = loop {
+            let event = next_matching(&mut alice_events, &mut alice_seen, |event| {
+                matches!(event, MsrpEvent::ResponseReceived { .. })
+            })
+            .await;
+            match refresher.handle_event(Instant::now(), &event, &alice_connection) {
+                Ok(RefreshOutcome::Refreshed(grant)) => break grant,
+                Ok(RefreshOutcome::Pending | RefreshOutcome::NotMine) => {}
+                Err(e) => panic!("the refresh: {e}\n{}", relay.log()),
             }
-            other => panic!("the refresh: {other:?}"),
-        }
+        };
+        assert_eq!(grant.expires, Duration::from_secs(3600));
+        assert_eq!(grant.use_path.len(), 1);
+        assert_eq!(refresher.grant(), &grant);
+        assert!(!refresher.is_refreshing());
 
         // The session still works after the refresh.
         let id = alice_connection.send_message("text/plain", b"after the refresh".to_vec(), true).unwrap();
