@@ -105,6 +105,10 @@ def _dispatch(observer: IObserver, name: str, sender: Any, data: dict[str, Any])
     """Called by the core on the delivery thread for each delivery."""
     if name == "DNSLookupDidSucceed" and "result" in data:
         data = dict(data, result=_pairs_as_tuples(data["result"]))
+    elif name.startswith("ChatStream"):
+        from sipsimple.streams.msrp import chat
+
+        data = chat._notification_data(name, data)
     notification = Notification(name, sender, NotificationData(**data))
     try:
         observer.handle_notification(notification)

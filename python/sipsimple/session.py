@@ -53,6 +53,7 @@ from sipsimple import _core
 from sipsimple._objects import CoreObject, from_core_handle
 from sipsimple._singleton import Singleton
 from sipsimple.streams import IMediaStream, InvalidStreamError
+from sipsimple.streams.msrp import MSRPStreamBase
 from sipsimple.streams.rtp import RTPStream
 
 if TYPE_CHECKING:
@@ -225,7 +226,7 @@ class Session(CoreObject):
     def _handles(self, streams: Iterable[IMediaStream]) -> list[_core.Handle]:
         handles = []
         for stream in streams:
-            if not isinstance(stream, RTPStream):
+            if not isinstance(stream, (RTPStream, MSRPStreamBase)):
                 raise InvalidStreamError(f"{stream!r} is not a stream the core implements")
             if stream._core_stream is None:
                 stream._bind(self.account)
@@ -323,6 +324,10 @@ def from_core_handle_stream(handle: _core.Handle) -> IMediaStream:
         from sipsimple.streams.rtp import audio
 
         stream = audio._from_core_handle(handle)
+    elif handle.kind == "ChatStream":
+        from sipsimple.streams.msrp import chat
+
+        stream = chat._from_core_handle(handle)
     if not isinstance(stream, IMediaStream):
         raise InvalidStreamError(f"{handle!r} is not a live stream")
     return stream

@@ -8,7 +8,7 @@
 //! [`account::CoreAccountManager`], [`account::CoreAccount`],
 //! [`settings::CoreSettings`], [`lookup::CoreDNSLookup`] (with
 //! [`lookup::CorePendingLookup`]), [`lookup::CoreDNSManager`],
-//! [`session::CoreSession`], [`streams::CoreAudioStream`], the audio ports
+//! [`session::CoreSession`], [`streams::CoreAudioStream`], [`chat::CoreChatStream`], the audio ports
 //! of [`audio`] and [`values::PyHandle`], plus the exceptions in [`errors`] and
 //! [`lookup::DNSLookupError`]. Calls that may wait (start, stop, save,
 //! delete, post, flush, a lookup's wait...) release the GIL.
@@ -20,6 +20,7 @@ use pyo3::prelude::*;
 pub mod account;
 pub mod application;
 pub mod audio;
+pub mod chat;
 pub mod errors;
 pub mod lookup;
 pub mod notification;
@@ -40,6 +41,11 @@ mod core_module {
     #[pymodule_export]
     use crate::audio::{
         CoreAudioBridge, CoreAudioConference, CoreAudioDevice, CoreAudioMixer, CoreWavePlayer, CoreWaveRecorder,
+    };
+    #[pymodule_export]
+    use crate::chat::{
+        CoreChatStream, cpim_identity_encode, cpim_identity_parse, file_selector_for_file, file_selector_parse,
+        file_selector_sdp_repr,
     };
     #[pymodule_export]
     use crate::lookup::{CoreDNSLookup, CoreDNSManager, CorePendingLookup};

@@ -45,6 +45,11 @@ pub fn stream_of(handle: &PyHandle) -> PyResult<Arc<dyn MediaStream>> {
         Some(ObjectKind::AudioStream) => handle::resolve::<AudioStream>(h, ObjectKind::AudioStream)
             .map(|s| s as Arc<dyn MediaStream>)
             .map_err(|e| PyValueError::new_err(e.to_string())),
+        Some(ObjectKind::ChatStream) => {
+            handle::resolve::<sipsimple_core::streams::ChatStream>(h, ObjectKind::ChatStream)
+                .map(|s| s as Arc<dyn MediaStream>)
+                .map_err(|e| PyValueError::new_err(e.to_string()))
+        }
         _ => Err(PyTypeError::new_err(format!("{} is not a media stream", handle_kind(h)))),
     }
 }

@@ -243,6 +243,7 @@ fn converter_module(kind: handle::ObjectKind) -> Option<&'static str> {
     match kind {
         handle::ObjectKind::Session => Some("sipsimple.session"),
         handle::ObjectKind::AudioStream => Some("sipsimple.streams.rtp.audio"),
+        handle::ObjectKind::ChatStream => Some("sipsimple.streams.msrp.chat"),
         handle::ObjectKind::AudioMixer
         | handle::ObjectKind::AudioDevice
         | handle::ObjectKind::AudioBridge

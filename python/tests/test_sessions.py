@@ -25,7 +25,10 @@ def ends(app: SIPApplication, recorder: Recorder, tmp_path: Path) -> Endpoints:
 
 
 def test_the_registry_holds_the_audio_stream() -> None:
-    assert list(MediaStreamRegistry) == [AudioStream]
+    registered = list(MediaStreamRegistry)
+    assert AudioStream in registered
+    priorities = [c.priority or 0 for c in registered]
+    assert priorities == sorted(priorities, reverse=True)
     assert MediaStreamRegistry.get("audio") is AudioStream
     assert MediaStreamRegistry.AudioStream is AudioStream
     assert (AudioStream.type, AudioStream.priority) == ("audio", 1)

@@ -13,7 +13,8 @@ exposes each as an attribute (``MediaStreamRegistry.AudioStream``)::
     assert MediaStreamRegistry.get("audio") is AudioStream
 
 The streams the core implements are :class:`~sipsimple.streams.rtp.audio.AudioStream`
-(RTP audio). Incoming offers are matched against the core's own registry:
+(RTP audio) and :class:`~sipsimple.streams.msrp.chat.ChatStream` (MSRP
+chat). Incoming offers are matched against the core's own registry:
 a class registered here from Python is listed but is not asked to answer
 incoming m-lines.
 """
@@ -33,6 +34,7 @@ __all__ = [
     "MediaStreamRegistry",
     "MediaStreamType",
     "AudioStream",
+    "ChatStream",
 ]
 
 
@@ -146,3 +148,5 @@ class IMediaStream(metaclass=MediaStreamType):
 # The stream modules register their classes on import (as in the original).
 from sipsimple.streams import rtp  # noqa: E402
 from sipsimple.streams.rtp.audio import AudioStream  # noqa: E402
+from sipsimple.streams import msrp  # noqa: E402
+from sipsimple.streams.msrp.chat import ChatStream  # noqa: E402

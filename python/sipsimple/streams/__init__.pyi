@@ -1,9 +1,10 @@
 from abc import ABCMeta
 from collections.abc import Iterator
+from sipsimple.streams.msrp.chat import ChatStream as ChatStream
 from sipsimple.streams.rtp.audio import AudioStream as AudioStream
 from typing import Any, ClassVar
 
-__all__ = ['StreamError', 'InvalidStreamError', 'UnknownStreamError', 'IMediaStream', 'MediaStreamRegistry', 'MediaStreamType', 'AudioStream']
+__all__ = ['StreamError', 'InvalidStreamError', 'UnknownStreamError', 'IMediaStream', 'MediaStreamRegistry', 'MediaStreamType', 'AudioStream', 'ChatStream']
 
 class StreamError(Exception):
     """Base class of the stream errors."""
@@ -22,6 +23,7 @@ class _StreamDescriptor:
 
 class _MediaStreamRegistry:
     AudioStream: _StreamDescriptor
+    ChatStream: _StreamDescriptor
     """The stream types, highest ``priority`` first."""
     __types__: list[type[IMediaStream]]
     def __init__(self) -> None: ...
