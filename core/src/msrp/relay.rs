@@ -638,7 +638,10 @@ pub struct RelayOptions {
     /// TLS settings for an `msrps` relay (the SIP ones: CA list,
     /// certificate, verification). `None`: an `msrps` relay fails.
     pub tls: Option<TlsConfig>,
-    /// The `Expires` to ask for, `None` to let the relay choose.
+    /// The `Expires` to ask for, `None` (the default) to let the relay
+    /// choose. Kamailio 5.6's msrp module never answers an AUTH that has
+    /// one (it looks for the value in the wrong header): set it only for
+    /// relays known to handle it.
     pub expires: Option<u32>,
     /// How long connecting and the whole AUTH exchange may take (default
     /// 30 s, as the original).
