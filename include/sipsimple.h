@@ -508,9 +508,8 @@ sipsimple_result sipsimple_chat_stream_local_uri(sipsimple_handle stream, char *
  * `ChatStream(account)`: `*out_stream` receives the handle of a new MSRP
  * chat stream for a session of `account` (an Account or BonjourAccount
  * handle), to offer with `sipsimple_session_connect` or
- * `sipsimple_session_add_stream`. Its MSRP transport is the account's
- * `msrp.transport` setting (only `tcp` is supported yet: with `tls` the
- * session fails to initialize the stream).
+ * `sipsimple_session_add_stream`. Its MSRP transport (TCP or TLS) is the
+ * account's `msrp.transport` setting.
  */
 sipsimple_result sipsimple_chat_stream_new(sipsimple_handle account, sipsimple_handle *out_stream);
 
@@ -598,6 +597,122 @@ sipsimple_result sipsimple_chat_stream_send_message(sipsimple_handle stream,
  */
 sipsimple_result sipsimple_chat_stream_set_local_nickname(sipsimple_handle stream,
                                                           const char *nickname);
+
+/**
+ * `address`: `*out_json` receives `["ip", port]`, the address an external
+ * viewer handler listens on or an external server handler connects to,
+ * or `null` for internal handlers (owned: free it with
+ * `sipsimple_string_free`).
+ */
+sipsimple_result sipsimple_desktop_sharing_handler_address(sipsimple_handle handler_handle,
+                                                           char **out_json);
+
+/**
+ * `connect_timeout`: `*out` receives how long, in seconds, an external
+ * handler waits for its VNC program once the stream starts.
+ */
+sipsimple_result sipsimple_desktop_sharing_handler_connect_timeout(sipsimple_handle handler_handle,
+                                                                   double *out);
+
+/**
+ * `*out` receives the handler's class name in the original
+ * (`"InternalVNCViewerHandler"`, `"InternalVNCServerHandler"`,
+ * `"ExternalVNCViewerHandler"` or `"ExternalVNCServerHandler"`; owned:
+ * free it with `sipsimple_string_free`).
+ */
+sipsimple_result sipsimple_desktop_sharing_handler_kind(sipsimple_handle handler_handle,
+                                                        char **out);
+
+/**
+ * `ExternalVNCServerHandler(address=(host, port), connect_timeout)`:
+ * `*out_handler` receives a handler that, once the stream starts,
+ * connects to the VNC server at `host`:`port` (which must already
+ * listen), giving up after `connect_timeout` seconds (3 in the original).
+ * `SIPSIMPLE_RESULT_INVALID_ARGUMENT` for an empty host, port 0 or a
+ * negative or NaN timeout.
+ */
+sipsimple_result sipsimple_desktop_sharing_handler_new_external_server(const char *host,
+                                                                       uint16_t port,
+                                                                       double connect_timeout,
+                                                                       sipsimple_handle *out_handler);
+
+/**
+ * `ExternalVNCViewerHandler(address=(host, port), connect_timeout)`:
+ * `*out_handler` receives a handler that listens on `host`:`port` now
+ * (`"localhost"` and 0 in the original: port 0 lets the system pick; read
+ * the address with `sipsimple_desktop_sharing_handler_address`). Once the
+ * stream starts, a VNC viewer must connect within `connect_timeout`
+ * seconds (3 in the original). `SIPSIMPLE_RESULT_INVALID_ARGUMENT` when
+ * the address cannot be listened on or the timeout is negative or NaN.
+ */
+sipsimple_result sipsimple_desktop_sharing_handler_new_external_viewer(const char *host,
+                                                                       uint16_t port,
+                                                                       double connect_timeout,
+                                                                       sipsimple_handle *out_handler);
+
+/**
+ * `InternalVNCServerHandler()`: `*out_handler` receives a handler through
+ * which the application shares its screen.
+ */
+sipsimple_result sipsimple_desktop_sharing_handler_new_internal_server(sipsimple_handle *out_handler);
+
+/**
+ * `InternalVNCViewerHandler()`: `*out_handler` receives a handler through
+ * which the application views the peer's screen.
+ */
+sipsimple_result sipsimple_desktop_sharing_handler_new_internal_viewer(sipsimple_handle *out_handler);
+
+/**
+ * `send(data)` (internal handlers): `len` RFB bytes at `data` for the
+ * peer, one MSRP message (nothing is sent for 0 bytes; `data` may then be
+ * `NULL`). Queued until the stream starts.
+ * `SIPSIMPLE_RESULT_INVALID_STATE` for an external handler, a handler
+ * that serves no stream, and once the stream ended.
+ */
+sipsimple_result sipsimple_desktop_sharing_handler_send(sipsimple_handle handler_handle,
+                                                        const uint8_t *data,
+                                                        size_t len);
+
+/**
+ * `type`: `*out` receives `"active"` for a viewer, `"passive"` for a
+ * server (owned: free it with `sipsimple_string_free`).
+ */
+sipsimple_result sipsimple_desktop_sharing_handler_type(sipsimple_handle handler_handle,
+                                                        char **out);
+
+/**
+ * `handler`: `*out_handler` receives the handle of the stream's handler.
+ */
+sipsimple_result sipsimple_desktop_sharing_stream_handler(sipsimple_handle stream,
+                                                          sipsimple_handle *out_handler);
+
+/**
+ * `*out` receives our MSRP URI (`local_uri`; owned: free it with
+ * `sipsimple_string_free`), or `NULL` before the session initialized the
+ * stream.
+ */
+sipsimple_result sipsimple_desktop_sharing_stream_local_uri(sipsimple_handle stream, char **out);
+
+/**
+ * `DesktopSharingStream(account, handler)`: `*out_stream` receives the
+ * handle of a new desktop sharing stream for a session of `account` (an
+ * Account or BonjourAccount handle) whose RFB data `handler` produces and
+ * consumes. `SIPSIMPLE_RESULT_INVALID_STATE` when the handler serves
+ * another stream or was used already.
+ */
+sipsimple_result sipsimple_desktop_sharing_stream_new(sipsimple_handle account,
+                                                      sipsimple_handle handler_handle,
+                                                      sipsimple_handle *out_stream);
+
+/**
+ * Sets `handler` (before the stream starts; an incoming stream comes with
+ * an internal handler). Its role must be the one the offer asks for
+ * (`SIPSIMPLE_RESULT_INVALID_ARGUMENT` otherwise);
+ * `SIPSIMPLE_RESULT_INVALID_STATE` once the stream started or when the
+ * handler serves another stream.
+ */
+sipsimple_result sipsimple_desktop_sharing_stream_set_handler(sipsimple_handle stream,
+                                                              sipsimple_handle handler_handle);
 
 /**
  * Releases a lookup object: its handle becomes stale and the results not
@@ -746,6 +861,98 @@ sipsimple_result sipsimple_file_selector_parse(const char *value, char **out_jso
  * for malformed JSON, unknown members or a malformed hash.
  */
 sipsimple_result sipsimple_file_selector_sdp_repr(const char *selector_json, char **out);
+
+/**
+ * `direction`: `*out` receives `"sendonly"` for the side that sends the
+ * file, `"recvonly"` for the side that receives it (owned: free it with
+ * `sipsimple_string_free`).
+ */
+sipsimple_result sipsimple_file_transfer_stream_direction(sipsimple_handle stream, char **out);
+
+/**
+ * `*out` receives the file on disk (owned: free it with
+ * `sipsimple_string_free`): the one being sent, or where the received
+ * file is written — `NULL` for a receiving stream until the session
+ * initialized it (accepted it).
+ */
+sipsimple_result sipsimple_file_transfer_stream_file_path(sipsimple_handle stream, char **out);
+
+/**
+ * `file_selector`: `*out_json` receives the file of the transfer as a
+ * JSON object (ours when sending, the peer's when receiving; owned: free
+ * it with `sipsimple_string_free`).
+ */
+sipsimple_result sipsimple_file_transfer_stream_file_selector(sipsimple_handle stream,
+                                                              char **out_json);
+
+/**
+ * `*out` receives the size of the file in bytes, -1 while unknown.
+ */
+sipsimple_result sipsimple_file_transfer_stream_file_size(sipsimple_handle stream, int64_t *out);
+
+/**
+ * `*out` receives whether the transfer is over: it finished
+ * (`FileTransferStreamDidFinish` was posted) or failed.
+ */
+sipsimple_result sipsimple_file_transfer_stream_is_done(sipsimple_handle stream, bool *out);
+
+/**
+ * `*out` receives our MSRP URI (`local_uri`; owned: free it with
+ * `sipsimple_string_free`), or `NULL` before the session initialized the
+ * stream.
+ */
+sipsimple_result sipsimple_file_transfer_stream_local_uri(sipsimple_handle stream, char **out);
+
+/**
+ * `FileTransferStream(account, file_selector)`: `*out_stream` receives
+ * the handle of a new stream that sends the file at `path` for a session
+ * of `account` (an Account or BonjourAccount handle), to offer with
+ * `sipsimple_session_connect` or `sipsimple_session_add_stream`.
+ *
+ * `selector_json` (optional) describes the file as
+ * `sipsimple_file_selector_for_file` gives it; its hash is what the
+ * receiver checks the file against, and its size must be the file's when
+ * the stream starts. `NULL` computes the selector from the file now (its
+ * base name, the type guessed from its name, its size and SHA-1 hash:
+ * this reads the whole file and blocks).
+ * `SIPSIMPLE_RESULT_INVALID_ARGUMENT` for a malformed selector or a file
+ * that cannot be read (when the selector is computed).
+ */
+sipsimple_result sipsimple_file_transfer_stream_new(sipsimple_handle account,
+                                                    const char *path,
+                                                    const char *selector_json,
+                                                    sipsimple_handle *out_stream);
+
+/**
+ * `save_directory`: `*out` receives the directory a received file is
+ * saved in when one was set with
+ * `sipsimple_file_transfer_stream_set_save_directory` (owned: free it
+ * with `sipsimple_string_free`), else `NULL` (the
+ * `file_transfer.directory` setting applies).
+ */
+sipsimple_result sipsimple_file_transfer_stream_save_directory(sipsimple_handle stream, char **out);
+
+/**
+ * Saves the file a receiving stream gets in `directory` instead of the
+ * `file_transfer.directory` setting. Only before the stream is accepted:
+ * `SIPSIMPLE_RESULT_INVALID_STATE` afterwards and for a sending stream.
+ */
+sipsimple_result sipsimple_file_transfer_stream_set_save_directory(sipsimple_handle stream,
+                                                                   const char *directory);
+
+/**
+ * `*out` receives the transfer's `a=file-transfer-id` (owned: free it
+ * with `sipsimple_string_free`), or `NULL` when the offer had none.
+ */
+sipsimple_result sipsimple_file_transfer_stream_transfer_id(sipsimple_handle stream, char **out);
+
+/**
+ * `*out` receives the bytes of the file transferred so far: confirmed by
+ * the peer when sending, received without a gap from the start when
+ * receiving.
+ */
+sipsimple_result sipsimple_file_transfer_stream_transferred_bytes(sipsimple_handle stream,
+                                                                  uint64_t *out);
 
 /**
  * The message of the last failed call made on this thread (empty if the last

@@ -3,7 +3,8 @@
 //! (account registration with a loopback registrar) and
 //! `tests/c/test_session.c` (an audio call between two accounts, a WAV file
 //! played into it and the recording analysed), `tests/c/test_chat.c` (MSRP
-//! chat between two accounts, file selectors) against
+//! chat between two accounts, file selectors), `tests/c/test_file_transfer.c`
+//! (a file sent between two accounts over MSRP, desktop sharing) against
 //! `include/sipsimple.h` and the `libsipsimple` shared library built by this
 //! package, runs each (with the address and undefined-behaviour sanitizers
 //! when the C compiler has them) and checks that it succeeds. Also checks
@@ -159,6 +160,11 @@ fn c_session_program_passes() {
 #[test]
 fn c_chat_program_passes() {
     build_and_run("test_chat");
+}
+
+#[test]
+fn c_file_transfer_program_passes() {
+    build_and_run("test_file_transfer");
 }
 
 #[test]

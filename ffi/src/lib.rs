@@ -40,6 +40,8 @@ pub mod application;
 pub mod audio;
 pub mod center;
 pub mod chat;
+pub mod desktop_sharing;
+pub mod file_transfer;
 pub mod lookup;
 pub mod message;
 pub mod notification;

@@ -32,7 +32,17 @@ pub(crate) fn media_stream(raw: sipsimple_handle) -> Result<Arc<dyn MediaStream>
             let stream: Arc<dyn MediaStream> = crate::chat::chat_stream(raw)?;
             Ok(stream)
         }
-        _ => Err(FfiError::handle("expected a media stream handle (AudioStream, ChatStream)")),
+        Some(ObjectKind::FileTransferStream) if raw != 0 => {
+            let stream: Arc<dyn MediaStream> = crate::file_transfer::file_transfer_stream(raw)?;
+            Ok(stream)
+        }
+        Some(ObjectKind::DesktopSharingStream) if raw != 0 => {
+            let stream: Arc<dyn MediaStream> = crate::desktop_sharing::desktop_sharing_stream(raw)?;
+            Ok(stream)
+        }
+        _ => Err(FfiError::handle(
+            "expected a media stream handle (AudioStream, ChatStream, FileTransferStream, DesktopSharingStream)",
+        )),
     }
 }
 
