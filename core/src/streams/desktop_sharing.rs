@@ -10,11 +10,13 @@
 //! VNC server). An offer without `a=rfbsetup` is taken as `active`.
 //!
 //! A [`DesktopSharingHandler`] produces and consumes the RFB bytes; the
-//! stream only carries them. Each read of outgoing RFB data (each `send`)
-//! becomes one MSRP SEND of Content-Type `application/x-rfb` (no CPIM, no
-//! success report; split in messages of at most 64 KiB, each one chunk, so
-//! that the byte stream keeps its order), in order; each such message
-//! received is handed to the handler whole, in order. The four handlers:
+//! stream only carries them, as MSRP SENDs of Content-Type
+//! `application/x-rfb` (no CPIM, no success report). One message is in
+//! flight at a time, so that the byte stream keeps its order: each read of
+//! outgoing RFB data (each `send`) becomes one message when the connection
+//! keeps up; what comes while a message is in flight goes in the next one
+//! (up to 1 MiB). Each message received is handed to the handler whole, in
+//! order. The four handlers:
 //!
 //! - [`DesktopSharingHandler::internal_viewer`] and
 //!   [`DesktopSharingHandler::internal_server`]: the application is the
@@ -51,6 +53,7 @@
 //! here are the four above, not an interface applications implement).
 
 use std::any::Any;
+use std::collections::VecDeque;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::Duration;
@@ -89,11 +92,12 @@ pub const RFBSETUP_ATTRIBUTE: &str = "rfbsetup";
 /// How long an external handler waits for its VNC program by default.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// The most RFB bytes in one MSRP message, and the MSRP chunk size: every
-/// message is one chunk, so the MSRP session, which alternates between the
-/// messages it is sending, cannot reorder the byte stream. Larger sends are
-/// split. Also the most bytes read from a VNC program at once.
-const MAX_MESSAGE_SIZE: usize = 64 * 1024;
+/// The most bytes read from a VNC program at once.
+const READ_SIZE: usize = 64 * 1024;
+
+/// The most RFB bytes in one MSRP message (what waits while the previous
+/// message is in flight goes in one message, up to this size).
+const MAX_MESSAGE_SIZE: usize = 1024 * 1024;
 
 fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -382,8 +386,8 @@ impl DesktopSharingHandler {
         lock(&self.state).link.as_ref().map(|link| link.stream)
     }
 
-    /// `send(data)` (internal handlers): RFB bytes for the peer, one MSRP
-    /// message (several beyond 64 KiB). Queued until the stream starts. Fails for external
+    /// `send(data)` (internal handlers): RFB bytes for the peer, in order
+    /// (an MSRP message, or part of one). Queued until the stream starts. Fails for external
     /// handlers, for a handler that serves no stream, and once the stream
     /// ended.
     pub fn send(&self, data: impl Into<Vec<u8>>) -> Result<()> {
@@ -564,7 +568,7 @@ async fn bridge(
     let _ = socket.set_nodelay(true);
     let (mut reader, mut writer) = socket.into_split();
     let reading = async {
-        let mut buffer = vec![0u8; MAX_MESSAGE_SIZE];
+        let mut buffer = vec![0u8; READ_SIZE];
         loop {
             match reader.read(&mut buffer).await {
                 Ok(0) => return Failure::closed("reading", closed_reason),
@@ -600,7 +604,7 @@ fn spec() -> MsrpStreamSpec {
         media_type: "application",
         accept_types: vec![RFB_CONTENT_TYPE.to_owned()],
         accept_wrapped_types: Vec::new(),
-        session: MsrpSessionConfig { max_chunk_size: MAX_MESSAGE_SIZE, ..MsrpSessionConfig::default() },
+        session: MsrpSessionConfig::default(),
     }
 }
 
@@ -627,6 +631,52 @@ fn is_rfb(content_type: Option<&str>) -> bool {
     content_type.and_then(|t| t.split(';').next()).is_some_and(|t| t.trim().eq_ignore_ascii_case(RFB_CONTENT_TYPE))
 }
 
+/// RFB bytes waiting to be sent, taken in messages of at most
+/// [`MAX_MESSAGE_SIZE`] bytes.
+#[derive(Debug, Default)]
+struct OutgoingBytes {
+    pieces: VecDeque<Vec<u8>>,
+    /// How much of the first piece was taken already.
+    offset: usize,
+}
+
+impl OutgoingBytes {
+    fn push(&mut self, data: Vec<u8>) {
+        if !data.is_empty() {
+            self.pieces.push_back(data);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.pieces.is_empty()
+    }
+
+    /// The next message: the bytes waiting, in order, up to the limit.
+    fn take_message(&mut self) -> Vec<u8> {
+        let mut body = Vec::new();
+        while let Some(front) = self.pieces.front() {
+            let space = MAX_MESSAGE_SIZE - body.len();
+            if space == 0 {
+                break;
+            }
+            if body.is_empty() && self.offset == 0 && front.len() <= MAX_MESSAGE_SIZE {
+                body = self.pieces.pop_front().unwrap_or_default();
+                continue;
+            }
+            let available = &front[self.offset..];
+            let taken = available.len().min(space);
+            body.extend_from_slice(&available[..taken]);
+            if taken == available.len() {
+                self.pieces.pop_front();
+                self.offset = 0;
+            } else {
+                self.offset += taken;
+            }
+        }
+        body
+    }
+}
+
 /// A desktop sharing media stream (see the module documentation).
 pub struct DesktopSharingStream {
     base: MsrpStreamBase,
@@ -639,6 +689,9 @@ pub struct DesktopSharingStream {
     outgoing_queue: Mutex<Option<mpsc::UnboundedReceiver<Vec<u8>>>>,
     /// Sends the outgoing queue on the MSRP connection.
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// Tells the writer which sent messages are finished (delivered or
+    /// not).
+    finished: Mutex<Option<mpsc::UnboundedSender<String>>>,
 }
 
 impl std::fmt::Debug for DesktopSharingStream {
@@ -665,6 +718,7 @@ impl DesktopSharingStream {
                 outgoing,
                 outgoing_queue: Mutex::new(Some(queue)),
                 writer: Mutex::new(None),
+                finished: Mutex::new(None),
             }
         });
         let h = handle::register(
@@ -794,28 +848,50 @@ impl DesktopSharingStream {
         self.base.post_fail("media", reason);
     }
 
-    /// Starts sending the outgoing queue on the connection.
+    /// Starts sending the outgoing queue on the connection: one message
+    /// at a time, since the MSRP session alternates between the messages it
+    /// is sending (their chunks could interleave and complete out of
+    /// order); what arrives meanwhile goes in the next message.
     fn start_writer(&self) {
         let Some(connection) = self.base.connection() else { return };
         let Some(mut queue) = lock(&self.outgoing_queue).take() else { return };
         let Ok(runtime) = runtime() else { return };
+        let (finished_sender, mut finished) = mpsc::unbounded_channel::<String>();
+        *lock(&self.finished) = Some(finished_sender);
         let handle = self.base.handle();
         let task = runtime.spawn(async move {
-            while let Some(data) = queue.recv().await {
-                let pieces = if data.len() <= MAX_MESSAGE_SIZE {
-                    vec![data]
-                } else {
-                    data.chunks(MAX_MESSAGE_SIZE).map(<[u8]>::to_vec).collect()
+            let mut pending = OutgoingBytes::default();
+            loop {
+                if pending.is_empty() {
+                    match queue.recv().await {
+                        Some(data) => pending.push(data),
+                        None => return,
+                    }
+                }
+                while let Ok(data) = queue.try_recv() {
+                    pending.push(data);
+                }
+                let Ok(message_id) = connection.send_message(RFB_CONTENT_TYPE, pending.take_message(), false) else {
+                    tracing::debug!("desktop sharing stream {handle:?}: the MSRP connection is closed");
+                    return;
                 };
-                for piece in pieces {
-                    if connection.send_message(RFB_CONTENT_TYPE, piece, false).is_err() {
-                        tracing::debug!("desktop sharing stream {handle:?}: the MSRP connection is closed");
-                        return;
+                loop {
+                    match finished.recv().await {
+                        Some(done) if done == message_id => break,
+                        Some(_) => {}
+                        None => return,
                     }
                 }
             }
         });
         *lock(&self.writer) = Some(task);
+    }
+
+    /// A sent message is finished: the writer may send the next.
+    fn finished(&self, message_id: String) {
+        if let Some(finished) = lock(&self.finished).as_ref() {
+            let _ = finished.send(message_id);
+        }
     }
 
     fn stop(&self) {
@@ -837,14 +913,26 @@ impl MsrpStreamHooks for DesktopSharingStream {
     }
 
     fn event(&self, _base: &MsrpStreamBase, event: MsrpEvent) {
-        if let MsrpEvent::MessageReceived { content_type, body, .. } = event {
-            if is_rfb(content_type.as_deref()) {
-                if !body.is_empty() {
+        match event {
+            MsrpEvent::MessageReceived { content_type, body, .. } => {
+                if !is_rfb(content_type.as_deref()) {
+                    tracing::debug!(
+                        "desktop sharing stream {:?}: {content_type:?} message ignored",
+                        self.base.handle()
+                    );
+                } else if !body.is_empty() {
                     self.handler().deliver(body);
                 }
-            } else {
-                tracing::debug!("desktop sharing stream {:?}: {content_type:?} message ignored", self.base.handle());
             }
+            MsrpEvent::MessageDelivered { message_id } => self.finished(message_id),
+            MsrpEvent::MessageNotDelivered { message_id, code, reason } => {
+                tracing::warn!(
+                    "desktop sharing stream {:?}: RFB data not delivered: {code} {reason}",
+                    self.base.handle()
+                );
+                self.finished(message_id);
+            }
+            _ => {}
         }
     }
 
@@ -979,6 +1067,29 @@ mod tests {
         assert!(is_rfb(Some("application/X-RFB; v=1")));
         assert!(!is_rfb(Some("text/plain")));
         assert!(!is_rfb(None));
+    }
+
+    #[test]
+    fn outgoing_bytes_are_taken_in_order_in_bounded_messages() {
+        let mut pending = OutgoingBytes::default();
+        let expected: Vec<u8> = (0..3 * MAX_MESSAGE_SIZE + 10).map(|i| (i % 251) as u8).collect();
+        pending.push(expected[..5].to_vec());
+        pending.push(Vec::new());
+        pending.push(expected[5..2 * MAX_MESSAGE_SIZE + 7].to_vec());
+        pending.push(expected[2 * MAX_MESSAGE_SIZE + 7..].to_vec());
+        let mut got = Vec::new();
+        let mut sizes = Vec::new();
+        while !pending.is_empty() {
+            let message = pending.take_message();
+            sizes.push(message.len());
+            got.extend(message);
+        }
+        assert_eq!(got, expected);
+        assert_eq!(sizes, [MAX_MESSAGE_SIZE, MAX_MESSAGE_SIZE, MAX_MESSAGE_SIZE, 10]);
+        // A piece that fits goes as it is.
+        pending.push(b"RFB 003.008\n".to_vec());
+        assert_eq!(pending.take_message(), b"RFB 003.008\n");
+        assert!(pending.is_empty());
     }
 
     #[test]
