@@ -29,6 +29,9 @@ __all__ = [
     "CoreWaveRecorder",
     "CoreAudioConference",
     "CoreChatStream",
+    "CoreFileTransferStream",
+    "CoreDesktopSharingHandler",
+    "CoreDesktopSharingStream",
     "cpim_identity_encode",
     "cpim_identity_parse",
     "file_selector_for_file",
@@ -760,6 +763,127 @@ class CoreChatStream:
         """Sends an is-composing indication and returns its id."""
     def set_local_nickname(self, nickname: str) -> None:
         """Asks the peer (a conference focus, RFC 7701) to call us `nickname`."""
+
+@final
+class CoreFileTransferStream:
+    """One MSRP file transfer stream (`sipsimple.streams.msrp.filetransfer.FileTransferStream`)."""
+
+    @staticmethod
+    def new(
+        account: Handle,
+        path: Union[str, os.PathLike[str]],
+        selector: tuple[Optional[str], Optional[str], Optional[int], Optional[str]],
+    ) -> CoreFileTransferStream:
+        """A new stream that sends the file at `path`, described by `(name, type, size, hash)`."""
+    @staticmethod
+    def resolve(handle: Handle) -> Optional[CoreFileTransferStream]:
+        """The file transfer stream behind a handle, `None` if it is no (live) one."""
+    @property
+    def handle(self) -> Handle:
+        """The stream's handle (the sender of its notifications)."""
+    @property
+    def account(self) -> Handle:
+        """The handle of the account the stream belongs to."""
+    @property
+    def file_selector(self) -> tuple[Optional[str], Optional[str], Optional[int], Optional[str]]:
+        """The file as `(name, type, size, hash)`."""
+    @property
+    def direction(self) -> str:
+        """`"sendonly"` on the sending side, `"recvonly"` on the receiving side."""
+    @property
+    def transfer_id(self) -> Optional[str]:
+        """The `a=file-transfer-id` of the transfer, if it has one."""
+    @property
+    def file_path(self) -> Optional[str]:
+        """The file on disk (known once the stream is initialized)."""
+    @property
+    def file_size(self) -> Optional[int]:
+        """The size of the file, when known."""
+    @property
+    def transferred_bytes(self) -> int:
+        """Bytes confirmed (sending) or received without a gap (receiving) so far."""
+    @property
+    def is_done(self) -> bool:
+        """Whether the transfer finished or failed."""
+    @property
+    def save_directory(self) -> Optional[str]:
+        """The directory set for the received file."""
+    def set_save_directory(self, directory: Union[str, os.PathLike[str]]) -> None:
+        """Saves the received file in `directory` (before accepting)."""
+    @property
+    def local_uri(self) -> Optional[str]:
+        """Our MSRP URI, once initialized."""
+    @property
+    def remote_path(self) -> list[str]:
+        """The peer's MSRP path, once negotiated."""
+
+@final
+class CoreDesktopSharingHandler:
+    """A desktop sharing handler (`InternalVNCViewerHandler`... of `sipsimple.streams.msrp.screensharing`)."""
+
+    @staticmethod
+    def internal_viewer() -> CoreDesktopSharingHandler:
+        """`InternalVNCViewerHandler()`: the application views."""
+    @staticmethod
+    def internal_server() -> CoreDesktopSharingHandler:
+        """`InternalVNCServerHandler()`: the application shares its screen."""
+    @staticmethod
+    def external_viewer(host: str, port: int, connect_timeout: float) -> CoreDesktopSharingHandler:
+        """`ExternalVNCViewerHandler`: listens on `host`:`port` now."""
+    @staticmethod
+    def external_server(host: str, port: int, connect_timeout: float) -> CoreDesktopSharingHandler:
+        """`ExternalVNCServerHandler`: connects to `host`:`port` once the stream starts."""
+    @staticmethod
+    def resolve(handle: Handle) -> Optional[CoreDesktopSharingHandler]:
+        """The handler behind a handle, `None` if it is no (live) handler."""
+    @property
+    def handle(self) -> Handle:
+        """The handler's handle (the sender of its notifications)."""
+    @property
+    def kind(self) -> str:
+        """The original's class name (`InternalVNCViewerHandler`...)."""
+    @property
+    def type(self) -> str:
+        """`"active"` for a viewer, `"passive"` for a server."""
+    @property
+    def address(self) -> Optional[tuple[str, int]]:
+        """`(ip, port)` of an external handler, `None` for internal ones."""
+    @property
+    def connect_timeout(self) -> float:
+        """Seconds an external handler waits for its VNC program."""
+    @property
+    def stream(self) -> Optional[Handle]:
+        """The handle of the stream the handler serves, if any."""
+    def send(self, data: bytes) -> None:
+        """RFB bytes for the peer (internal handlers)."""
+
+@final
+class CoreDesktopSharingStream:
+    """One desktop sharing stream (`sipsimple.streams.msrp.screensharing.DesktopSharingStream`)."""
+
+    @staticmethod
+    def new(account: Handle, handler: CoreDesktopSharingHandler) -> CoreDesktopSharingStream:
+        """A new stream for sessions of `account` whose RFB data `handler` produces and consumes."""
+    @staticmethod
+    def resolve(handle: Handle) -> Optional[CoreDesktopSharingStream]:
+        """The desktop sharing stream behind a handle, `None` if it is no (live) one."""
+    @property
+    def handle(self) -> Handle:
+        """The stream's handle (the sender of its notifications)."""
+    @property
+    def account(self) -> Handle:
+        """The handle of the account the stream belongs to."""
+    @property
+    def handler(self) -> CoreDesktopSharingHandler:
+        """The handler."""
+    def set_handler(self, handler: CoreDesktopSharingHandler) -> None:
+        """Replaces the handler before the stream starts."""
+    @property
+    def local_uri(self) -> Optional[str]:
+        """Our MSRP URI, once initialized."""
+    @property
+    def remote_path(self) -> list[str]:
+        """The peer's MSRP path, once negotiated."""
 
 def file_selector_parse(value: str) -> tuple[Optional[str], Optional[str], Optional[int], Optional[str]]:
     """Reads the value of an `a=file-selector:` line as `(name, type, size, hash)`."""

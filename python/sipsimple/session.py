@@ -328,6 +328,14 @@ def from_core_handle_stream(handle: _core.Handle) -> IMediaStream:
         from sipsimple.streams.msrp import chat
 
         stream = chat._from_core_handle(handle)
+    elif handle.kind == "FileTransferStream":
+        from sipsimple.streams.msrp import filetransfer
+
+        stream = filetransfer._from_core_handle(handle)
+    elif handle.kind == "DesktopSharingStream":
+        from sipsimple.streams.msrp import screensharing
+
+        stream = screensharing._from_core_handle(handle)
     if not isinstance(stream, IMediaStream):
         raise InvalidStreamError(f"{handle!r} is not a live stream")
     return stream

@@ -21,7 +21,9 @@ pub mod account;
 pub mod application;
 pub mod audio;
 pub mod chat;
+pub mod desktop_sharing;
 pub mod errors;
+pub mod file_transfer;
 pub mod lookup;
 pub mod notification;
 pub mod session;
@@ -47,6 +49,10 @@ mod core_module {
         CoreChatStream, cpim_identity_encode, cpim_identity_parse, file_selector_for_file, file_selector_parse,
         file_selector_sdp_repr,
     };
+    #[pymodule_export]
+    use crate::desktop_sharing::{CoreDesktopSharingHandler, CoreDesktopSharingStream};
+    #[pymodule_export]
+    use crate::file_transfer::CoreFileTransferStream;
     #[pymodule_export]
     use crate::lookup::{CoreDNSLookup, CoreDNSManager, CorePendingLookup};
     #[pymodule_export]

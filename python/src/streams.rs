@@ -50,6 +50,16 @@ pub fn stream_of(handle: &PyHandle) -> PyResult<Arc<dyn MediaStream>> {
                 .map(|s| s as Arc<dyn MediaStream>)
                 .map_err(|e| PyValueError::new_err(e.to_string()))
         }
+        Some(ObjectKind::FileTransferStream) => {
+            handle::resolve::<sipsimple_core::streams::FileTransferStream>(h, ObjectKind::FileTransferStream)
+                .map(|s| s as Arc<dyn MediaStream>)
+                .map_err(|e| PyValueError::new_err(e.to_string()))
+        }
+        Some(ObjectKind::DesktopSharingStream) => {
+            handle::resolve::<sipsimple_core::streams::DesktopSharingStream>(h, ObjectKind::DesktopSharingStream)
+                .map(|s| s as Arc<dyn MediaStream>)
+                .map_err(|e| PyValueError::new_err(e.to_string()))
+        }
         _ => Err(PyTypeError::new_err(format!("{} is not a media stream", handle_kind(h)))),
     }
 }

@@ -244,6 +244,10 @@ fn converter_module(kind: handle::ObjectKind) -> Option<&'static str> {
         handle::ObjectKind::Session => Some("sipsimple.session"),
         handle::ObjectKind::AudioStream => Some("sipsimple.streams.rtp.audio"),
         handle::ObjectKind::ChatStream => Some("sipsimple.streams.msrp.chat"),
+        handle::ObjectKind::FileTransferStream => Some("sipsimple.streams.msrp.filetransfer"),
+        handle::ObjectKind::DesktopSharingStream | handle::ObjectKind::DesktopSharingHandler => {
+            Some("sipsimple.streams.msrp.screensharing")
+        }
         handle::ObjectKind::AudioMixer
         | handle::ObjectKind::AudioDevice
         | handle::ObjectKind::AudioBridge

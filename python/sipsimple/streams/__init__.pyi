@@ -24,6 +24,8 @@ class _StreamDescriptor:
 class _MediaStreamRegistry:
     AudioStream: _StreamDescriptor
     ChatStream: _StreamDescriptor
+    DesktopSharingStream: _StreamDescriptor
+    FileTransferStream: _StreamDescriptor
     """The stream types, highest ``priority`` first."""
     __types__: list[type[IMediaStream]]
     def __init__(self) -> None: ...

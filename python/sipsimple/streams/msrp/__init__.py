@@ -3,10 +3,13 @@ types that carry their media over MSRP (RFC 4975), and
 :class:`MSRPStreamError`.
 
 The stream types live in submodules, as in the original middleware:
-:mod:`sipsimple.streams.msrp.chat` (:class:`~sipsimple.streams.msrp.chat.ChatStream`)
-and :mod:`sipsimple.streams.msrp.filetransfer`
-(:class:`~sipsimple.streams.msrp.filetransfer.FileSelector`). Importing
-this package registers them in
+:mod:`sipsimple.streams.msrp.chat` (:class:`~sipsimple.streams.msrp.chat.ChatStream`),
+:mod:`sipsimple.streams.msrp.filetransfer`
+(:class:`~sipsimple.streams.msrp.filetransfer.FileTransferStream`,
+:class:`~sipsimple.streams.msrp.filetransfer.FileSelector`) and
+:mod:`sipsimple.streams.msrp.screensharing`
+(:class:`~sipsimple.streams.msrp.screensharing.DesktopSharingStream` and
+its handlers). Importing this package registers them in
 :data:`~sipsimple.streams.MediaStreamRegistry`.
 
 An MSRP stream created by the application has no core object until it is
@@ -128,4 +131,4 @@ class MSRPStreamBase(CoreObject, IMediaStream):
 
 
 # The stream modules register their classes on import (as in the original).
-from sipsimple.streams.msrp import chat, filetransfer  # noqa: E402,F401
+from sipsimple.streams.msrp import chat, filetransfer, screensharing  # noqa: E402,F401
