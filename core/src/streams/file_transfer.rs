@@ -122,7 +122,7 @@ struct Receiving {
 #[derive(Debug)]
 enum Side {
     Sending(Sending),
-    Receiving(Receiving),
+    Receiving(Box<Receiving>),
 }
 
 #[derive(Debug)]
@@ -243,7 +243,7 @@ impl FileTransferStream {
         }
         let selector = FileSelector::from_sdp(&file.selector).map_err(|e| invalid(&e))?;
         let receiving = Receiving { size: selector.size, ..Receiving::default() };
-        let stream = Self::create(account, selector, file.transfer_id, Side::Receiving(receiving));
+        let stream = Self::create(account, selector, file.transfer_id, Side::Receiving(Box::new(receiving)));
         stream.base.set_remote_offer(remote_sdp.clone(), index);
         Ok(Some(stream))
     }
