@@ -27,6 +27,7 @@ use std::time::Duration;
 use sipsimple_core::Value;
 use sipsimple_core::handle::{self, ObjectKind};
 use sipsimple_core::notification::Notification;
+use sipsimple_core::sdp::SessionDescription;
 use sipsimple_core::session::{Session, SessionState};
 use sipsimple_core::streams::{
     DesktopSharingHandler, DesktopSharingHandlerKind, DesktopSharingStream, MediaStream, MediaStreamRegistry,
@@ -394,5 +395,56 @@ fn a_vnc_server_closing_its_connection_fails_the_stream() {
     run.from("MediaStreamDidFail", alice_stream.handle(), 1);
     run.from("SIPSessionDidEnd", call.handle(), 1);
     run.from("SIPSessionDidEnd", incoming.handle(), 1);
+    run.stop();
+}
+
+/// An offer with one m-line of `media_type` and `protocol`, formats
+/// `formats` and the attribute lines `attributes`.
+fn offer(media_type: &str, protocol: &str, formats: &str, attributes: &[&str]) -> SessionDescription {
+    let scheme = if protocol.contains("TLS") { "msrps" } else { "msrp" };
+    let mut text = format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm={media_type} 2855 {protocol} {formats}\r\n\
+         a=path:{scheme}://127.0.0.1:2855/abcd;tcp\r\n"
+    );
+    for attribute in attributes {
+        text.push_str(&format!("a={attribute}\r\n"));
+    }
+    text.parse().expect("a valid SDP")
+}
+
+#[test]
+fn offers_are_taken_by_accept_types_and_answered_in_the_other_rfb_role() {
+    let run = start();
+    let kind_for = |sdp: &SessionDescription| {
+        let stream = DesktopSharingStream::new_from_sdp(&run.alice, sdp, 0).expect("accepted").expect("a stream");
+        assert_eq!(stream.stream_type(), "desktop-sharing");
+        stream.as_any().downcast::<DesktopSharingStream>().unwrap().handler().kind()
+    };
+    let rfb = "accept-types:application/x-rfb";
+    let passive = offer("application", "TCP/MSRP", "*", &[rfb, "rfbsetup:passive"]);
+    assert_eq!(kind_for(&passive), DesktopSharingHandlerKind::InternalViewer);
+    let active = offer("application", "TCP/TLS/MSRP", "*", &[rfb, "rfbsetup:active", "setup:actpass"]);
+    assert_eq!(kind_for(&active), DesktopSharingHandlerKind::InternalServer);
+    let no_role = offer("application", "TCP/MSRP", "*", &["accept-types:text/plain application/x-rfb"]);
+    assert_eq!(kind_for(&no_role), DesktopSharingHandlerKind::InternalServer, "active when absent");
+
+    // Desktop sharing m-lines that cannot be answered.
+    let unknown_role = offer("application", "TCP/MSRP", "*", &[rfb, "rfbsetup:both"]);
+    assert!(DesktopSharingStream::new_from_sdp(&run.alice, &unknown_role, 0).is_err());
+    let formats = offer("application", "TCP/MSRP", "0", &[rfb]);
+    assert!(DesktopSharingStream::new_from_sdp(&run.alice, &formats, 0).is_err());
+
+    // Other m-lines are not desktop sharing.
+    for other in [
+        offer("application", "TCP/MSRP", "*", &["accept-types:text/plain"]),
+        offer("message", "TCP/MSRP", "*", &[rfb]),
+        offer("application", "RTP/AVP", "0", &[rfb]),
+    ] {
+        assert!(DesktopSharingStream::new_from_sdp(&run.alice, &other, 0).unwrap().is_none());
+    }
+
+    // The registry picks the desktop sharing type for it.
+    let stream = MediaStreamRegistry::instance().stream_for(&run.alice, &passive, 0).unwrap().expect("a stream");
+    assert_eq!(stream.stream_type(), "desktop-sharing");
     run.stop();
 }
