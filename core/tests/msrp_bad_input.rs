@@ -339,6 +339,40 @@ fn a_chunk_that_runs_past_its_own_byte_range_is_refused() {
 }
 
 #[test]
+fn a_chunk_far_into_a_message_costs_the_memory_it_carries_not_its_offset() {
+    // Each message says 16 MiB and sends two bytes near its end: the
+    // receiver must not hold 16 MiB for each of them.
+    let mut bob = session(MsrpSessionConfig::default());
+    let mut stream = Vec::new();
+    for i in 0..32 {
+        stream.extend_from_slice(&send_to(
+            BOB,
+            &format!("sparse{i:03}"),
+            &format!("Message-ID: sparse{i}\r\nByte-Range: 16777000-16777001/16777216\r\n"),
+            b"xy",
+            '+',
+        ));
+    }
+    let (outcome, largest) = largest_allocation(|| feed(&mut bob, &stream, usize::MAX));
+    assert_eq!(outcome.code("sparse000"), Some(200));
+    assert_eq!(outcome.code("sparse031"), Some(200));
+    assert!(largest < 64 * 1024, "two bytes at 16 MB made the session allocate {largest} bytes at once");
+
+    // Chunks out of order still make the message.
+    let mut bob = session(MsrpSessionConfig::default());
+    let mut stream = send("late0002", "Message-ID: shuffled\r\nByte-Range: 11-20/20\r\n", b"klmnopqrst");
+    stream.extend_from_slice(&send_to(
+        BOB,
+        "late0001",
+        "Message-ID: shuffled\r\nByte-Range: 1-10/20\r\n",
+        b"abcdefghij",
+        '+',
+    ));
+    let outcome = feed(&mut bob, &stream, 3);
+    assert_eq!(outcome.received(), [("shuffled".to_owned(), b"abcdefghijklmnopqrst".to_vec())]);
+}
+
+#[test]
 fn positions_at_the_end_of_u64_do_not_panic() {
     let max = u64::MAX;
     for body_delivery in [BodyDelivery::Reassemble, BodyDelivery::Stream] {

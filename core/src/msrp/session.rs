@@ -26,7 +26,7 @@
 //! [`BodyDelivery`], handed over as [`MsrpEvent::ChunkData`] as they arrive
 //! so that a large file is never held in memory.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::message::{
@@ -396,7 +396,12 @@ struct Incoming {
     content_type: Option<String>,
     headers: Vec<Header>,
     streamed: bool,
+    /// The bytes from the start of the message on.
     body: Vec<u8>,
+    /// Bytes received past a gap in `body`, by offset: kept apart until
+    /// the message is complete, so that a chunk far into a message costs
+    /// the memory it carries, not its offset.
+    pieces: BTreeMap<u64, Vec<u8>>,
     received: RangeSet,
     /// The message size, once known (a total, or the end of the `$` chunk).
     size: Option<u64>,
@@ -1002,6 +1007,7 @@ impl State {
                             headers: head.headers.other.clone(),
                             streamed,
                             body: Vec::new(),
+                            pieces: BTreeMap::new(),
                             received: RangeSet::default(),
                             size: range.total,
                             origin: start,
@@ -1058,10 +1064,20 @@ impl State {
             }
             // Bounded by max_message_size just above.
             let (offset, end) = (offset as usize, end as usize);
-            if message.body.len() < end {
-                message.body.resize(end, 0);
+            if offset <= message.body.len() {
+                if message.body.len() < end {
+                    message.body.resize(end, 0);
+                }
+                message.body[offset..end].copy_from_slice(bytes);
+            } else {
+                let position = offset as u64;
+                match message.pieces.range_mut(..=position).next_back() {
+                    Some((&start, piece)) if start + piece.len() as u64 == position => piece.extend_from_slice(bytes),
+                    _ => {
+                        message.pieces.insert(position, bytes.to_vec());
+                    }
+                }
             }
-            message.body[offset..end].copy_from_slice(bytes);
         }
         message.received.insert(offset, end);
     }
@@ -1236,6 +1252,14 @@ impl State {
         }
         self.remember_finished(&message_id, Finished::Received);
         let mut body = message.body;
+        // Every byte up to `size` came: the pieces fill the gaps.
+        for (offset, piece) in message.pieces {
+            let (offset, end) = (offset as usize, offset as usize + piece.len());
+            if body.len() < end {
+                body.resize(end, 0);
+            }
+            body[offset..end].copy_from_slice(&piece);
+        }
         body.truncate(usize::try_from(size).unwrap_or(usize::MAX));
         self.events.push_back(MsrpEvent::MessageReceived {
             message_id,
