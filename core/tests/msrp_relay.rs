@@ -13,6 +13,10 @@
 //!   account's relay is the one of its domain (DNSLookup): an address
 //!   domain is its own relay; a named domain's relay comes from its
 //!   `_msrps._tcp` SRV records (a static zone here), where carol reserves.
+//! - A chat call with both sides behind the relay (alice's outgoing stream
+//!   with `nat_traversal.use_msrp_relay_for_outbound`, bob's incoming one):
+//!   the streams reserve their paths, and messages flow both ways through
+//!   the relay and are reported delivered.
 //! - A wrong password: the relay challenges the answer again and the
 //!   reservation fails with `RelayError::CredentialsRejected`.
 //!
@@ -32,6 +36,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use sipsimple_core::account::{Credentials, Secret};
+use sipsimple_core::handle::{self, ObjectKind};
 use sipsimple_core::lookup::{DNSLookup, LookupOptions, StaticResolver};
 use sipsimple_core::msrp::message::MsrpUri;
 use sipsimple_core::msrp::relay::{
@@ -42,6 +47,8 @@ use sipsimple_core::msrp::sdp::ConnectionRole;
 use sipsimple_core::msrp::session::MsrpEvent;
 use sipsimple_core::msrp::transport::{MsrpConnectOptions, MsrpConnection, MsrpEventReceiver};
 use sipsimple_core::notification::{NotificationCenter, NotificationRecorder};
+use sipsimple_core::session::Session;
+use sipsimple_core::streams::{ChatStream, MediaStream};
 use sipsimple_core::{SIPApplication, Value};
 
 const T: Duration = Duration::from_secs(15);
@@ -483,4 +490,84 @@ fn an_unreachable_relay_is_a_connect_error() {
     let tls_relay = MsrpRelay::from_setting(&RelaySetting::parse(&format!("127.0.0.1:{port}")).unwrap());
     let result = runtime().block_on(reserve_relay_path(&tls_relay, &credentials, &RelayOptions::default()));
     assert!(matches!(&result, Err(RelayError::Connect { reason, .. }) if reason.contains("TLS")), "{result:?}");
+}
+
+/// The `content` of each `ChatStreamGotMessage` `stream` posted.
+fn chat_contents(recorder: &NotificationRecorder, stream: sipsimple_core::Handle) -> Vec<String> {
+    let sender = Value::Object(stream);
+    recorder
+        .all()
+        .into_iter()
+        .filter(|n| n.name == "ChatStreamGotMessage" && n.sender == sender)
+        .map(|n| {
+            let message = n.data.get("message").and_then(Value::as_map).cloned().unwrap_or_default();
+            message.get("content").and_then(Value::as_str).unwrap_or_default().to_owned()
+        })
+        .collect()
+}
+
+/// A chat call where both sides are behind the relay: alice's outgoing
+/// chat stream (`nat_traversal.use_msrp_relay_for_outbound`) and bob's
+/// incoming one each reserve a path at their `nat_traversal.msrp_relay`;
+/// each SDP path starts with the relay, and messages flow both ways and are
+/// reported delivered. (Kamailio forwards towards an endpoint only over a
+/// connection that reserved a path: a caller without a relay would get
+/// bob's messages over a new connection from the relay to its listener.)
+#[test]
+fn a_chat_call_runs_through_the_relay_when_both_sides_use_it() {
+    let Some(relay) = Relay::start() else { return };
+    let run = app::two_accounts(&APPLICATION);
+    for (account, password) in [(&run.alice, "alicepw"), (&run.bob, "bobpw")] {
+        account.settings().set("msrp.transport", Value::from("tcp")).unwrap();
+        account.settings().set("auth.password", Value::from(password)).unwrap();
+        account.save().unwrap();
+    }
+    for account in [&run.alice, &run.bob] {
+        account.settings().set("nat_traversal.msrp_relay", Value::from(relay.setting())).unwrap();
+        account.save().unwrap();
+    }
+    run.alice.settings().set("nat_traversal.use_msrp_relay_for_outbound", Value::Bool(true)).unwrap();
+    run.alice.save().unwrap();
+
+    let wait = |name: &str, sender: sipsimple_core::Handle, n: usize| {
+        let sender = Value::Object(sender);
+        run.recorder
+            .wait_until(T, |seen| seen.iter().filter(|x| x.name == name && x.sender == sender).nth(n - 1).cloned())
+            .unwrap_or_else(|| panic!("no {name} #{n}; got {:?}\n{}", run.recorder.names(), relay.log()))
+    };
+    let alice_stream = ChatStream::new(&run.alice);
+    let call = Session::new(&run.alice);
+    let offered: Vec<Arc<dyn MediaStream>> = vec![alice_stream.clone()];
+    call.connect_with_streams(&run.bob_uri(), offered, None).unwrap();
+    let got = run.recorder.wait_for("SIPSessionNewIncoming", T).expect("SIPSessionNewIncoming");
+    let incoming = handle::resolve::<Session>(got.sender.as_object().unwrap(), ObjectKind::Session).unwrap();
+    let proposed = incoming.proposed_streams();
+    let bob_stream = proposed[0].clone().as_any().downcast::<ChatStream>().expect("a ChatStream");
+    incoming.accept_streams(&proposed).unwrap();
+    for stream in [&alice_stream, &bob_stream] {
+        wait("MediaStreamDidStart", stream.handle(), 1);
+    }
+    // Each side's path goes through the relay.
+    for path in [alice_stream.remote_path(), bob_stream.remote_path()] {
+        assert_eq!(path.len(), 2, "{path:?}");
+        assert!(path[0].starts_with(&format!("msrp://127.0.0.1:{}/", relay.port)), "{path:?}");
+    }
+
+    for i in 1..=3 {
+        alice_stream.send_message(format!("alice {i}"), "text/plain", Default::default()).unwrap();
+        wait("ChatStreamGotMessage", bob_stream.handle(), i);
+        wait("ChatStreamDidDeliverMessage", alice_stream.handle(), i);
+        bob_stream.send_message(format!("bob {i}"), "text/plain", Default::default()).unwrap();
+        wait("ChatStreamGotMessage", alice_stream.handle(), i);
+        wait("ChatStreamDidDeliverMessage", bob_stream.handle(), i);
+    }
+    assert_eq!(chat_contents(&run.recorder, bob_stream.handle()), ["alice 1", "alice 2", "alice 3"]);
+    assert_eq!(chat_contents(&run.recorder, alice_stream.handle()), ["bob 1", "bob 2", "bob 3"]);
+    let log = relay.log();
+    assert!(log.contains("MSRP frame AUTH") && log.contains("MSRP frame SEND"), "{log}");
+
+    call.end().unwrap();
+    wait("SIPSessionDidEnd", incoming.handle(), 1);
+    wait("SIPSessionDidEnd", call.handle(), 1);
+    run.stop();
 }
