@@ -171,15 +171,24 @@ fn assert_same_bytes(got: &[u8], expected: &[u8], what: &str) {
 
 #[test]
 fn external_handlers_bridge_vnc_programs_and_rfb_bytes_arrive_unchanged() {
-    external_handlers_bridge_vnc_programs("tcp");
+    external_handlers_bridge_vnc_programs("tcp", ViewerConnects::BeforeTheStart);
 }
 
 #[test]
 fn external_handlers_bridge_vnc_programs_over_msrp_tls() {
-    external_handlers_bridge_vnc_programs("tls");
+    external_handlers_bridge_vnc_programs("tls", ViewerConnects::AfterTheStart);
 }
 
-fn external_handlers_bridge_vnc_programs(transport: &str) {
+/// When the fake VNC viewer connects to bob's viewer handler.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ViewerConnects {
+    /// Before the call is accepted (the handler listens from its creation).
+    BeforeTheStart,
+    /// Once the stream started, as a viewer launched then would.
+    AfterTheStart,
+}
+
+fn external_handlers_bridge_vnc_programs(transport: &str, viewer_connects: ViewerConnects) {
     let run = start_with(transport);
 
     // The fake VNC server alice shares her screen with.
@@ -208,10 +217,13 @@ fn external_handlers_bridge_vnc_programs(transport: &str) {
     let (host, port) = bob_handler.address().expect("the viewer handler listens");
 
     // The fake VNC viewer connects before the call starts (the handler
-    // listens from its creation) and talks once it is bridged.
-    let mut viewer = TcpStream::connect((host.as_str(), port)).unwrap();
+    // listens from its creation) or once it started, and talks once it is
+    // bridged.
+    let early =
+        (viewer_connects == ViewerConnects::BeforeTheStart).then(|| TcpStream::connect((host.as_str(), port)).unwrap());
     incoming.accept_streams(&incoming.proposed_streams()).unwrap();
     run.started(&call, &incoming, [&alice_stream, &bob_stream]);
+    let mut viewer = early.unwrap_or_else(|| TcpStream::connect((host.as_str(), port)).unwrap());
     let scheme = if transport == "tls" { "msrps://" } else { "msrp://" };
     for stream in [&alice_stream, &bob_stream] {
         let uri = stream.local_uri().unwrap();
