@@ -47,17 +47,17 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 
-use tokio::sync::mpsc;
-
 use super::{PrepareFuture, StreamDirection};
 use crate::account::Account;
 use crate::error::{Error, Result};
 use crate::handle::Handle;
 use crate::msrp::message::{MsrpUri, new_message_id};
-use crate::msrp::relay::{RelayOptions, RelayReservation, RelayTarget, reserve_relay_path};
+use crate::msrp::relay::{
+    RefreshOutcome, RelayOptions, RelayRefresher, RelayReservation, RelayTarget, reserve_relay_path,
+};
 use crate::msrp::sdp::{MsrpMediaConfig, MsrpTransport, NegotiatedMsrp};
 use crate::msrp::session::{MsrpEvent, MsrpSessionConfig};
-use crate::msrp::transport::{MsrpConnectOptions, MsrpConnection, MsrpListener, MsrpTls};
+use crate::msrp::transport::{MsrpConnectOptions, MsrpConnection, MsrpEventReceiver, MsrpListener, MsrpTls};
 use crate::notification::NotificationCenter;
 use crate::notifications as n;
 use crate::sdp::{MediaDescription, SessionDescription, Setup};
@@ -557,11 +557,15 @@ impl MsrpStreamBase {
                 Some(relay) => (relay.local_path(), relay.to_path(&negotiated.remote.path)),
                 None => (config.path(), negotiated.remote.path.clone()),
             };
+            let (io, refresher) = match relay {
+                Some(RelayReservation { io, auth, grant, .. }) => (Some(io), Some(RelayRefresher::new(auth, grant))),
+                None => (None, None),
+            };
             let options = MsrpConnectOptions {
                 listener: inner.listener.clone(),
                 tls,
                 session: self.spec.session.clone(),
-                connected: relay.map(|r| r.io),
+                connected: io,
             };
             let (connection, events) =
                 MsrpConnection::connect(&runtime, local_path, remote_path, negotiated.role, options)
@@ -574,7 +578,7 @@ impl MsrpStreamBase {
                 negotiated.cpim_enabled
             );
             inner.negotiated = Some(negotiated);
-            inner.connection = Some(connection);
+            inner.connection = Some(connection.clone());
             inner.state = State::Started;
             drop(inner);
             let task = EventTask {
@@ -582,6 +586,7 @@ impl MsrpStreamBase {
                 handle: self.handle(),
                 inner: self.inner.clone(),
                 stopping: self.stopping.clone(),
+                refresher: refresher.map(|r| (r, connection.clone())),
             };
             runtime.spawn(task.run(events));
             Ok(())
@@ -672,6 +677,8 @@ struct EventTask {
     handle: Handle,
     inner: Arc<Mutex<Inner>>,
     stopping: Arc<tokio::sync::Notify>,
+    /// Keeps the relay path alive, when the stream goes through a relay.
+    refresher: Option<(RelayRefresher, MsrpConnection)>,
 }
 
 /// How long a connection the peer closed waits for the stream to be
@@ -680,9 +687,44 @@ struct EventTask {
 const PEER_CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl EventTask {
-    async fn run(self, mut events: mpsc::Receiver<MsrpEvent>) {
+    async fn run(mut self, mut events: MsrpEventReceiver) {
         let mut closed_reason = None;
-        while let Some(event) = events.recv().await {
+        loop {
+            let refresh_at = self.refresher.as_ref().filter(|(r, _)| !r.is_refreshing()).map(|(r, _)| r.refresh_at());
+            let refresh_due = async move {
+                match refresh_at {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let event = tokio::select! {
+                event = events.recv() => event,
+                () = refresh_due => {
+                    if let Some((refresher, connection)) = &mut self.refresher
+                        && let Err(e) = refresher.refresh(connection)
+                    {
+                        tracing::warn!("MSRP relay path refresh failed: {e}");
+                        self.refresher = None;
+                    }
+                    continue;
+                }
+            };
+            let Some(event) = event else { break };
+            if let Some((refresher, connection)) = &mut self.refresher {
+                match refresher.handle_event(std::time::Instant::now(), &event, connection) {
+                    Ok(RefreshOutcome::NotMine) => {}
+                    Ok(RefreshOutcome::Pending) => continue,
+                    Ok(RefreshOutcome::Refreshed(grant)) => {
+                        tracing::debug!("MSRP relay path refreshed: {grant}");
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!("MSRP relay path refresh failed: {e}");
+                        self.refresher = None;
+                        continue;
+                    }
+                }
+            }
             if let MsrpEvent::Closed { reason } = &event {
                 closed_reason = Some(reason.clone());
             }
