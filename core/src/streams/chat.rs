@@ -525,7 +525,12 @@ impl MsrpStreamHooks for ChatStream {
                 if let Some(id) = self.outcome(&message_id) {
                     center.post(
                         self.handle(),
-                        n::ChatStreamDidNotDeliverMessage { message_id: id, code: code.into(), reason, chunk: Value::Null },
+                        n::ChatStreamDidNotDeliverMessage {
+                            message_id: id,
+                            code: code.into(),
+                            reason,
+                            chunk: Value::Null,
+                        },
                     );
                 }
             }
@@ -590,10 +595,7 @@ mod tests {
     }
 
     fn inner() -> Identities {
-        Identities {
-            local: Some("Alice <sip:alice@example.com>".into()),
-            remote: Some("<sip:bob@example.com>".into()),
-        }
+        Identities { local: Some("Alice <sip:alice@example.com>".into()), remote: Some("<sip:bob@example.com>".into()) }
     }
 
     fn outgoing(content_type: &str, options: ChatMessageOptions) -> Outgoing {

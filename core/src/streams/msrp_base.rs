@@ -424,7 +424,10 @@ impl MsrpStreamBase {
     pub fn initialize(&self, session: &Session, direction: StreamDirection) -> Result<()> {
         let result = (|| {
             if self.inner().state != State::New {
-                return Err(Error::InvalidState(format!("the {} stream was initialized already", self.spec.stream_type)));
+                return Err(Error::InvalidState(format!(
+                    "the {} stream was initialized already",
+                    self.spec.stream_type
+                )));
             }
             let transport = self.transport();
             let runtime = runtime()?;
@@ -516,9 +519,9 @@ impl MsrpStreamBase {
                     .media
                     .get(index)
                     .ok_or_else(|| Error::InvalidArgument(format!("the offer has no m-line {index}")))?;
-                let answer = config.answer(media).map_err(|e| {
-                    Error::InvalidArgument(format!("{} m-line {index}: {e}", self.spec.stream_type))
-                })?;
+                let answer = config
+                    .answer(media)
+                    .map_err(|e| Error::InvalidArgument(format!("{} m-line {index}: {e}", self.spec.stream_type)))?;
                 inner.negotiated = Some(answer.negotiated);
                 Ok(answer.media)
             }
@@ -534,7 +537,10 @@ impl MsrpStreamBase {
             }
             let mut inner = self.inner();
             if inner.state != State::Initialized {
-                return Err(Error::InvalidState(format!("start needs an initialized {} stream", self.spec.stream_type)));
+                return Err(Error::InvalidState(format!(
+                    "start needs an initialized {} stream",
+                    self.spec.stream_type
+                )));
             }
             let config = inner.config.clone().ok_or_else(|| Error::InvalidState("no MSRP configuration".into()))?;
             let negotiated = match inner.negotiated.clone() {
@@ -569,7 +575,7 @@ impl MsrpStreamBase {
             };
             let (connection, events) =
                 MsrpConnection::connect(&runtime, local_path, remote_path, negotiated.role, options)
-            .map_err(|e| Error::Internal(format!("MSRP connection: {e}")))?;
+                    .map_err(|e| Error::Internal(format!("MSRP connection: {e}")))?;
             tracing::debug!(
                 "{} stream {:?}: MSRP {:?}, CPIM {}",
                 self.spec.stream_type,
@@ -621,7 +627,12 @@ impl MsrpStreamBase {
     }
 
     /// `update`: a re-INVITE keeps the MSRP connection as it is.
-    pub fn update(&self, _local_sdp: &SessionDescription, _remote_sdp: &SessionDescription, _index: usize) -> Result<()> {
+    pub fn update(
+        &self,
+        _local_sdp: &SessionDescription,
+        _remote_sdp: &SessionDescription,
+        _index: usize,
+    ) -> Result<()> {
         if self.inner().state != State::Started {
             return Err(Error::InvalidState(format!("update needs a started {} stream", self.spec.stream_type)));
         }
@@ -777,10 +788,7 @@ macro_rules! msrp_media_stream {
             fn as_any(self: ::std::sync::Arc<Self>) -> ::std::sync::Arc<dyn ::std::any::Any + Send + Sync> {
                 self
             }
-            fn prepare(
-                &self,
-                direction: $crate::streams::StreamDirection,
-            ) -> Option<$crate::streams::PrepareFuture> {
+            fn prepare(&self, direction: $crate::streams::StreamDirection) -> Option<$crate::streams::PrepareFuture> {
                 $crate::streams::msrp_base::MsrpStreamHooks::base(self).prepare(direction)
             }
             fn initialize(
