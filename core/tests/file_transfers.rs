@@ -7,10 +7,10 @@
 //!   and to disk: the receiver's file has the announced hash, progress
 //!   notifications grow up to the file size on both sides, both sides
 //!   finish, and the process's memory stays flat while it runs;
-//! - a transfer cut halfway (the caller hangs up) is resumed by a second
-//!   call for the same file: the receiver asks for the rest with
-//!   `a=file-range`, fewer bytes cross, and the file is complete with the
-//!   right hash;
+//! - a transfer cut once (its MSRP connection closed) then twice (the
+//!   caller hangs up) is resumed by later calls for the same file: the
+//!   receiver asks for the rest with `a=file-range`, only the missing bytes
+//!   cross, and the file is complete with the right hash;
 //! - a small file lands in the `file_transfer.directory` setting under
 //!   its own name, a second copy under `name-1.ext`;
 //! - an empty file finishes at once on both sides;
@@ -360,6 +360,28 @@ fn a_200_mb_file_crosses_both_ways_from_disk_to_disk_with_its_hash() {
     run.stop();
 }
 
+/// Waits until `stream` has received `bytes` (polling its state, which is
+/// ahead of the notifications).
+fn wait_received(stream: &FileTransferStream, bytes: u64) {
+    let deadline = Instant::now() + LONG;
+    while stream.transferred_bytes() < bytes {
+        assert!(Instant::now() < deadline, "{} of {bytes} bytes arrived", stream.transferred_bytes());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The bytes a cut transfer kept: the receiver's count, the partial file's
+/// size, which are the same; no DidFinish.
+fn kept(run: &Running, transfer: &Transfer, at_least: u64) -> u64 {
+    let kept = transfer.receiving.transferred_bytes();
+    assert!((at_least..BIG).contains(&kept), "{kept} bytes kept");
+    let partial = transfer.receiving.file_path().unwrap();
+    assert_eq!(std::fs::metadata(&partial).unwrap().len(), kept, "the partial file keeps what arrived");
+    assert!(run.all_from("FileTransferStreamDidFinish", transfer.receiving.handle()).is_empty());
+    assert!(run.all_from("FileTransferStreamDidFinish", transfer.sending.handle()).is_empty());
+    kept
+}
+
 #[test]
 fn an_interrupted_transfer_resumes_where_it_stopped() {
     let run = start();
@@ -369,41 +391,52 @@ fn an_interrupted_transfer_resumes_where_it_stopped() {
     let selector = FileSelector::for_file(&path, None, true).unwrap();
     let saved = run.files.path().join("saved");
 
-    // The first call is cut once half the file arrived.
+    // The first attempt: the receiver's MSRP connection is cut once a
+    // quarter arrived. Its stream fails, which ends its session.
     let first = offer(&run, &run.alice, &run.bob, selector.clone(), &path, Some(&saved), 1);
-    let receiving = first.receiving.handle();
-    run.recorder
-        .wait_until(LONG, |seen| {
-            seen.iter()
-                .any(|n| {
-                    n.name == "FileTransferStreamGotChunk"
-                        && n.sender == Value::Object(receiving)
-                        && int(n, "transferred_bytes") as u64 >= BIG / 2
-                })
-                .then_some(())
-        })
-        .expect("half the file arrived");
-    first.hang_up(&run);
-    let kept = first.receiving.transferred_bytes();
-    assert!((BIG / 2..BIG).contains(&kept), "{kept} bytes kept");
-    assert!(run.all_from("FileTransferStreamDidFinish", first.receiving.handle()).is_empty());
+    wait_received(&first.receiving, BIG / 4);
+    first.receiving.base().connection().expect("the MSRP connection").close();
+    let failed = run.from("MediaStreamDidFail", first.receiving.handle(), 1, T);
+    assert_eq!(failed.data.get("context").and_then(Value::as_str), Some("media"));
+    let not_delivered = run.from("FileTransferStreamDidNotDeliverChunk", first.sending.handle(), 1, T);
+    assert_ne!(int(&not_delivered, "code"), 200);
+    let failed = run.from("MediaStreamDidFail", first.sending.handle(), 1, T);
+    assert_eq!(failed.data.get("context").and_then(Value::as_str), Some("transferring"));
+    run.from("SIPSessionDidEnd", first.incoming.handle(), 1, T);
+    run.from("SIPSessionDidEnd", first.call.handle(), 1, T);
+    run.from("MediaStreamDidEnd", first.receiving.handle(), 1, T);
+    run.from("MediaStreamDidEnd", first.sending.handle(), 1, T);
+    for stream in [&first.sending, &first.receiving] {
+        assert_eq!(run.all_from("MediaStreamDidFail", stream.handle()).len(), 1, "one failure each");
+    }
+    let kept_first = kept(&run, &first, BIG / 4);
     let partial = first.receiving.file_path().unwrap();
-    let on_disk = std::fs::metadata(&partial).unwrap().len();
-    assert!((BIG / 2..BIG).contains(&on_disk), "the partial file keeps {on_disk} bytes");
 
-    // The second call for the same file sends only the rest.
+    // The second attempt for the same file starts after what arrived; the
+    // caller hangs up once half the file is there.
     let second = offer(&run, &run.alice, &run.bob, selector.clone(), &path, Some(&saved), 2);
-    let crossed = check_finished(&run, &second, BIG);
-    let range = second.sending.file_range().expect("the range sent");
-    eprintln!("resumed: {on_disk} bytes kept, bytes {range:?} sent again ({crossed} crossed)");
-    assert_eq!(range, on_disk..BIG, "the sender sent what the receiver's file-range asked for");
-    assert_eq!(crossed, BIG - on_disk, "only the missing bytes crossed");
-    assert!(crossed < BIG);
-    let first_got = run.from("FileTransferStreamGotChunk", second.receiving.handle(), 1, T);
-    assert!(int(&first_got, "transferred_bytes") as u64 > on_disk, "progress counts the resumed bytes");
-    assert_eq!(second.receiving.file_path(), Some(partial.clone()), "the same file grew");
-    assert_eq!(Some(hash_of_file(&partial)), selector.hash, "the resumed file has the right hash");
+    assert_eq!(second.receiving.file_path(), Some(partial.clone()), "the same file grows");
+    assert_eq!(second.sending.file_range(), Some(kept_first..BIG), "the receiver asked for the rest");
+    wait_received(&second.receiving, BIG / 2);
     second.hang_up(&run);
+    for stream in [&second.sending, &second.receiving] {
+        assert!(run.all_from("MediaStreamDidFail", stream.handle()).is_empty(), "hanging up is no failure");
+    }
+    let kept_second = kept(&run, &second, BIG / 2);
+    assert!(kept_second > kept_first);
+
+    // The third attempt sends only the rest and completes the file.
+    let third = offer(&run, &run.alice, &run.bob, selector.clone(), &path, Some(&saved), 3);
+    let crossed = check_finished(&run, &third, BIG);
+    let range = third.sending.file_range().expect("the range sent");
+    eprintln!("resumed: cut at {kept_first} then {kept_second} bytes; bytes {range:?} sent last ({crossed} crossed)");
+    assert_eq!(range, kept_second..BIG, "the sender sent what the receiver's file-range asked for");
+    assert_eq!(crossed, BIG - kept_second, "only the missing bytes crossed");
+    let first_got = run.from("FileTransferStreamGotChunk", third.receiving.handle(), 1, T);
+    assert!(int(&first_got, "transferred_bytes") as u64 > kept_second, "progress counts the resumed bytes");
+    assert_eq!(third.receiving.file_path(), Some(partial.clone()), "the same file grew");
+    assert_eq!(Some(hash_of_file(&partial)), selector.hash, "the resumed file has the right hash");
+    third.hang_up(&run);
     run.stop();
 }
 

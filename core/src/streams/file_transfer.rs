@@ -57,16 +57,17 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use self::partial::{PartialDownload, PartialTransfers, create_unique_file, range_to_send, resume_range};
 use self::writer::{ByteRanges, FileWriter, WriterOutcome, WriterSetup};
 use super::msrp_base::{MsrpStreamBase, MsrpStreamHooks, MsrpStreamSpec, offered_msrp_media};
-use super::{MediaStream, MediaStreamType};
+use super::{MediaStream, MediaStreamType, PrepareFuture, StreamDirection};
 use crate::account::Account;
 use crate::error::{Error, Result};
-use crate::handle::{self, ObjectKind};
+use crate::handle::{self, Handle, ObjectKind};
 use crate::msrp::file_selector::{DEFAULT_CONTENT_TYPE, FileSelector, FileTransferId, random_file_transfer_id};
 use crate::msrp::sdp::{FileAttributes, MsrpMediaConfig, RemoteMsrpMedia};
 use crate::msrp::session::{BodyDelivery, MsrpEvent, MsrpSessionConfig};
 use crate::notification::NotificationCenter;
 use crate::notifications as n;
 use crate::sdp::{Direction, MediaDescription, SessionDescription};
+use crate::session::Session;
 use crate::value::Value;
 
 /// Priority of the file transfer stream type in the registry (above chat,
@@ -131,6 +132,8 @@ struct State {
     /// DidFinish was posted or the transfer failed: nothing more is
     /// reported.
     done: bool,
+    /// The session is removing the stream (`deactivate`).
+    deactivated: bool,
 }
 
 /// What the end of a transfer is announced with.
@@ -187,7 +190,7 @@ impl FileTransferStream {
                 base: MsrpStreamBase::new(account, spec(), hooks),
                 file_selector,
                 transfer_id,
-                state: Arc::new(Mutex::new(State { side, done: false })),
+                state: Arc::new(Mutex::new(State { side, done: false, deactivated: false })),
                 this: this.clone(),
             }
         });
@@ -366,8 +369,12 @@ impl FileTransferStream {
         }
     }
 
+    /// Fails the transfer (once): `MediaStreamDidFail`, context
+    /// `transferring`. The end of the connection that may follow is then no
+    /// second failure.
     fn fail(&self, reason: &str) {
         if self.finish_once() {
+            self.base.deactivate();
             self.base.post_fail(FAIL_CONTEXT, reason);
         }
     }
@@ -465,7 +472,12 @@ impl FileTransferStream {
                 reason: reason.to_owned(),
             },
         );
-        self.fail(&format!("the file was not delivered: {code} {reason}"));
+        if self.base.is_ended() || self.state().deactivated {
+            // The session is ending the stream before the end of the file.
+            self.state().done = true;
+        } else {
+            self.fail(&format!("the file was not delivered: {code} {reason}"));
+        }
     }
 
     // Receiving.
@@ -833,4 +845,55 @@ impl MsrpStreamHooks for FileTransferStream {
     }
 }
 
-crate::msrp_media_stream!(FileTransferStream);
+impl MediaStream for FileTransferStream {
+    fn stream_type(&self) -> &'static str {
+        FILE_TRANSFER_TYPE
+    }
+    fn priority(&self) -> i32 {
+        FILE_TRANSFER_PRIORITY
+    }
+    fn handle(&self) -> Handle {
+        self.base.handle()
+    }
+    fn as_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
+        self
+    }
+    fn prepare(&self, direction: StreamDirection) -> Option<PrepareFuture> {
+        self.base.prepare(direction)
+    }
+    fn initialize(&self, session: &Session, direction: StreamDirection) -> Result<()> {
+        self.base.initialize(session, direction)
+    }
+    fn get_local_media(&self, remote_sdp: Option<&SessionDescription>, index: usize) -> Result<MediaDescription> {
+        self.base.get_local_media(remote_sdp, index)
+    }
+    fn start(&self, local_sdp: &SessionDescription, remote_sdp: &SessionDescription, index: usize) -> Result<()> {
+        self.base.start(local_sdp, remote_sdp, index)
+    }
+    fn validate_update(&self, remote_sdp: &SessionDescription, index: usize) -> bool {
+        self.base.validate_update(remote_sdp, index)
+    }
+    fn update(&self, local_sdp: &SessionDescription, remote_sdp: &SessionDescription, index: usize) -> Result<()> {
+        self.base.update(local_sdp, remote_sdp, index)
+    }
+    fn hold(&self) {}
+    fn unhold(&self) {}
+    fn deactivate(&self) {
+        // Failures the removal causes (the peer closing first) are no
+        // transfer failures.
+        self.state().deactivated = true;
+        self.base.deactivate();
+    }
+    fn end(&self) {
+        self.base.end();
+    }
+    fn hold_supported(&self) -> bool {
+        false
+    }
+    fn on_hold_by_local(&self) -> bool {
+        false
+    }
+    fn on_hold_by_remote(&self) -> bool {
+        false
+    }
+}
