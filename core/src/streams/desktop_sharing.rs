@@ -33,6 +33,11 @@
 //!   connects to a VNC server that must already listen, within
 //!   `connect_timeout`, and bridges it to the stream both ways.
 //!
+//! An external handler stops reading from its VNC program while 4 MiB it
+//! read wait to be sent, so a fast program is slowed down to the pace of
+//! the MSRP connection. The other way, what the peer sends waits for the
+//! program without such a bound.
+//!
 //! When an external handler cannot connect or its connection breaks (or
 //! the VNC program closes it), the handler posts
 //! `DesktopSharingHandlerDidFail` (`context` `connecting`, `reading` or
@@ -60,7 +65,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 
 use super::msrp_base::{MsrpStreamBase, MsrpStreamHooks, MsrpStreamSpec, offered_msrp_media, runtime};
@@ -98,6 +103,11 @@ const READ_SIZE: usize = 64 * 1024;
 /// The most RFB bytes in one MSRP message (what waits while the previous
 /// message is in flight goes in one message, up to this size).
 const MAX_MESSAGE_SIZE: usize = 1024 * 1024;
+
+/// The most bytes read from a VNC program and not yet taken into an MSRP
+/// message: beyond it the bridge stops reading, and TCP slows the program
+/// down.
+const BRIDGE_BUFFER: usize = 4 * 1024 * 1024;
 
 fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -190,7 +200,9 @@ struct StreamLink {
     /// The stream's handle.
     stream: Handle,
     /// RFB bytes for the peer (the stream's outgoing queue).
-    outgoing: mpsc::UnboundedSender<Vec<u8>>,
+    outgoing: mpsc::UnboundedSender<QueuedData>,
+    /// What the bridge of an external handler may queue, in bytes.
+    credit: Arc<Semaphore>,
     /// Makes the stream fail with this reason.
     fail: Arc<dyn Fn(&str) + Send + Sync>,
 }
@@ -405,7 +417,9 @@ impl DesktopSharingHandler {
         if data.is_empty() {
             return Ok(());
         }
-        link.outgoing.send(data).map_err(|_| Error::InvalidState("the desktop sharing stream has ended".into()))
+        link.outgoing
+            .send(QueuedData { data, credit: 0 })
+            .map_err(|_| Error::InvalidState("the desktop sharing stream has ended".into()))
     }
 
     /// Binds the handler to a stream (at most one).
@@ -457,7 +471,7 @@ impl DesktopSharingHandler {
         let handler = self.clone();
         state.task = Some(runtime.spawn(async move {
             let failure = match handler.open(listener).await {
-                Ok(socket) => bridge(socket, from_peer, link.outgoing, handler.closed_reason()).await,
+                Ok(socket) => bridge(socket, from_peer, link, handler.closed_reason()).await,
                 Err(failure) => failure,
             };
             handler.fail(failure);
@@ -558,11 +572,12 @@ impl DesktopSharingHandler {
 }
 
 /// Copies bytes both ways between a VNC program and the stream until one
-/// side fails; returns why.
+/// side fails; returns why. Reading from the program waits while the
+/// stream holds [`BRIDGE_BUFFER`] bytes of it.
 async fn bridge(
     socket: TcpStream,
     mut from_peer: mpsc::UnboundedReceiver<Vec<u8>>,
-    to_peer: mpsc::UnboundedSender<Vec<u8>>,
+    stream: StreamLink,
     closed_reason: &'static str,
 ) -> Failure {
     let _ = socket.set_nodelay(true);
@@ -573,7 +588,14 @@ async fn bridge(
             match reader.read(&mut buffer).await {
                 Ok(0) => return Failure::closed("reading", closed_reason),
                 Ok(read) => {
-                    if to_peer.send(buffer[..read].to_vec()).is_err() {
+                    // `read` is at most READ_SIZE: it fits in u32.
+                    let credit = read as u32;
+                    // The semaphore is never closed.
+                    if let Ok(permit) = stream.credit.acquire_many(credit).await {
+                        permit.forget();
+                    }
+                    let data = buffer[..read].to_vec();
+                    if stream.outgoing.send(QueuedData { data, credit }).is_err() {
                         // The stream is going away; it stops the handler.
                         return std::future::pending().await;
                     }
@@ -631,6 +653,15 @@ fn is_rfb(content_type: Option<&str>) -> bool {
     content_type.and_then(|t| t.split(';').next()).is_some_and(|t| t.trim().eq_ignore_ascii_case(RFB_CONTENT_TYPE))
 }
 
+/// RFB bytes on their way from a handler to the stream's writer.
+#[derive(Debug)]
+struct QueuedData {
+    data: Vec<u8>,
+    /// The credit the bridge took for them (0 for `send`), given back when
+    /// the writer takes them.
+    credit: u32,
+}
+
 /// RFB bytes waiting to be sent, taken in messages of at most
 /// [`MAX_MESSAGE_SIZE`] bytes.
 #[derive(Debug, Default)]
@@ -638,11 +669,14 @@ struct OutgoingBytes {
     pieces: VecDeque<Vec<u8>>,
     /// How much of the first piece was taken already.
     offset: usize,
+    /// How many bytes wait.
+    len: usize,
 }
 
 impl OutgoingBytes {
     fn push(&mut self, data: Vec<u8>) {
         if !data.is_empty() {
+            self.len += data.len();
             self.pieces.push_back(data);
         }
     }
@@ -651,8 +685,18 @@ impl OutgoingBytes {
         self.pieces.is_empty()
     }
 
+    fn len(&self) -> usize {
+        self.len
+    }
+
     /// The next message: the bytes waiting, in order, up to the limit.
     fn take_message(&mut self) -> Vec<u8> {
+        let body = self.take_up_to_limit();
+        self.len -= body.len();
+        body
+    }
+
+    fn take_up_to_limit(&mut self) -> Vec<u8> {
         let mut body = Vec::new();
         while let Some(front) = self.pieces.front() {
             let space = MAX_MESSAGE_SIZE - body.len();
@@ -684,9 +728,11 @@ pub struct DesktopSharingStream {
     /// The RFB role the peer's offer asks of us (incoming streams).
     required_role: OnceLock<DesktopSharingRole>,
     /// RFB bytes for the peer, from the handler.
-    outgoing: mpsc::UnboundedSender<Vec<u8>>,
+    outgoing: mpsc::UnboundedSender<QueuedData>,
     /// Taken by the writer task when the stream starts.
-    outgoing_queue: Mutex<Option<mpsc::UnboundedReceiver<Vec<u8>>>>,
+    outgoing_queue: Mutex<Option<mpsc::UnboundedReceiver<QueuedData>>>,
+    /// What an external handler's bridge may queue (see [`BRIDGE_BUFFER`]).
+    credit: Arc<Semaphore>,
     /// Sends the outgoing queue on the MSRP connection.
     writer: Mutex<Option<JoinHandle<()>>>,
     /// Tells the writer which sent messages are finished (delivered or
@@ -717,6 +763,7 @@ impl DesktopSharingStream {
                 required_role: OnceLock::new(),
                 outgoing,
                 outgoing_queue: Mutex::new(Some(queue)),
+                credit: Arc::new(Semaphore::new(BRIDGE_BUFFER)),
                 writer: Mutex::new(None),
                 finished: Mutex::new(None),
             }
@@ -782,6 +829,7 @@ impl DesktopSharingStream {
         StreamLink {
             stream: self.base.handle(),
             outgoing: self.outgoing.clone(),
+            credit: self.credit.clone(),
             fail: Arc::new(move |reason: &str| {
                 if let Some(stream) = weak.upgrade() {
                     stream.handler_failed(reason);
@@ -859,17 +907,26 @@ impl DesktopSharingStream {
         let (finished_sender, mut finished) = mpsc::unbounded_channel::<String>();
         *lock(&self.finished) = Some(finished_sender);
         let handle = self.base.handle();
+        let credit = self.credit.clone();
         let task = runtime.spawn(async move {
             let mut pending = OutgoingBytes::default();
+            let take = |pending: &mut OutgoingBytes, queued: QueuedData| {
+                credit.add_permits(queued.credit as usize);
+                pending.push(queued.data);
+            };
             loop {
                 if pending.is_empty() {
                     match queue.recv().await {
-                        Some(data) => pending.push(data),
+                        Some(queued) => take(&mut pending, queued),
                         None => return,
                     }
                 }
-                while let Ok(data) = queue.try_recv() {
-                    pending.push(data);
+                // What the bridge reads meanwhile waits in the queue, on
+                // its credit.
+                while pending.len() < MAX_MESSAGE_SIZE
+                    && let Ok(queued) = queue.try_recv()
+                {
+                    take(&mut pending, queued);
                 }
                 let Ok(message_id) = connection.send_message(RFB_CONTENT_TYPE, pending.take_message(), false) else {
                     tracing::debug!("desktop sharing stream {handle:?}: the MSRP connection is closed");
