@@ -12,7 +12,9 @@
 //!   receiver asks for the rest with `a=file-range`, only the missing bytes
 //!   cross, and the file is complete with the right hash;
 //! - a small file lands in the `file_transfer.directory` setting under
-//!   its own name, a second copy under `name-1.ext`;
+//!   its own name, a second copy under `name-1.ext`, and the progress
+//!   notifications carry its bytes; a file whose size is not the
+//!   selector's makes the sender fail;
 //! - an empty file finishes at once on both sides;
 //! - a selector whose hash is not the file's makes the receiver fail and
 //!   remove the file.
@@ -44,12 +46,15 @@ const BIG: u64 = 200 * 1024 * 1024;
 /// How much the resident memory may grow while a big file crosses.
 const MEMORY_BUDGET: u64 = 64 * 1024 * 1024;
 
+/// Files up to this size keep their bytes in the recorded notifications.
+const KEPT_CONTENT: i64 = 1024 * 1024;
+
 static APP: Mutex<()> = Mutex::new(());
 
 /// The application with alice and bob (MSRP over TCP), a recorder of every
-/// notification — without the bytes of `FileTransferStreamGotChunk`, whose
-/// `content` is replaced by its length so that the recorder does not hold
-/// the files — and a directory for the files.
+/// notification — without the bytes of `FileTransferStreamGotChunk` for
+/// files above [`KEPT_CONTENT`], whose `content` is replaced by its length
+/// so that the recorder does not hold them — and a directory for the files.
 struct Running {
     recorder: Arc<NotificationRecorder>,
     observer: Arc<dyn Observer>,
@@ -65,7 +70,8 @@ fn start() -> Running {
     let recorder = NotificationRecorder::new();
     let sink = recorder.clone();
     let observer: Arc<dyn Observer> = Arc::new(move |notification: &Notification| {
-        if notification.name == "FileTransferStreamGotChunk" {
+        let big = !matches!(notification.data.get("file_size"), Some(Value::Int(size)) if *size <= KEPT_CONTENT);
+        if notification.name == "FileTransferStreamGotChunk" && big {
             let mut light = notification.clone();
             let length = match light.data.get("content") {
                 Some(Value::Bytes(bytes)) => bytes.len() as i64,
@@ -310,7 +316,10 @@ fn check_finished(run: &Running, transfer: &Transfer, size: u64) -> u64 {
         assert!(n.data.get("message_id").and_then(Value::as_str).is_some_and(|id| !id.is_empty()));
     }
     for n in &got {
-        crossed += int(n, "content") as u64;
+        crossed += match n.data.get("content") {
+            Some(Value::Bytes(bytes)) => bytes.len() as u64,
+            _ => int(n, "content") as u64,
+        };
     }
     crossed
 }
@@ -458,15 +467,36 @@ fn small_and_empty_files_and_a_wrong_hash() {
         assert_eq!(got.data.get("content_type").and_then(Value::as_str), Some("text/plain"));
         let received = transfer.receiving.file_path().unwrap();
         assert_eq!(received, downloads.join(expected_name));
-        assert_eq!(std::fs::read(&received).unwrap(), std::fs::read(&small).unwrap());
+        let original = std::fs::read(&small).unwrap();
+        assert_eq!(std::fs::read(&received).unwrap(), original);
+        // The notifications carried the file's bytes, in order.
+        let mut carried = Vec::new();
+        for got in run.all_from("FileTransferStreamGotChunk", transfer.receiving.handle()) {
+            match got.data.get("content") {
+                Some(Value::Bytes(bytes)) => carried.extend_from_slice(bytes),
+                other => panic!("content: {other:?}"),
+            }
+        }
+        assert_eq!(carried, original);
         transfer.hang_up(&run);
     }
+
+    // A file that is not the size its selector says: the sender fails.
+    let mut wrong_size = FileSelector::for_file(&small, None, true).unwrap();
+    wrong_size.size = Some(100_001);
+    let transfer = offer(&run, &run.alice, &run.bob, wrong_size, &small, None, 3);
+    let failed = run.from("MediaStreamDidFail", transfer.sending.handle(), 1, T);
+    assert_eq!(failed.data.get("context").and_then(Value::as_str), Some("transferring"));
+    let reason = failed.data.get("reason").and_then(Value::as_str).unwrap_or_default().to_owned();
+    assert!(reason.contains("100000 bytes, 100001 announced"), "{reason}");
+    assert!(run.all_from("FileTransferStreamGotChunk", transfer.receiving.handle()).is_empty());
+    transfer.hang_up(&run);
 
     // An empty file.
     let empty = source.join("empty.dat");
     std::fs::write(&empty, b"").unwrap();
     let selector = FileSelector::for_file(&empty, None, true).unwrap();
-    let transfer = offer(&run, &run.alice, &run.bob, selector, &empty, None, 3);
+    let transfer = offer(&run, &run.alice, &run.bob, selector, &empty, None, 4);
     assert_eq!(check_finished(&run, &transfer, 0), 0);
     let received = transfer.receiving.file_path().unwrap();
     assert_eq!(received, downloads.join("empty.dat"));
@@ -477,7 +507,7 @@ fn small_and_empty_files_and_a_wrong_hash() {
     let corrupted = random_file(&source, "corrupted.bin", 300_000, 5);
     let mut selector = FileSelector::for_file(&corrupted, None, true).unwrap();
     selector.hash = Some(hash_of_file(&small));
-    let transfer = offer(&run, &run.alice, &run.bob, selector, &corrupted, None, 4);
+    let transfer = offer(&run, &run.alice, &run.bob, selector, &corrupted, None, 5);
     let failed = run.from("MediaStreamDidFail", transfer.receiving.handle(), 1, LONG);
     assert_eq!(failed.data.get("context").and_then(Value::as_str), Some("transferring"));
     assert_eq!(failed.data.get("reason").and_then(Value::as_str), Some("File hash mismatch"));
