@@ -14,7 +14,7 @@
 //! - a small file lands in the `file_transfer.directory` setting under
 //!   its own name, a second copy under `name-1.ext`, and the progress
 //!   notifications carry its bytes; a file whose size is not the
-//!   selector's makes the sender fail;
+//!   selector's fails the sending stream's initialization and the call;
 //! - an empty file finishes at once on both sides;
 //! - a selector whose hash is not the file's makes the receiver fail and
 //!   remove the file.
@@ -481,22 +481,24 @@ fn small_and_empty_files_and_a_wrong_hash() {
         transfer.hang_up(&run);
     }
 
-    // A file that is not the size its selector says: the sender fails.
+    // A file that is not the size its selector says: the stream cannot be
+    // initialized, so the call fails before an offer goes out.
     let mut wrong_size = FileSelector::for_file(&small, None, true).unwrap();
     wrong_size.size = Some(100_001);
-    let transfer = offer(&run, &run.alice, &run.bob, wrong_size, &small, None, 3);
-    let failed = run.from("MediaStreamDidFail", transfer.sending.handle(), 1, T);
-    assert_eq!(failed.data.get("context").and_then(Value::as_str), Some("transferring"));
+    let sending = FileTransferStream::new(&run.alice, wrong_size, &small);
+    let call = Session::new(&run.alice);
+    call.connect_with_streams(&run.uri_of(&run.bob), vec![sending.clone() as Arc<dyn MediaStream>], None).unwrap();
+    let failed = run.from("MediaStreamDidFail", sending.handle(), 1, T);
+    assert_eq!(failed.data.get("context").and_then(Value::as_str), Some("initialize"));
     let reason = failed.data.get("reason").and_then(Value::as_str).unwrap_or_default().to_owned();
     assert!(reason.contains("100000 bytes, 100001 announced"), "{reason}");
-    assert!(run.all_from("FileTransferStreamGotChunk", transfer.receiving.handle()).is_empty());
-    transfer.hang_up(&run);
+    run.from("SIPSessionDidFail", call.handle(), 1, T);
 
     // An empty file.
     let empty = source.join("empty.dat");
     std::fs::write(&empty, b"").unwrap();
     let selector = FileSelector::for_file(&empty, None, true).unwrap();
-    let transfer = offer(&run, &run.alice, &run.bob, selector, &empty, None, 4);
+    let transfer = offer(&run, &run.alice, &run.bob, selector, &empty, None, 3);
     assert_eq!(check_finished(&run, &transfer, 0), 0);
     let received = transfer.receiving.file_path().unwrap();
     assert_eq!(received, downloads.join("empty.dat"));
@@ -507,7 +509,7 @@ fn small_and_empty_files_and_a_wrong_hash() {
     let corrupted = random_file(&source, "corrupted.bin", 300_000, 5);
     let mut selector = FileSelector::for_file(&corrupted, None, true).unwrap();
     selector.hash = Some(hash_of_file(&small));
-    let transfer = offer(&run, &run.alice, &run.bob, selector, &corrupted, None, 5);
+    let transfer = offer(&run, &run.alice, &run.bob, selector, &corrupted, None, 4);
     let failed = run.from("MediaStreamDidFail", transfer.receiving.handle(), 1, LONG);
     assert_eq!(failed.data.get("context").and_then(Value::as_str), Some("transferring"));
     assert_eq!(failed.data.get("reason").and_then(Value::as_str), Some("File hash mismatch"));

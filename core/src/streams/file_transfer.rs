@@ -203,8 +203,10 @@ impl FileTransferStream {
     /// A stream that sends the file at `path`, described by `file_selector`
     /// (the original's `FileTransferStream(account, file_selector)`; make
     /// the selector with [`FileSelector::for_file`], which computes the
-    /// hash the receiver checks). The file is opened when the stream
-    /// starts; its size must then still be the selector's.
+    /// hash the receiver checks). The file must exist and have the
+    /// selector's size when the stream is initialized (else
+    /// `MediaStreamDidFail`, context `initialize`) and when it starts (else
+    /// context `transferring`); it is read when it is sent.
     pub fn new(
         account: &Arc<Account>,
         file_selector: FileSelector,
@@ -321,8 +323,8 @@ impl FileTransferStream {
         }
     }
 
-    /// Whether the transfer finished (`FileTransferStreamDidFinish` was
-    /// posted) or failed.
+    /// Whether the transfer is over: finished (`FileTransferStreamDidFinish`
+    /// was posted), failed, or interrupted.
     pub fn is_done(&self) -> bool {
         self.state().done
     }
@@ -387,13 +389,7 @@ impl FileTransferStream {
             Side::Sending(sending) => sending.path.clone(),
             Side::Receiving(_) => return Ok(()),
         };
-        let file = File::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        let size = file.metadata().map_err(|e| format!("cannot read {}: {e}", path.display()))?.len();
-        if let Some(announced) = self.file_selector.size
-            && announced != size
-        {
-            return Err(format!("{} changed: {size} bytes, {announced} announced", path.display()));
-        }
+        let (file, size) = check_file(&path, self.file_selector.size)?;
         let asked = self.base.negotiated().and_then(|n| n.remote.file).and_then(|f| f.range);
         let range = range_to_send(size, asked.as_ref()).map_err(|e| e.to_string())?;
         tracing::debug!("file transfer {:?}: sending bytes {range:?} of {size}", self.base.handle());
@@ -704,10 +700,25 @@ impl FileTransferStream {
         let Some(path) = path else { return };
         if let (Some(partial), Some(hash)) = (resumed, &self.file_selector.hash) {
             PartialTransfers::instance().record(hash, partial, metadata_store().as_deref());
-        } else if created && std::fs::metadata(&path).is_ok_and(|m| m.len() == 0) && self.file_selector.size != Some(0)
-        {
+        } else if created && std::fs::metadata(&path).is_ok_and(|m| m.len() == 0) {
             let _ = std::fs::remove_file(&path);
         }
+    }
+}
+
+/// Opens the file to send and checks its size against the selector's.
+fn check_file(path: &Path, announced: Option<u64>) -> std::result::Result<(File, u64), String> {
+    let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let metadata = file.metadata().map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if !metadata.is_file() {
+        return Err(format!("{} is not a file", path.display()));
+    }
+    let size = metadata.len();
+    match announced {
+        Some(announced) if announced != size => {
+            Err(format!("{} is not the file described: {size} bytes, {announced} announced", path.display()))
+        }
+        _ => Ok((file, size)),
     }
 }
 
@@ -749,9 +760,13 @@ impl MsrpStreamHooks for FileTransferStream {
     fn configure(&self, config: &mut MsrpMediaConfig, offer: Option<&MediaDescription>) -> Result<()> {
         match offer {
             None => {
-                if !self.is_sending() {
-                    return Err(Error::InvalidState("a receiving file transfer stream answers an offer".into()));
-                }
+                let path = match &self.state().side {
+                    Side::Sending(sending) => sending.path.clone(),
+                    Side::Receiving(_) => {
+                        return Err(Error::InvalidState("a receiving file transfer stream answers an offer".into()));
+                    }
+                };
+                check_file(&path, self.file_selector.size).map_err(Error::InvalidArgument)?;
                 config.direction = Direction::SendOnly;
                 let mut file = FileAttributes::new(self.file_selector.to_sdp());
                 file.transfer_id = self.transfer_id.clone();
