@@ -716,7 +716,7 @@ impl MsrpSession {
         let Some(index) = self.state.outgoing.iter().position(|m| m.message_id == message_id) else {
             return false;
         };
-        let Some(message) = self.state.outgoing.remove(index) else { return false };
+        let Some(message) = self.state.remove_outgoing(index) else { return false };
         self.state.transactions.retain(|_, t| t.message_id() != Some(message_id));
         if message.started && message.written < message.end {
             let mut head = message.template.clone();
@@ -825,13 +825,24 @@ impl State {
         self.events.push_back(MsrpEvent::Closed { reason });
     }
 
+    /// Removes the message at `index`, keeping the round robin of
+    /// [`State::next_chunk`] where it was: a message queued after another
+    /// must not overtake it when one before them leaves.
+    fn remove_outgoing(&mut self, index: usize) -> Option<Outgoing> {
+        let message = self.outgoing.remove(index)?;
+        if index < self.next_sender {
+            self.next_sender -= 1;
+        }
+        Some(message)
+    }
+
     fn outgoing_mut(&mut self, message_id: &str) -> Option<&mut Outgoing> {
         self.outgoing.iter_mut().find(|m| m.message_id == message_id)
     }
 
     fn fail_outgoing(&mut self, message_id: &str, code: u16, reason: &str) {
         let Some(index) = self.outgoing.iter().position(|m| m.message_id == message_id) else { return };
-        self.outgoing.remove(index);
+        self.remove_outgoing(index);
         self.transactions.retain(|_, t| t.message_id() != Some(message_id));
         self.events.push_back(MsrpEvent::MessageNotDelivered {
             message_id: message_id.to_owned(),
@@ -849,7 +860,9 @@ impl State {
         if message.success_report && !message.confirmed.covers_range(message.start, message.end) {
             return;
         }
-        self.outgoing.retain(|m| m.message_id != message_id);
+        if let Some(index) = self.outgoing.iter().position(|m| m.message_id == message_id) {
+            self.remove_outgoing(index);
+        }
         self.events.push_back(MsrpEvent::MessageDelivered { message_id: message_id.to_owned() });
     }
 

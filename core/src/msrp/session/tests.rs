@@ -702,3 +702,28 @@ fn range_runs() {
     assert_eq!(set.run_end(10), 40);
     assert!(set.covers_range(10, 40));
 }
+
+#[test]
+fn messages_leave_in_the_order_they_were_queued_while_earlier_ones_are_confirmed() {
+    // Alice writes one chunk at a time while Bob's responses and reports
+    // arrive in between, so messages leave the queue as others are sent:
+    // the round robin must not skip the next queued message.
+    let mut pair = Pair::default();
+    let now = pair.now;
+    let mut sent = Vec::new();
+    for i in 0..40 {
+        let body = format!("message {i}").into_bytes();
+        let id = pair.alice.send_message(now, None, "text/plain", body, i % 3 == 0, FailureReport::Yes).unwrap();
+        sent.push(id);
+    }
+    loop {
+        let Some(bytes) = pair.alice.poll_transmit() else { break };
+        feed_split(&mut pair.bob, now, &bytes, &mut pair.rng);
+        while let Some(bytes) = pair.bob.poll_transmit() {
+            feed_split(&mut pair.alice, now, &bytes, &mut pair.rng);
+        }
+    }
+    pair.pump();
+    let order: Vec<String> = received(&pair.bob_events).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(order, sent);
+}
