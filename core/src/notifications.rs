@@ -426,7 +426,7 @@ notifications! {
         /// The size of the file.
         file_size: i64,
     }
-    /// RFB data arrived from the peer for an internal handler. Sender: the DesktopSharingStream.
+    /// RFB data arrived from the peer for an internal handler. Sender: the handler (as in the original).
     DesktopSharingStreamGotData {
         /// The RFB bytes.
         data: Value,
