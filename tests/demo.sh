@@ -4,7 +4,8 @@
 # restarts and finds the account again, then one account calls another with
 # audio (a 440 Hz WAV plays into the call and the callee records it), they
 # chat over MSRP and alice sends bob a file. Then
-# the same call through the Python binding (python/examples/call_demo.py),
+# the same call through the Python binding (python/examples/call_demo.py)
+# and the chat and file transfer (python/examples/chat_demo.py),
 # from a freshly built wheel. Installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,3 +18,6 @@ rm -rf "$wheels"
 (cd python && maturin build -q -o "$wheels")
 python3 -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheels"/sipsimple-*.whl
 (cd "$(mktemp -d)" && python3 "$OLDPWD/python/examples/call_demo.py")
+
+printf '\n==== chat and a file through the Python binding\n'
+(cd "$(mktemp -d)" && python3 "$OLDPWD/python/examples/chat_demo.py")
