@@ -17,7 +17,11 @@
 //!   selector's fails the sending stream's initialization and the call;
 //! - an empty file finishes at once on both sides;
 //! - a selector whose hash is not the file's makes the receiver fail and
-//!   remove the file.
+//!   remove the file;
+//! - the registry makes a receiving `FileTransferStream` of a `sendonly`
+//!   `m=message` line with `a=file-selector`, refuses requests for a file
+//!   (`recvonly`) and two-way file lines, and leaves lines without a file
+//!   selector to chat.
 
 #[path = "support/app.rs"]
 mod app;
@@ -518,5 +522,45 @@ fn small_and_empty_files_and_a_wrong_hash() {
     assert!(!received.exists(), "the corrupted file was removed");
     transfer.call.end().unwrap();
     run.from("SIPSessionDidEnd", transfer.call.handle(), 1, T);
+    run.stop();
+}
+
+/// An offer with one MSRP m-line carrying `attributes`.
+fn msrp_offer(attributes: &str) -> sipsimple_core::sdp::SessionDescription {
+    let text = format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=message 2855 TCP/MSRP *\r\na=path:msrp://127.0.0.1:2855/abcd;tcp\r\na=accept-types:*\r\n{attributes}"
+    );
+    sipsimple_core::sdp::SessionDescription::parse(text.as_bytes()).expect("a valid offer")
+}
+
+#[test]
+fn incoming_offers_with_a_file_selector_are_file_transfers() {
+    let run = start();
+    let registry = sipsimple_core::streams::MediaStreamRegistry::instance();
+    let selector = "a=file-selector:name:\"photo.jpg\" type:image/jpeg size:1234 \
+                    hash:sha-1:72:24:5F:E8:65:3D:DA:F3:71:36:2F:86:D4:71:91:3E:E4:A2:CE:2E\r\n";
+
+    let offer = msrp_offer(&format!("a=sendonly\r\n{selector}a=file-transfer-id:t1\r\n"));
+    let stream = registry.stream_for(&run.bob, &offer, 0).unwrap().expect("a stream");
+    assert_eq!(stream.stream_type(), "file-transfer");
+    let stream = stream.as_any().downcast::<FileTransferStream>().unwrap();
+    assert_eq!(stream.direction(), "recvonly");
+    assert_eq!(stream.file_selector().name.as_deref(), Some("photo.jpg"));
+    assert_eq!(stream.file_selector().size, Some(1234));
+    assert_eq!(stream.file_size(), Some(1234));
+    assert_eq!(stream.transfer_id().map(|id| id.0.as_str()), Some("t1"));
+    assert_eq!((stream.file_path(), stream.transferred_bytes()), (None, 0));
+    stream.set_save_directory(run.files.path()).unwrap();
+    assert_eq!(stream.save_directory().as_deref(), Some(run.files.path()));
+
+    // A request for a file (recvonly) and a two-way file line are refused.
+    for direction in ["a=recvonly\r\n", "a=sendrecv\r\n", ""] {
+        let offer = msrp_offer(&format!("{direction}{selector}"));
+        assert!(registry.stream_for(&run.bob, &offer, 0).is_err(), "{direction:?}");
+    }
+    // Without a file selector the line is a chat.
+    let chat = registry.stream_for(&run.bob, &msrp_offer(""), 0).unwrap().expect("a stream");
+    assert_eq!(chat.stream_type(), "chat");
     run.stop();
 }
