@@ -15,6 +15,7 @@
 mod account;
 mod application;
 mod audio;
+mod chat;
 mod error;
 mod lookup;
 mod notification;
@@ -27,6 +28,10 @@ pub use account::{Account, AccountClass, AccountManager, register_account_extens
 pub use application::SipApplication;
 pub use audio::{
     AudioBridge, AudioConference, AudioDevice, AudioMixer, AudioPort, SlotConnection, WavePlayer, WaveRecorder,
+};
+pub use chat::{
+    ChatMessageOptions, ChatStream, ComposingState, CpimHeader, CpimIdentity, FileSelector, MultilingualText,
+    file_selector_for_file, file_selector_parse, file_selector_sdp_repr,
 };
 pub use error::SipSimpleError;
 pub use lookup::{DnsLookup, Route, ServiceAddress, ServiceLookup, SipProxyLookup, XcapServerLookup};

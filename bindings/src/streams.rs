@@ -1,4 +1,5 @@
-//! Media streams: [`AudioStream`], the [`MediaStream`] value sessions take
+//! Media streams: [`AudioStream`] (the MSRP [`ChatStream`] is in
+//! `chat`), the [`MediaStream`] value sessions take
 //! and give, and [`media_stream_from_handle`] for the `streams` lists of
 //! session notifications.
 
@@ -10,6 +11,7 @@ use sipsimple_core::streams as core;
 
 use crate::account::Account;
 use crate::audio::{AudioBridge, AudioDevice, AudioPort};
+use crate::chat::ChatStream;
 use crate::{Result, SipSimpleError};
 
 /// A media stream of a session, as `Session` methods take and return it.
@@ -23,6 +25,11 @@ pub enum MediaStream {
     Audio {
         /// The stream.
         stream: Arc<AudioStream>,
+    },
+    /// An MSRP chat stream.
+    Chat {
+        /// The stream.
+        stream: Arc<ChatStream>,
     },
     /// A stream of a type this binding does not wrap.
     Other {
@@ -40,14 +47,16 @@ impl MediaStream {
     pub fn handle(&self) -> u64 {
         match self {
             MediaStream::Audio { stream } => stream.handle(),
+            MediaStream::Chat { stream } => stream.handle(),
             MediaStream::Other { handle, .. } => *handle,
         }
     }
 
-    /// The stream type: `audio`, ...
+    /// The stream type: `audio`, `chat`, ...
     pub fn stream_type(&self) -> String {
         match self {
             MediaStream::Audio { .. } => "audio".to_owned(),
+            MediaStream::Chat { .. } => "chat".to_owned(),
             MediaStream::Other { stream_type, .. } => stream_type.clone(),
         }
     }
@@ -58,16 +67,21 @@ impl MediaStream {
     pub(crate) fn wrap(stream: &Arc<dyn core::MediaStream>) -> MediaStream {
         let handle = stream.handle().raw();
         let stream_type = stream.stream_type();
-        match stream.clone().as_any().downcast::<core::AudioStream>() {
-            Ok(audio) => MediaStream::Audio { stream: Arc::new(AudioStream { inner: audio }) },
-            Err(_) => MediaStream::Other { handle, stream_type: stream_type.to_owned() },
+        let any = stream.clone().as_any();
+        if let Ok(audio) = any.clone().downcast::<core::AudioStream>() {
+            return MediaStream::Audio { stream: Arc::new(AudioStream { inner: audio }) };
         }
+        if let Ok(chat) = any.downcast::<core::ChatStream>() {
+            return MediaStream::Chat { stream: ChatStream::wrap(chat) };
+        }
+        MediaStream::Other { handle, stream_type: stream_type.to_owned() }
     }
 
     /// The core stream, for passing to the core session.
     pub(crate) fn to_core(&self) -> Result<Arc<dyn core::MediaStream>> {
         match self {
             MediaStream::Audio { stream } => Ok(stream.inner.clone()),
+            MediaStream::Chat { stream } => Ok(stream.inner.clone()),
             MediaStream::Other { handle, stream_type } => Err(SipSimpleError::InvalidArgument {
                 detail: format!("a {stream_type} stream ({handle:#x}) cannot be passed from this binding"),
             }),
@@ -85,7 +99,10 @@ impl MediaStream {
 /// data). `InvalidHandle` when it is no live media stream.
 #[uniffi::export]
 pub fn media_stream_from_handle(handle: u64) -> Result<MediaStream> {
-    Ok(MediaStream::Audio { stream: AudioStream::from_handle(handle)? })
+    match Handle::from_raw(handle).try_kind() {
+        Some(ObjectKind::ChatStream) => Ok(MediaStream::Chat { stream: ChatStream::from_handle(handle)? }),
+        _ => Ok(MediaStream::Audio { stream: AudioStream::from_handle(handle)? }),
+    }
 }
 
 /// The counters of a running audio stream (`statistics`); zero before it

@@ -3440,6 +3440,435 @@ public func FfiConverterTypeAudioStream_lower(_ value: AudioStream) -> UInt64 {
 
 
 /**
+ * An MSRP chat stream (`ChatStream`).
+ *
+ * Create one with an account to offer it (`Session.connect`,
+ * `Session.addStream`), or take the one a peer proposed (its
+ * `MediaStream` is `Chat`). Messages sent before it starts are queued.
+ * Its notifications (sender: the stream) are `ChatStreamGotMessage`
+ * (`message`: `content`, `content_type`, `sender` and `recipients` as
+ * `{"uri", "display_name"}`, `subject`, `timestamp`...),
+ * `ChatStreamDidSendMessage`, `ChatStreamDidDeliverMessage` and
+ * `ChatStreamDidNotDeliverMessage` (`message_id`, `code`, `reason`) and
+ * `ChatStreamGotComposingIndication` (`state`, `refresh`, `last_active`,
+ * `sender`), `ChatStreamDidSetNickname` and `ChatStreamDidNotSetNickname`.
+ * The account's `msrp.transport` selects TCP or TLS. Two objects are
+ * equal when they refer to the
+ * same stream.
+ */
+public protocol ChatStreamProtocol: AnyObject, Sendable {
+    
+    /**
+     * The account the stream belongs to.
+     */
+    func account()  -> Account
+    
+    /**
+     * This stream as a `MediaStream`, for `Session` methods.
+     */
+    func asMediaStream()  -> MediaStream
+    
+    /**
+     * `cpim_enabled`: whether messages are wrapped in CPIM (both sides
+     * accept `message/cpim`), once negotiated.
+     */
+    func cpimEnabled()  -> Bool?
+    
+    /**
+     * The stream's handle: the sender of its notifications.
+     */
+    func handle()  -> UInt64
+    
+    /**
+     * `hold_supported`: always false (MSRP streams are not held).
+     */
+    func holdSupported()  -> Bool
+    
+    /**
+     * `local_uri`: our MSRP URI, once initialized.
+     */
+    func localUri()  -> String?
+    
+    /**
+     * `remote_path`: the peer's MSRP path (its own URI last), once
+     * negotiated; empty before.
+     */
+    func remotePath()  -> [String]
+    
+    /**
+     * `send_composing_indication(state, refresh, last_active)`: tells the
+     * peer whether a message is being typed; `refresh` is the seconds
+     * within which an `Active` state will be repeated, `last_active` when
+     * the user was last active (seconds since the Unix epoch). Returns the
+     * indication's id; no delivery notification follows.
+     */
+    func sendComposingIndication(state: ComposingState, refresh: UInt32?, lastActive: Double?) throws  -> String
+    
+    /**
+     * `send_message(content, content_type, ...)`: sends an instant message
+     * and returns its id (the `message_id` of its
+     * `ChatStreamDidDeliverMessage` or `ChatStreamDidNotDeliverMessage`).
+     * `InvalidArgument` (`ChatStreamError` in the original) for an empty
+     * content type, a malformed timestamp, and once the peer is known for
+     * options that need CPIM when it is not used or a content type the
+     * peer does not accept; `InvalidState` after the stream ended.
+     */
+    func sendMessage(content: String, contentType: String, options: ChatMessageOptions) throws  -> String
+    
+    /**
+     * `set_local_nickname(nickname)`: asks the peer (a conference focus,
+     * RFC 7701) to call us `nickname` in this chat. The outcome is
+     * `ChatStreamDidSetNickname` (`nickname`) or
+     * `ChatStreamDidNotSetNickname` (`nickname`, `code`, `reason`; a peer
+     * that is no conference answers 501). `InvalidArgument` for an empty
+     * nickname, `InvalidState` unless the stream is started.
+     */
+    func setLocalNickname(nickname: String) throws 
+    
+}
+/**
+ * An MSRP chat stream (`ChatStream`).
+ *
+ * Create one with an account to offer it (`Session.connect`,
+ * `Session.addStream`), or take the one a peer proposed (its
+ * `MediaStream` is `Chat`). Messages sent before it starts are queued.
+ * Its notifications (sender: the stream) are `ChatStreamGotMessage`
+ * (`message`: `content`, `content_type`, `sender` and `recipients` as
+ * `{"uri", "display_name"}`, `subject`, `timestamp`...),
+ * `ChatStreamDidSendMessage`, `ChatStreamDidDeliverMessage` and
+ * `ChatStreamDidNotDeliverMessage` (`message_id`, `code`, `reason`) and
+ * `ChatStreamGotComposingIndication` (`state`, `refresh`, `last_active`,
+ * `sender`), `ChatStreamDidSetNickname` and `ChatStreamDidNotSetNickname`.
+ * The account's `msrp.transport` selects TCP or TLS. Two objects are
+ * equal when they refer to the
+ * same stream.
+ */
+open class ChatStream: ChatStreamProtocol, @unchecked Sendable, Equatable, Hashable, CustomStringConvertible {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_sipsimple_uniffi_fn_clone_chatstream(self.handle, $0) }
+    }
+    /**
+     * `ChatStream(account)`: a new stream for a session of `account`.
+     * `InvalidHandle` for a stale account.
+     */
+public convenience init(account: Account)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_chatstream_new(
+        FfiConverterTypeAccount_lower(account),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_sipsimple_uniffi_fn_free_chatstream(handle, $0) }
+    }
+
+    
+    /**
+     * The chat stream whose handle is `handle` (a notification's sender or
+     * an entry of its `streams`). `InvalidHandle` when it is no live chat
+     * stream.
+     */
+public static func fromHandle(handle: UInt64)throws  -> ChatStream  {
+    return try  FfiConverterTypeChatStream_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_chatstream_from_handle(
+        FfiConverterUInt64.lower(handle),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A chat stream that accepts `accept_types` (and
+     * `accept_wrapped_types` inside CPIM) instead of the default content
+     * types (as a subclass of the original's ChatStream overriding them).
+     * Without `message/cpim` in `accept_types` messages go plain.
+     */
+public static func withAcceptTypes(account: Account, acceptTypes: [String], acceptWrappedTypes: [String])throws  -> ChatStream  {
+    return try  FfiConverterTypeChatStream_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_chatstream_with_accept_types(
+        FfiConverterTypeAccount_lower(account),
+        FfiConverterSequenceString.lower(acceptTypes),
+        FfiConverterSequenceString.lower(acceptWrappedTypes),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * The account the stream belongs to.
+     */
+open func account() -> Account  {
+    return try!  FfiConverterTypeAccount_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_chatstream_account(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * This stream as a `MediaStream`, for `Session` methods.
+     */
+open func asMediaStream() -> MediaStream  {
+    return try!  FfiConverterTypeMediaStream_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_chatstream_as_media_stream(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `cpim_enabled`: whether messages are wrapped in CPIM (both sides
+     * accept `message/cpim`), once negotiated.
+     */
+open func cpimEnabled() -> Bool?  {
+    return try!  FfiConverterOptionBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_chatstream_cpim_enabled(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The stream's handle: the sender of its notifications.
+     */
+open func handle() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_chatstream_handle(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `hold_supported`: always false (MSRP streams are not held).
+     */
+open func holdSupported() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_chatstream_hold_supported(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `local_uri`: our MSRP URI, once initialized.
+     */
+open func localUri() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_chatstream_local_uri(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `remote_path`: the peer's MSRP path (its own URI last), once
+     * negotiated; empty before.
+     */
+open func remotePath() -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_chatstream_remote_path(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `send_composing_indication(state, refresh, last_active)`: tells the
+     * peer whether a message is being typed; `refresh` is the seconds
+     * within which an `Active` state will be repeated, `last_active` when
+     * the user was last active (seconds since the Unix epoch). Returns the
+     * indication's id; no delivery notification follows.
+     */
+open func sendComposingIndication(state: ComposingState, refresh: UInt32?, lastActive: Double?)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_chatstream_send_composing_indication(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeComposingState_lower(state),
+        FfiConverterOptionUInt32.lower(refresh),
+        FfiConverterOptionDouble.lower(lastActive),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `send_message(content, content_type, ...)`: sends an instant message
+     * and returns its id (the `message_id` of its
+     * `ChatStreamDidDeliverMessage` or `ChatStreamDidNotDeliverMessage`).
+     * `InvalidArgument` (`ChatStreamError` in the original) for an empty
+     * content type, a malformed timestamp, and once the peer is known for
+     * options that need CPIM when it is not used or a content type the
+     * peer does not accept; `InvalidState` after the stream ended.
+     */
+open func sendMessage(content: String, contentType: String, options: ChatMessageOptions)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_chatstream_send_message(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(content),
+        FfiConverterString.lower(contentType),
+        FfiConverterTypeChatMessageOptions_lower(options),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `set_local_nickname(nickname)`: asks the peer (a conference focus,
+     * RFC 7701) to call us `nickname` in this chat. The outcome is
+     * `ChatStreamDidSetNickname` (`nickname`) or
+     * `ChatStreamDidNotSetNickname` (`nickname`, `code`, `reason`; a peer
+     * that is no conference answers 501). `InvalidArgument` for an empty
+     * nickname, `InvalidState` unless the stream is started.
+     */
+open func setLocalNickname(nickname: String)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_chatstream_set_local_nickname(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(nickname),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_chatstream_uniffi_trait_display(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+}
+// The local Rust `Eq` implementation - only `eq` is used.
+public static func == (self: ChatStream, other: ChatStream) -> Bool {
+    return try!  FfiConverterBool.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_chatstream_uniffi_trait_eq_eq(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeChatStream_lower(other),uniffiCallStatus
+    )
+}
+    )
+}
+// The local Rust `Hash` implementation
+public func hash(into hasher: inout Hasher) {
+    let val = try!  FfiConverterUInt64.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_chatstream_uniffi_trait_hash(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+    hasher.combine(val)
+}
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeChatStream: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = ChatStream
+
+    public static func lift(_ handle: UInt64) throws -> ChatStream {
+        return ChatStream(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: ChatStream) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ChatStream {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ChatStream, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChatStream_lift(_ handle: UInt64) throws -> ChatStream {
+    return try FfiConverterTypeChatStream.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChatStream_lower(_ value: ChatStream) -> UInt64 {
+    return FfiConverterTypeChatStream.lower(value)
+}
+
+
+
+
+
+
+/**
  * `DNSLookup`: finds SIP proxies (RFC 3263), STUN servers and MSRP relays,
  * and XCAP roots.
  *
@@ -7134,6 +7563,435 @@ public func FfiConverterTypeAudioStreamStatistics_lower(_ value: AudioStreamStat
 
 
 /**
+ * What `ChatStream.send_message` may add to a message besides its
+ * content; everything but the content needs CPIM.
+ */
+public struct ChatMessageOptions: Equatable, Hashable {
+    /**
+     * CPIM `To`; `None` means the remote identity.
+     */
+    public var recipients: [CpimIdentity]?
+    /**
+     * CPIM `cc`.
+     */
+    public var courtesyRecipients: [CpimIdentity]
+    /**
+     * CPIM `Subject` with its translations.
+     */
+    public var subject: MultilingualText?
+    /**
+     * CPIM `DateTime` in seconds since the Unix epoch; `None` means now.
+     */
+    public var timestamp: Double?
+    /**
+     * CPIM `Require`: what the receiver must understand.
+     */
+    public var required: [String]
+    /**
+     * Other CPIM headers.
+     */
+    public var additionalHeaders: [CpimHeader]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * CPIM `To`; `None` means the remote identity.
+         */recipients: [CpimIdentity]? = nil, 
+        /**
+         * CPIM `cc`.
+         */courtesyRecipients: [CpimIdentity] = [], 
+        /**
+         * CPIM `Subject` with its translations.
+         */subject: MultilingualText? = nil, 
+        /**
+         * CPIM `DateTime` in seconds since the Unix epoch; `None` means now.
+         */timestamp: Double? = nil, 
+        /**
+         * CPIM `Require`: what the receiver must understand.
+         */required: [String] = [], 
+        /**
+         * Other CPIM headers.
+         */additionalHeaders: [CpimHeader] = []) {
+        self.recipients = recipients
+        self.courtesyRecipients = courtesyRecipients
+        self.subject = subject
+        self.timestamp = timestamp
+        self.required = required
+        self.additionalHeaders = additionalHeaders
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ChatMessageOptions: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeChatMessageOptions: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ChatMessageOptions {
+        return
+            try ChatMessageOptions(
+                recipients: FfiConverterOptionSequenceTypeCpimIdentity.read(from: &buf), 
+                courtesyRecipients: FfiConverterSequenceTypeCpimIdentity.read(from: &buf), 
+                subject: FfiConverterOptionTypeMultilingualText.read(from: &buf), 
+                timestamp: FfiConverterOptionDouble.read(from: &buf), 
+                required: FfiConverterSequenceString.read(from: &buf), 
+                additionalHeaders: FfiConverterSequenceTypeCpimHeader.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ChatMessageOptions, into buf: inout [UInt8]) {
+        FfiConverterOptionSequenceTypeCpimIdentity.write(value.recipients, into: &buf)
+        FfiConverterSequenceTypeCpimIdentity.write(value.courtesyRecipients, into: &buf)
+        FfiConverterOptionTypeMultilingualText.write(value.subject, into: &buf)
+        FfiConverterOptionDouble.write(value.timestamp, into: &buf)
+        FfiConverterSequenceString.write(value.required, into: &buf)
+        FfiConverterSequenceTypeCpimHeader.write(value.additionalHeaders, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChatMessageOptions_lift(_ buf: RustBuffer) throws -> ChatMessageOptions {
+    return try FfiConverterTypeChatMessageOptions.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChatMessageOptions_lower(_ value: ChatMessageOptions) -> RustBuffer {
+    return FfiConverterTypeChatMessageOptions.lower(value)
+}
+
+
+/**
+ * A CPIM header other than the standard ones (`CPIMHeader`).
+ */
+public struct CpimHeader: Equatable, Hashable {
+    /**
+     * The header name, without prefix.
+     */
+    public var name: String
+    /**
+     * The value.
+     */
+    public var value: String
+    /**
+     * The namespace URI; `None` for the standard CPIM namespace.
+     */
+    public var namespace: String?
+    /**
+     * The prefix the namespace's headers are written with.
+     */
+    public var prefix: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The header name, without prefix.
+         */name: String, 
+        /**
+         * The value.
+         */value: String, 
+        /**
+         * The namespace URI; `None` for the standard CPIM namespace.
+         */namespace: String? = nil, 
+        /**
+         * The prefix the namespace's headers are written with.
+         */prefix: String = "") {
+        self.name = name
+        self.value = value
+        self.namespace = namespace
+        self.prefix = prefix
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CpimHeader: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCpimHeader: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CpimHeader {
+        return
+            try CpimHeader(
+                name: FfiConverterString.read(from: &buf), 
+                value: FfiConverterString.read(from: &buf), 
+                namespace: FfiConverterOptionString.read(from: &buf), 
+                prefix: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CpimHeader, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.value, into: &buf)
+        FfiConverterOptionString.write(value.namespace, into: &buf)
+        FfiConverterString.write(value.prefix, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCpimHeader_lift(_ buf: RustBuffer) throws -> CpimHeader {
+    return try FfiConverterTypeCpimHeader.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCpimHeader_lower(_ value: CpimHeader) -> RustBuffer {
+    return FfiConverterTypeCpimHeader.lower(value)
+}
+
+
+/**
+ * A sender or recipient of a chat message (`ChatIdentity`,
+ * `CPIMIdentity`): a URI (`sip:bob@example.com`) and an optional display
+ * name.
+ */
+public struct CpimIdentity: Equatable, Hashable {
+    /**
+     * The URI.
+     */
+    public var uri: String
+    /**
+     * The display name.
+     */
+    public var displayName: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The URI.
+         */uri: String, 
+        /**
+         * The display name.
+         */displayName: String? = nil) {
+        self.uri = uri
+        self.displayName = displayName
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CpimIdentity: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCpimIdentity: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CpimIdentity {
+        return
+            try CpimIdentity(
+                uri: FfiConverterString.read(from: &buf), 
+                displayName: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CpimIdentity, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.uri, into: &buf)
+        FfiConverterOptionString.write(value.displayName, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCpimIdentity_lift(_ buf: RustBuffer) throws -> CpimIdentity {
+    return try FfiConverterTypeCpimIdentity.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCpimIdentity_lower(_ value: CpimIdentity) -> RustBuffer {
+    return FfiConverterTypeCpimIdentity.lower(value)
+}
+
+
+/**
+ * The file a file transfer carries (`FileSelector`, the SDP
+ * `a=file-selector` attribute of RFC 5547). Every field is optional.
+ */
+public struct FileSelector: Equatable, Hashable {
+    /**
+     * The base file name.
+     */
+    public var name: String?
+    /**
+     * The MIME type (`type` in the original).
+     */
+    public var contentType: String?
+    /**
+     * The size in bytes.
+     */
+    public var size: UInt64?
+    /**
+     * The SHA-1 hash, `sha-1:XX:...:XX` (20 upper-case hex pairs).
+     */
+    public var hash: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The base file name.
+         */name: String? = nil, 
+        /**
+         * The MIME type (`type` in the original).
+         */contentType: String? = nil, 
+        /**
+         * The size in bytes.
+         */size: UInt64? = nil, 
+        /**
+         * The SHA-1 hash, `sha-1:XX:...:XX` (20 upper-case hex pairs).
+         */hash: String? = nil) {
+        self.name = name
+        self.contentType = contentType
+        self.size = size
+        self.hash = hash
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FileSelector: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFileSelector: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FileSelector {
+        return
+            try FileSelector(
+                name: FfiConverterOptionString.read(from: &buf), 
+                contentType: FfiConverterOptionString.read(from: &buf), 
+                size: FfiConverterOptionUInt64.read(from: &buf), 
+                hash: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FileSelector, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.name, into: &buf)
+        FfiConverterOptionString.write(value.contentType, into: &buf)
+        FfiConverterOptionUInt64.write(value.size, into: &buf)
+        FfiConverterOptionString.write(value.hash, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFileSelector_lift(_ buf: RustBuffer) throws -> FileSelector {
+    return try FfiConverterTypeFileSelector.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFileSelector_lower(_ value: FileSelector) -> RustBuffer {
+    return FfiConverterTypeFileSelector.lower(value)
+}
+
+
+/**
+ * A text with translations (`MultilingualText`), as a CPIM Subject is.
+ */
+public struct MultilingualText: Equatable, Hashable {
+    /**
+     * The text without a language.
+     */
+    public var text: String?
+    /**
+     * Translations by language tag (`fr`, `de-CH`...).
+     */
+    public var translations: [String: String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The text without a language.
+         */text: String?, 
+        /**
+         * Translations by language tag (`fr`, `de-CH`...).
+         */translations: [String: String]) {
+        self.text = text
+        self.translations = translations
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MultilingualText: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMultilingualText: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MultilingualText {
+        return
+            try MultilingualText(
+                text: FfiConverterOptionString.read(from: &buf), 
+                translations: FfiConverterDictionaryStringString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MultilingualText, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.text, into: &buf)
+        FfiConverterDictionaryStringString.write(value.translations, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMultilingualText_lift(_ buf: RustBuffer) throws -> MultilingualText {
+    return try FfiConverterTypeMultilingualText.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMultilingualText_lower(_ value: MultilingualText) -> RustBuffer {
+    return FfiConverterTypeMultilingualText.lower(value)
+}
+
+
+/**
  * One notification, as delivered to a `NotificationObserver`.
  */
 public struct Notification: Equatable, Hashable {
@@ -7800,6 +8658,81 @@ public func FfiConverterTypeAudioPort_lower(_ value: AudioPort) -> RustBuffer {
 
 
 /**
+ * The state of an is-composing indication.
+ */
+
+public enum ComposingState: Equatable, Hashable {
+    
+    /**
+     * A message is being composed.
+     */
+    case active
+    /**
+     * No message is being composed.
+     */
+    case idle
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ComposingState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeComposingState: FfiConverterRustBuffer {
+    typealias SwiftType = ComposingState
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ComposingState {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .active
+        
+        case 2: return .idle
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ComposingState, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .active:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .idle:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeComposingState_lift(_ buf: RustBuffer) throws -> ComposingState {
+    return try FfiConverterTypeComposingState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeComposingState_lower(_ value: ComposingState) -> RustBuffer {
+    return FfiConverterTypeComposingState.lower(value)
+}
+
+
+
+/**
  * A media stream of a session, as `Session` methods take and return it.
  *
  * Every stream type this binding knows is a variant holding its object; a
@@ -7816,6 +8749,14 @@ public enum MediaStream {
         /**
          * The stream.
          */stream: AudioStream
+    )
+    /**
+     * An MSRP chat stream.
+     */
+    case chat(
+        /**
+         * The stream.
+         */stream: ChatStream
     )
     /**
      * A stream of a type this binding does not wrap.
@@ -7845,7 +8786,7 @@ public func handle() -> UInt64  {
 }
 
     /**
-     * The stream type: `audio`, ...
+     * The stream type: `audio`, `chat`, ...
      */
 public func streamType() -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
@@ -7877,7 +8818,10 @@ public struct FfiConverterTypeMediaStream: FfiConverterRustBuffer {
         case 1: return .audio(stream: try FfiConverterTypeAudioStream.read(from: &buf)
         )
         
-        case 2: return .other(handle: try FfiConverterUInt64.read(from: &buf), streamType: try FfiConverterString.read(from: &buf)
+        case 2: return .chat(stream: try FfiConverterTypeChatStream.read(from: &buf)
+        )
+        
+        case 3: return .other(handle: try FfiConverterUInt64.read(from: &buf), streamType: try FfiConverterString.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -7893,8 +8837,13 @@ public struct FfiConverterTypeMediaStream: FfiConverterRustBuffer {
             FfiConverterTypeAudioStream.write(stream, into: &buf)
             
         
-        case let .other(handle,streamType):
+        case let .chat(stream):
             writeInt(&buf, Int32(2))
+            FfiConverterTypeChatStream.write(stream, into: &buf)
+            
+        
+        case let .other(handle,streamType):
+            writeInt(&buf, Int32(3))
             FfiConverterUInt64.write(handle, into: &buf)
             FfiConverterString.write(streamType, into: &buf)
             
@@ -8415,6 +9364,30 @@ fileprivate struct FfiConverterOptionDouble: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionBool: FfiConverterRustBuffer {
+    typealias SwiftType = Bool?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterBool.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterBool.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
     typealias SwiftType = String?
 
@@ -8535,6 +9508,30 @@ fileprivate struct FfiConverterOptionTypeAudioDevice: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeMultilingualText: FfiConverterRustBuffer {
+    typealias SwiftType = MultilingualText?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeMultilingualText.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeMultilingualText.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeObjectRef: FfiConverterRustBuffer {
     typealias SwiftType = ObjectRef?
 
@@ -8551,6 +9548,30 @@ fileprivate struct FfiConverterOptionTypeObjectRef: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeObjectRef.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionSequenceTypeCpimIdentity: FfiConverterRustBuffer {
+    typealias SwiftType = [CpimIdentity]?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterSequenceTypeCpimIdentity.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterSequenceTypeCpimIdentity.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -8651,6 +9672,56 @@ fileprivate struct FfiConverterSequenceTypeSession: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeSession.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeCpimHeader: FfiConverterRustBuffer {
+    typealias SwiftType = [CpimHeader]
+
+    public static func write(_ value: [CpimHeader], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCpimHeader.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [CpimHeader] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [CpimHeader]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCpimHeader.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeCpimIdentity: FfiConverterRustBuffer {
+    typealias SwiftType = [CpimIdentity]
+
+    public static func write(_ value: [CpimIdentity], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCpimIdentity.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [CpimIdentity] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [CpimIdentity]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCpimIdentity.read(from: &buf))
         }
         return seq
     }
@@ -8780,6 +9851,32 @@ fileprivate struct FfiConverterSequenceTypeMediaStream: FfiConverterRustBuffer {
         return seq
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterDictionaryStringString: FfiConverterRustBuffer {
+    public static func write(_ value: [String: String], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for (key, value) in value {
+            FfiConverterString.write(key, into: &buf)
+            FfiConverterString.write(value, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String: String] {
+        let len: Int32 = try readInt(&buf)
+        var dict = [String: String]()
+        dict.reserveCapacity(Int(len))
+        for _ in 0..<len {
+            let key = try FfiConverterString.read(from: &buf)
+            let value = try FfiConverterString.read(from: &buf)
+            dict[key] = value
+        }
+        return dict
+    }
+}
 /**
  * Extends the settings class of accounts (the original's
  * `Account.register_extension` / `BonjourAccount.register_extension`);
@@ -8797,6 +9894,48 @@ public func registerAccountExtension(accountClass: AccountClass, path: String, t
         FfiConverterBool.lower(nillable),uniffiCallStatus
     )
 }
+}
+/**
+ * `FileSelector.for_file(path, content_type, compute_hash)`: the selector
+ * of the file at `path` (its type guessed from the name when
+ * `content_type` is `None`; its SHA-1 hash when `compute_hash`, which
+ * reads the whole file and blocks). `InvalidArgument` when the file
+ * cannot be read or is no regular file.
+ */
+public func fileSelectorForFile(path: String, contentType: String? = nil, computeHash: Bool = true)throws  -> FileSelector  {
+    return try  FfiConverterTypeFileSelector_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_func_file_selector_for_file(
+        FfiConverterString.lower(path),
+        FfiConverterOptionString.lower(contentType),
+        FfiConverterBool.lower(computeHash),uniffiCallStatus
+    )
+})
+}
+/**
+ * `FileSelector.parse(value)`: the selector of an `a=file-selector:`
+ * value. `InvalidArgument` when it breaks the RFC 5547 grammar.
+ */
+public func fileSelectorParse(value: String)throws  -> FileSelector  {
+    return try  FfiConverterTypeFileSelector_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_func_file_selector_parse(
+        FfiConverterString.lower(value),uniffiCallStatus
+    )
+})
+}
+/**
+ * `sdp_repr`: the `a=file-selector:` value of `selector` (the present
+ * fields in the order name, type, size, hash). `InvalidArgument` for a
+ * malformed hash.
+ */
+public func fileSelectorSdpRepr(selector: FileSelector)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_func_file_selector_sdp_repr(
+        FfiConverterTypeFileSelector_lower(selector),uniffiCallStatus
+    )
+})
 }
 /**
  * The stream whose handle is `handle`, e.g. one of the `streams` of a
@@ -8828,6 +9967,15 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.contractVersionMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_func_register_account_extension() != 25821) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_func_file_selector_for_file() != 15021) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_func_file_selector_parse() != 18225) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_func_file_selector_sdp_repr() != 30913) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_func_media_stream_from_handle() != 39291) {
@@ -9151,6 +10299,36 @@ private let initializationResult: InitializationResult = {
     if (uniffi_sipsimple_uniffi_checksum_method_waverecorder_stop() != 11259) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_sipsimple_uniffi_checksum_method_chatstream_account() != 16722) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_chatstream_as_media_stream() != 42979) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_chatstream_cpim_enabled() != 14571) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_chatstream_handle() != 50220) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_chatstream_hold_supported() != 34126) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_chatstream_local_uri() != 36335) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_chatstream_remote_path() != 57977) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_chatstream_send_composing_indication() != 14787) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_chatstream_send_message() != 12930) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_chatstream_set_local_nickname() != 30757) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_sipsimple_uniffi_checksum_method_dnslookup_handle() != 31366) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -9413,6 +10591,15 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_constructor_waverecorder_new() != 6391) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_chatstream_from_handle() != 33449) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_chatstream_new() != 17878) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_chatstream_with_accept_types() != 35147) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_constructor_dnslookup_new() != 3695) {

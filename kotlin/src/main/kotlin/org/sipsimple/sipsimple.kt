@@ -699,6 +699,12 @@ internal object IntegrityCheckingUniffiLib {
     internal fun ensureInitialized() = Unit
     external fun uniffi_sipsimple_uniffi_checksum_func_register_account_extension(
     ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_func_file_selector_for_file(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_func_file_selector_parse(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_func_file_selector_sdp_repr(
+    ): Int
     external fun uniffi_sipsimple_uniffi_checksum_func_media_stream_from_handle(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_account_contact_uri(
@@ -913,6 +919,26 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_waverecorder_stop(
     ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_chatstream_account(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_chatstream_as_media_stream(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_chatstream_cpim_enabled(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_chatstream_handle(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_chatstream_hold_supported(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_chatstream_local_uri(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_chatstream_remote_path(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_chatstream_send_composing_indication(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_chatstream_send_message(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_chatstream_set_local_nickname(
+    ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_dnslookup_handle(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_dnslookup_lookup_service(
@@ -1088,6 +1114,12 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_sipsimple_uniffi_checksum_constructor_waverecorder_from_handle(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_constructor_waverecorder_new(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_chatstream_from_handle(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_chatstream_new(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_chatstream_with_accept_types(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_constructor_dnslookup_new(
     ): Int
@@ -1422,6 +1454,44 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_sipsimple_uniffi_fn_method_waverecorder_stop(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_clone_chatstream(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_free_chatstream(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_constructor_chatstream_from_handle(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_constructor_chatstream_new(`account`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_constructor_chatstream_with_accept_types(`account`: Long,`acceptTypes`: RustBuffer.ByValue,`acceptWrappedTypes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_chatstream_account(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_chatstream_as_media_stream(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_chatstream_cpim_enabled(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_chatstream_handle(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_chatstream_hold_supported(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_chatstream_local_uri(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_chatstream_remote_path(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_chatstream_send_composing_indication(`ptr`: Long,`state`: RustBuffer.ByValue,`refresh`: RustBuffer.ByValue,`lastActive`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_chatstream_send_message(`ptr`: Long,`content`: RustBuffer.ByValue,`contentType`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_chatstream_set_local_nickname(`ptr`: Long,`nickname`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_chatstream_uniffi_trait_display(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_chatstream_uniffi_trait_eq_eq(`ptr`: Long,`other`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_chatstream_uniffi_trait_eq_ne(`ptr`: Long,`other`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_chatstream_uniffi_trait_hash(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_sipsimple_uniffi_fn_clone_dnslookup(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_sipsimple_uniffi_fn_free_dnslookup(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1666,6 +1736,12 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_sipsimple_uniffi_fn_func_register_account_extension(`accountClass`: RustBuffer.ByValue,`path`: RustBuffer.ByValue,`typeName`: RustBuffer.ByValue,`defaultJson`: RustBuffer.ByValue,`nillable`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_func_file_selector_for_file(`path`: RustBuffer.ByValue,`contentType`: RustBuffer.ByValue,`computeHash`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_func_file_selector_parse(`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_func_file_selector_sdp_repr(`selector`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_sipsimple_uniffi_fn_func_media_stream_from_handle(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_sipsimple_uniffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1788,6 +1864,15 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_sipsimple_uniffi_checksum_func_register_account_extension() and 0xFFFF) != 25821) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_func_file_selector_for_file() and 0xFFFF) != 15021) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_func_file_selector_parse() and 0xFFFF) != 18225) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_func_file_selector_sdp_repr() and 0xFFFF) != 30913) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_func_media_stream_from_handle() and 0xFFFF) != 39291) {
@@ -2111,6 +2196,36 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_waverecorder_stop() and 0xFFFF) != 11259) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_chatstream_account() and 0xFFFF) != 16722) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_chatstream_as_media_stream() and 0xFFFF) != 42979) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_chatstream_cpim_enabled() and 0xFFFF) != 14571) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_chatstream_handle() and 0xFFFF) != 50220) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_chatstream_hold_supported() and 0xFFFF) != 34126) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_chatstream_local_uri() and 0xFFFF) != 36335) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_chatstream_remote_path() and 0xFFFF) != 57977) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_chatstream_send_composing_indication() and 0xFFFF) != 14787) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_chatstream_send_message() and 0xFFFF) != 12930) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_chatstream_set_local_nickname() and 0xFFFF) != 30757) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_dnslookup_handle() and 0xFFFF) != 31366) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -2373,6 +2488,15 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_waverecorder_new() and 0xFFFF) != 6391) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_chatstream_from_handle() and 0xFFFF) != 33449) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_chatstream_new() and 0xFFFF) != 17878) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_chatstream_with_accept_types() and 0xFFFF) != 35147) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_dnslookup_new() and 0xFFFF) != 3695) {
@@ -6949,6 +7073,621 @@ public object FfiConverterTypeAudioStream: FfiConverter<AudioStream, Long> {
     override fun allocationSize(value: AudioStream) = 8UL
 
     override fun write(value: AudioStream, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * An MSRP chat stream (`ChatStream`).
+ *
+ * Create one with an account to offer it (`Session.connect`,
+ * `Session.addStream`), or take the one a peer proposed (its
+ * `MediaStream` is `Chat`). Messages sent before it starts are queued.
+ * Its notifications (sender: the stream) are `ChatStreamGotMessage`
+ * (`message`: `content`, `content_type`, `sender` and `recipients` as
+ * `{"uri", "display_name"}`, `subject`, `timestamp`...),
+ * `ChatStreamDidSendMessage`, `ChatStreamDidDeliverMessage` and
+ * `ChatStreamDidNotDeliverMessage` (`message_id`, `code`, `reason`) and
+ * `ChatStreamGotComposingIndication` (`state`, `refresh`, `last_active`,
+ * `sender`), `ChatStreamDidSetNickname` and `ChatStreamDidNotSetNickname`.
+ * The account's `msrp.transport` selects TCP or TLS. Two objects are
+ * equal when they refer to the
+ * same stream.
+ */
+public interface ChatStreamInterface {
+    
+    /**
+     * The account the stream belongs to.
+     */
+    fun `account`(): Account
+    
+    /**
+     * This stream as a `MediaStream`, for `Session` methods.
+     */
+    fun `asMediaStream`(): MediaStream
+    
+    /**
+     * `cpim_enabled`: whether messages are wrapped in CPIM (both sides
+     * accept `message/cpim`), once negotiated.
+     */
+    fun `cpimEnabled`(): kotlin.Boolean?
+    
+    /**
+     * The stream's handle: the sender of its notifications.
+     */
+    fun `handle`(): kotlin.ULong
+    
+    /**
+     * `hold_supported`: always false (MSRP streams are not held).
+     */
+    fun `holdSupported`(): kotlin.Boolean
+    
+    /**
+     * `local_uri`: our MSRP URI, once initialized.
+     */
+    fun `localUri`(): kotlin.String?
+    
+    /**
+     * `remote_path`: the peer's MSRP path (its own URI last), once
+     * negotiated; empty before.
+     */
+    fun `remotePath`(): List<kotlin.String>
+    
+    /**
+     * `send_composing_indication(state, refresh, last_active)`: tells the
+     * peer whether a message is being typed; `refresh` is the seconds
+     * within which an `Active` state will be repeated, `last_active` when
+     * the user was last active (seconds since the Unix epoch). Returns the
+     * indication's id; no delivery notification follows.
+     */
+    fun `sendComposingIndication`(`state`: ComposingState, `refresh`: kotlin.UInt?, `lastActive`: kotlin.Double?): kotlin.String
+    
+    /**
+     * `send_message(content, content_type, ...)`: sends an instant message
+     * and returns its id (the `message_id` of its
+     * `ChatStreamDidDeliverMessage` or `ChatStreamDidNotDeliverMessage`).
+     * `InvalidArgument` (`ChatStreamError` in the original) for an empty
+     * content type, a malformed timestamp, and once the peer is known for
+     * options that need CPIM when it is not used or a content type the
+     * peer does not accept; `InvalidState` after the stream ended.
+     */
+    fun `sendMessage`(`content`: kotlin.String, `contentType`: kotlin.String, `options`: ChatMessageOptions): kotlin.String
+    
+    /**
+     * `set_local_nickname(nickname)`: asks the peer (a conference focus,
+     * RFC 7701) to call us `nickname` in this chat. The outcome is
+     * `ChatStreamDidSetNickname` (`nickname`) or
+     * `ChatStreamDidNotSetNickname` (`nickname`, `code`, `reason`; a peer
+     * that is no conference answers 501). `InvalidArgument` for an empty
+     * nickname, `InvalidState` unless the stream is started.
+     */
+    fun `setLocalNickname`(`nickname`: kotlin.String)
+    
+    companion object
+}
+
+/**
+ * An MSRP chat stream (`ChatStream`).
+ *
+ * Create one with an account to offer it (`Session.connect`,
+ * `Session.addStream`), or take the one a peer proposed (its
+ * `MediaStream` is `Chat`). Messages sent before it starts are queued.
+ * Its notifications (sender: the stream) are `ChatStreamGotMessage`
+ * (`message`: `content`, `content_type`, `sender` and `recipients` as
+ * `{"uri", "display_name"}`, `subject`, `timestamp`...),
+ * `ChatStreamDidSendMessage`, `ChatStreamDidDeliverMessage` and
+ * `ChatStreamDidNotDeliverMessage` (`message_id`, `code`, `reason`) and
+ * `ChatStreamGotComposingIndication` (`state`, `refresh`, `last_active`,
+ * `sender`), `ChatStreamDidSetNickname` and `ChatStreamDidNotSetNickname`.
+ * The account's `msrp.transport` selects TCP or TLS. Two objects are
+ * equal when they refer to the
+ * same stream.
+ */
+open class ChatStream: Disposable, AutoCloseable, ChatStreamInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * `ChatStream(account)`: a new stream for a session of `account`.
+     * `InvalidHandle` for a stale account.
+     */
+    constructor(`account`: Account) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_chatstream_new(
+    
+        
+        FfiConverterTypeAccount.lower(`account`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_sipsimple_uniffi_fn_free_chatstream(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_sipsimple_uniffi_fn_clone_chatstream(handle, status)
+        }
+    }
+
+    
+    /**
+     * The account the stream belongs to.
+     */override fun `account`(): Account {
+            return FfiConverterTypeAccount.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_chatstream_account(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * This stream as a `MediaStream`, for `Session` methods.
+     */override fun `asMediaStream`(): MediaStream {
+            return FfiConverterTypeMediaStream.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_chatstream_as_media_stream(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `cpim_enabled`: whether messages are wrapped in CPIM (both sides
+     * accept `message/cpim`), once negotiated.
+     */override fun `cpimEnabled`(): kotlin.Boolean? {
+            return FfiConverterOptionalBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_chatstream_cpim_enabled(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The stream's handle: the sender of its notifications.
+     */override fun `handle`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_chatstream_handle(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `hold_supported`: always false (MSRP streams are not held).
+     */override fun `holdSupported`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_chatstream_hold_supported(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `local_uri`: our MSRP URI, once initialized.
+     */override fun `localUri`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_chatstream_local_uri(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `remote_path`: the peer's MSRP path (its own URI last), once
+     * negotiated; empty before.
+     */override fun `remotePath`(): List<kotlin.String> {
+            return FfiConverterSequenceString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_chatstream_remote_path(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `send_composing_indication(state, refresh, last_active)`: tells the
+     * peer whether a message is being typed; `refresh` is the seconds
+     * within which an `Active` state will be repeated, `last_active` when
+     * the user was last active (seconds since the Unix epoch). Returns the
+     * indication's id; no delivery notification follows.
+     */
+    @Throws(SipSimpleException::class)override fun `sendComposingIndication`(`state`: ComposingState, `refresh`: kotlin.UInt?, `lastActive`: kotlin.Double?): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_chatstream_send_composing_indication(
+        it,
+        
+        FfiConverterTypeComposingState.lower(`state`),
+        FfiConverterOptionalUInt.lower(`refresh`),
+        FfiConverterOptionalDouble.lower(`lastActive`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `send_message(content, content_type, ...)`: sends an instant message
+     * and returns its id (the `message_id` of its
+     * `ChatStreamDidDeliverMessage` or `ChatStreamDidNotDeliverMessage`).
+     * `InvalidArgument` (`ChatStreamError` in the original) for an empty
+     * content type, a malformed timestamp, and once the peer is known for
+     * options that need CPIM when it is not used or a content type the
+     * peer does not accept; `InvalidState` after the stream ended.
+     */
+    @Throws(SipSimpleException::class)override fun `sendMessage`(`content`: kotlin.String, `contentType`: kotlin.String, `options`: ChatMessageOptions): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_chatstream_send_message(
+        it,
+        
+        FfiConverterString.lower(`content`),
+        FfiConverterString.lower(`contentType`),
+        FfiConverterTypeChatMessageOptions.lower(`options`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `set_local_nickname(nickname)`: asks the peer (a conference focus,
+     * RFC 7701) to call us `nickname` in this chat. The outcome is
+     * `ChatStreamDidSetNickname` (`nickname`) or
+     * `ChatStreamDidNotSetNickname` (`nickname`, `code`, `reason`; a peer
+     * that is no conference answers 501). `InvalidArgument` for an empty
+     * nickname, `InvalidState` unless the stream is started.
+     */
+    @Throws(SipSimpleException::class)override fun `setLocalNickname`(`nickname`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_chatstream_set_local_nickname(
+        it,
+        
+        FfiConverterString.lower(`nickname`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_chatstream_uniffi_trait_display(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    // The local Rust `Eq` implementation - only `eq` is used.
+    override fun equals(other: Any?): Boolean {
+        if (other !is ChatStream) return false
+        return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_chatstream_uniffi_trait_eq_eq(
+        it,
+        
+        FfiConverterTypeChatStream.lower(`other`),_status)
+}
+    }
+    )
+    }
+    // The local Rust `Hash` implementation
+    override fun hashCode(): Int {
+        return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_chatstream_uniffi_trait_hash(
+        it,
+        _status)
+}
+    }
+    ).toInt()
+    }
+
+    
+    companion object {
+        
+    /**
+     * The chat stream whose handle is `handle` (a notification's sender or
+     * an entry of its `streams`). `InvalidHandle` when it is no live chat
+     * stream.
+     */
+    @Throws(SipSimpleException::class) fun `fromHandle`(`handle`: kotlin.ULong): ChatStream {
+            return FfiConverterTypeChatStream.lift(
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_chatstream_from_handle(
+    
+        
+        FfiConverterULong.lower(`handle`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * A chat stream that accepts `accept_types` (and
+     * `accept_wrapped_types` inside CPIM) instead of the default content
+     * types (as a subclass of the original's ChatStream overriding them).
+     * Without `message/cpim` in `accept_types` messages go plain.
+     */
+    @Throws(SipSimpleException::class) fun `withAcceptTypes`(`account`: Account, `acceptTypes`: List<kotlin.String>, `acceptWrappedTypes`: List<kotlin.String>): ChatStream {
+            return FfiConverterTypeChatStream.lift(
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_chatstream_with_accept_types(
+    
+        
+        FfiConverterTypeAccount.lower(`account`),
+        FfiConverterSequenceString.lower(`acceptTypes`),
+        FfiConverterSequenceString.lower(`acceptWrappedTypes`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeChatStream: FfiConverter<ChatStream, Long> {
+    override fun lower(value: ChatStream): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): ChatStream {
+        return ChatStream(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): ChatStream {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: ChatStream) = 8UL
+
+    override fun write(value: ChatStream, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -12753,6 +13492,309 @@ public object FfiConverterTypeAudioStreamStatistics: FfiConverterRustBuffer<Audi
 
 
 /**
+ * What `ChatStream.send_message` may add to a message besides its
+ * content; everything but the content needs CPIM.
+ */
+data class ChatMessageOptions (
+    /**
+     * CPIM `To`; `None` means the remote identity.
+     */
+    var `recipients`: List<CpimIdentity>? = null 
+    , 
+    /**
+     * CPIM `cc`.
+     */
+    var `courtesyRecipients`: List<CpimIdentity> = listOf() 
+    , 
+    /**
+     * CPIM `Subject` with its translations.
+     */
+    var `subject`: MultilingualText? = null 
+    , 
+    /**
+     * CPIM `DateTime` in seconds since the Unix epoch; `None` means now.
+     */
+    var `timestamp`: kotlin.Double? = null 
+    , 
+    /**
+     * CPIM `Require`: what the receiver must understand.
+     */
+    var `required`: List<kotlin.String> = listOf() 
+    , 
+    /**
+     * Other CPIM headers.
+     */
+    var `additionalHeaders`: List<CpimHeader> = listOf() 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeChatMessageOptions: FfiConverterRustBuffer<ChatMessageOptions> {
+    override fun read(buf: ByteBuffer): ChatMessageOptions {
+        return ChatMessageOptions(
+            FfiConverterOptionalSequenceTypeCpimIdentity.read(buf),
+            FfiConverterSequenceTypeCpimIdentity.read(buf),
+            FfiConverterOptionalTypeMultilingualText.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceTypeCpimHeader.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ChatMessageOptions) = (
+            FfiConverterOptionalSequenceTypeCpimIdentity.allocationSize(value.`recipients`) +
+            FfiConverterSequenceTypeCpimIdentity.allocationSize(value.`courtesyRecipients`) +
+            FfiConverterOptionalTypeMultilingualText.allocationSize(value.`subject`) +
+            FfiConverterOptionalDouble.allocationSize(value.`timestamp`) +
+            FfiConverterSequenceString.allocationSize(value.`required`) +
+            FfiConverterSequenceTypeCpimHeader.allocationSize(value.`additionalHeaders`)
+    )
+
+    override fun write(value: ChatMessageOptions, buf: ByteBuffer) {
+            FfiConverterOptionalSequenceTypeCpimIdentity.write(value.`recipients`, buf)
+            FfiConverterSequenceTypeCpimIdentity.write(value.`courtesyRecipients`, buf)
+            FfiConverterOptionalTypeMultilingualText.write(value.`subject`, buf)
+            FfiConverterOptionalDouble.write(value.`timestamp`, buf)
+            FfiConverterSequenceString.write(value.`required`, buf)
+            FfiConverterSequenceTypeCpimHeader.write(value.`additionalHeaders`, buf)
+    }
+}
+
+
+
+/**
+ * A CPIM header other than the standard ones (`CPIMHeader`).
+ */
+data class CpimHeader (
+    /**
+     * The header name, without prefix.
+     */
+    var `name`: kotlin.String
+    , 
+    /**
+     * The value.
+     */
+    var `value`: kotlin.String
+    , 
+    /**
+     * The namespace URI; `None` for the standard CPIM namespace.
+     */
+    var `namespace`: kotlin.String? = null 
+    , 
+    /**
+     * The prefix the namespace's headers are written with.
+     */
+    var `prefix`: kotlin.String = "" 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCpimHeader: FfiConverterRustBuffer<CpimHeader> {
+    override fun read(buf: ByteBuffer): CpimHeader {
+        return CpimHeader(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CpimHeader) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`value`) +
+            FfiConverterOptionalString.allocationSize(value.`namespace`) +
+            FfiConverterString.allocationSize(value.`prefix`)
+    )
+
+    override fun write(value: CpimHeader, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`value`, buf)
+            FfiConverterOptionalString.write(value.`namespace`, buf)
+            FfiConverterString.write(value.`prefix`, buf)
+    }
+}
+
+
+
+/**
+ * A sender or recipient of a chat message (`ChatIdentity`,
+ * `CPIMIdentity`): a URI (`sip:bob@example.com`) and an optional display
+ * name.
+ */
+data class CpimIdentity (
+    /**
+     * The URI.
+     */
+    var `uri`: kotlin.String
+    , 
+    /**
+     * The display name.
+     */
+    var `displayName`: kotlin.String? = null 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCpimIdentity: FfiConverterRustBuffer<CpimIdentity> {
+    override fun read(buf: ByteBuffer): CpimIdentity {
+        return CpimIdentity(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CpimIdentity) = (
+            FfiConverterString.allocationSize(value.`uri`) +
+            FfiConverterOptionalString.allocationSize(value.`displayName`)
+    )
+
+    override fun write(value: CpimIdentity, buf: ByteBuffer) {
+            FfiConverterString.write(value.`uri`, buf)
+            FfiConverterOptionalString.write(value.`displayName`, buf)
+    }
+}
+
+
+
+/**
+ * The file a file transfer carries (`FileSelector`, the SDP
+ * `a=file-selector` attribute of RFC 5547). Every field is optional.
+ */
+data class FileSelector (
+    /**
+     * The base file name.
+     */
+    var `name`: kotlin.String? = null 
+    , 
+    /**
+     * The MIME type (`type` in the original).
+     */
+    var `contentType`: kotlin.String? = null 
+    , 
+    /**
+     * The size in bytes.
+     */
+    var `size`: kotlin.ULong? = null 
+    , 
+    /**
+     * The SHA-1 hash, `sha-1:XX:...:XX` (20 upper-case hex pairs).
+     */
+    var `hash`: kotlin.String? = null 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFileSelector: FfiConverterRustBuffer<FileSelector> {
+    override fun read(buf: ByteBuffer): FileSelector {
+        return FileSelector(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FileSelector) = (
+            FfiConverterOptionalString.allocationSize(value.`name`) +
+            FfiConverterOptionalString.allocationSize(value.`contentType`) +
+            FfiConverterOptionalULong.allocationSize(value.`size`) +
+            FfiConverterOptionalString.allocationSize(value.`hash`)
+    )
+
+    override fun write(value: FileSelector, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`name`, buf)
+            FfiConverterOptionalString.write(value.`contentType`, buf)
+            FfiConverterOptionalULong.write(value.`size`, buf)
+            FfiConverterOptionalString.write(value.`hash`, buf)
+    }
+}
+
+
+
+/**
+ * A text with translations (`MultilingualText`), as a CPIM Subject is.
+ */
+data class MultilingualText (
+    /**
+     * The text without a language.
+     */
+    var `text`: kotlin.String?
+    , 
+    /**
+     * Translations by language tag (`fr`, `de-CH`...).
+     */
+    var `translations`: Map<kotlin.String, kotlin.String>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMultilingualText: FfiConverterRustBuffer<MultilingualText> {
+    override fun read(buf: ByteBuffer): MultilingualText {
+        return MultilingualText(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterMapStringString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: MultilingualText) = (
+            FfiConverterOptionalString.allocationSize(value.`text`) +
+            FfiConverterMapStringString.allocationSize(value.`translations`)
+    )
+
+    override fun write(value: MultilingualText, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`text`, buf)
+            FfiConverterMapStringString.write(value.`translations`, buf)
+    }
+}
+
+
+
+/**
  * One notification, as delivered to a `NotificationObserver`.
  */
 data class Notification (
@@ -13356,6 +14398,49 @@ public object FfiConverterTypeAudioPort : FfiConverterRustBuffer<AudioPort>{
 
 
 /**
+ * The state of an is-composing indication.
+ */
+
+enum class ComposingState {
+    
+    /**
+     * A message is being composed.
+     */
+    ACTIVE,
+    /**
+     * No message is being composed.
+     */
+    IDLE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeComposingState: FfiConverterRustBuffer<ComposingState> {
+    override fun read(buf: ByteBuffer) = try {
+        ComposingState.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: ComposingState) = 4UL
+
+    override fun write(value: ComposingState, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * A media stream of a session, as `Session` methods take and return it.
  *
  * Every stream type this binding knows is a variant holding its object; a
@@ -13372,6 +14457,21 @@ sealed class MediaStream: Disposable  {
          * The stream.
          */
         val `stream`: org.sipsimple.AudioStream) : MediaStream()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * An MSRP chat stream.
+     */
+    data class Chat(
+        /**
+         * The stream.
+         */
+        val `stream`: org.sipsimple.ChatStream) : MediaStream()
         
     {
         
@@ -13410,6 +14510,13 @@ sealed class MediaStream: Disposable  {
     )
                 
             }
+            is MediaStream.Chat -> {
+                
+    Disposable.destroy(
+        this.`stream`
+    )
+                
+            }
             is MediaStream.Other -> {
                 
     Disposable.destroy(
@@ -13439,7 +14546,7 @@ sealed class MediaStream: Disposable  {
 
     
     /**
-     * The stream type: `audio`, ...
+     * The stream type: `audio`, `chat`, ...
      */ fun `streamType`(): kotlin.String {
             return FfiConverterString.lift(
     uniffiRustCall() { _status ->
@@ -13465,7 +14572,10 @@ public object FfiConverterTypeMediaStream : FfiConverterRustBuffer<MediaStream>{
             1 -> MediaStream.Audio(
                 FfiConverterTypeAudioStream.read(buf),
                 )
-            2 -> MediaStream.Other(
+            2 -> MediaStream.Chat(
+                FfiConverterTypeChatStream.read(buf),
+                )
+            3 -> MediaStream.Other(
                 FfiConverterULong.read(buf),
                 FfiConverterString.read(buf),
                 )
@@ -13479,6 +14589,13 @@ public object FfiConverterTypeMediaStream : FfiConverterRustBuffer<MediaStream>{
             (
                 4UL
                 + FfiConverterTypeAudioStream.allocationSize(value.`stream`)
+            )
+        }
+        is MediaStream.Chat -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeChatStream.allocationSize(value.`stream`)
             )
         }
         is MediaStream.Other -> {
@@ -13498,8 +14615,13 @@ public object FfiConverterTypeMediaStream : FfiConverterRustBuffer<MediaStream>{
                 FfiConverterTypeAudioStream.write(value.`stream`, buf)
                 Unit
             }
-            is MediaStream.Other -> {
+            is MediaStream.Chat -> {
                 buf.putInt(2)
+                FfiConverterTypeChatStream.write(value.`stream`, buf)
+                Unit
+            }
+            is MediaStream.Other -> {
+                buf.putInt(3)
                 FfiConverterULong.write(value.`handle`, buf)
                 FfiConverterString.write(value.`streamType`, buf)
                 Unit
@@ -14069,6 +15191,38 @@ public object FfiConverterOptionalDouble: FfiConverterRustBuffer<kotlin.Double?>
 /**
  * @suppress
  */
+public object FfiConverterOptionalBoolean: FfiConverterRustBuffer<kotlin.Boolean?> {
+    override fun read(buf: ByteBuffer): kotlin.Boolean? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterBoolean.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.Boolean?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterBoolean.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.Boolean?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterBoolean.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?> {
     override fun read(buf: ByteBuffer): kotlin.String? {
         if (buf.get().toInt() == 0) {
@@ -14229,6 +15383,38 @@ public object FfiConverterOptionalTypeAudioDevice: FfiConverterRustBuffer<AudioD
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeMultilingualText: FfiConverterRustBuffer<MultilingualText?> {
+    override fun read(buf: ByteBuffer): MultilingualText? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeMultilingualText.read(buf)
+    }
+
+    override fun allocationSize(value: MultilingualText?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeMultilingualText.allocationSize(value)
+        }
+    }
+
+    override fun write(value: MultilingualText?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeMultilingualText.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeObjectRef: FfiConverterRustBuffer<ObjectRef?> {
     override fun read(buf: ByteBuffer): ObjectRef? {
         if (buf.get().toInt() == 0) {
@@ -14251,6 +15437,38 @@ public object FfiConverterOptionalTypeObjectRef: FfiConverterRustBuffer<ObjectRe
         } else {
             buf.put(1)
             FfiConverterTypeObjectRef.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalSequenceTypeCpimIdentity: FfiConverterRustBuffer<List<CpimIdentity>?> {
+    override fun read(buf: ByteBuffer): List<CpimIdentity>? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterSequenceTypeCpimIdentity.read(buf)
+    }
+
+    override fun allocationSize(value: List<CpimIdentity>?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterSequenceTypeCpimIdentity.allocationSize(value)
+        }
+    }
+
+    override fun write(value: List<CpimIdentity>?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterSequenceTypeCpimIdentity.write(value, buf)
         }
     }
 }
@@ -14363,6 +15581,62 @@ public object FfiConverterSequenceTypeSession: FfiConverterRustBuffer<List<Sessi
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeSession.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeCpimHeader: FfiConverterRustBuffer<List<CpimHeader>> {
+    override fun read(buf: ByteBuffer): List<CpimHeader> {
+        val len = buf.getInt()
+        return List<CpimHeader>(len) {
+            FfiConverterTypeCpimHeader.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<CpimHeader>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeCpimHeader.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<CpimHeader>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeCpimHeader.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeCpimIdentity: FfiConverterRustBuffer<List<CpimIdentity>> {
+    override fun read(buf: ByteBuffer): List<CpimIdentity> {
+        val len = buf.getInt()
+        return List<CpimIdentity>(len) {
+            FfiConverterTypeCpimIdentity.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<CpimIdentity>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeCpimIdentity.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<CpimIdentity>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeCpimIdentity.write(it, buf)
         }
     }
 }
@@ -14506,6 +15780,45 @@ public object FfiConverterSequenceTypeMediaStream: FfiConverterRustBuffer<List<M
         }
     }
 }
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.String, kotlin.String>> {
+    override fun read(buf: ByteBuffer): Map<kotlin.String, kotlin.String> {
+        val len = buf.getInt()
+        return buildMap<kotlin.String, kotlin.String>(len) {
+            repeat(len) {
+                val k = FfiConverterString.read(buf)
+                val v = FfiConverterString.read(buf)
+                this[k] = v
+            }
+        }
+    }
+
+    override fun allocationSize(value: Map<kotlin.String, kotlin.String>): ULong {
+        val spaceForMapSize = 4UL
+        val spaceForChildren = value.map { (k, v) ->
+            FfiConverterString.allocationSize(k) +
+            FfiConverterString.allocationSize(v)
+        }.sum()
+        return spaceForMapSize + spaceForChildren
+    }
+
+    override fun write(value: Map<kotlin.String, kotlin.String>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        // The parens on `(k, v)` here ensure we're calling the right method,
+        // which is important for compatibility with older android devices.
+        // Ref https://blog.danlew.net/2017/03/16/kotlin-puzzler-whose-line-is-it-anyways/
+        value.forEach { (k, v) ->
+            FfiConverterString.write(k, buf)
+            FfiConverterString.write(v, buf)
+        }
+    }
+}
         /**
          * Extends the settings class of accounts (the original's
          * `Account.register_extension` / `BonjourAccount.register_extension`);
@@ -14526,6 +15839,60 @@ public object FfiConverterSequenceTypeMediaStream: FfiConverterRustBuffer<List<M
         FfiConverterBoolean.lower(`nillable`),_status)
 }
     
+    
+
+        /**
+         * `FileSelector.for_file(path, content_type, compute_hash)`: the selector
+         * of the file at `path` (its type guessed from the name when
+         * `content_type` is `None`; its SHA-1 hash when `compute_hash`, which
+         * reads the whole file and blocks). `InvalidArgument` when the file
+         * cannot be read or is no regular file.
+         */
+    @Throws(SipSimpleException::class) fun `fileSelectorForFile`(`path`: kotlin.String, `contentType`: kotlin.String? = null, `computeHash`: kotlin.Boolean = true): FileSelector {
+            return FfiConverterTypeFileSelector.lift(
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_func_file_selector_for_file(
+    
+        
+        FfiConverterString.lower(`path`),
+        FfiConverterOptionalString.lower(`contentType`),
+        FfiConverterBoolean.lower(`computeHash`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * `FileSelector.parse(value)`: the selector of an `a=file-selector:`
+         * value. `InvalidArgument` when it breaks the RFC 5547 grammar.
+         */
+    @Throws(SipSimpleException::class) fun `fileSelectorParse`(`value`: kotlin.String): FileSelector {
+            return FfiConverterTypeFileSelector.lift(
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_func_file_selector_parse(
+    
+        
+        FfiConverterString.lower(`value`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * `sdp_repr`: the `a=file-selector:` value of `selector` (the present
+         * fields in the order name, type, size, hash). `InvalidArgument` for a
+         * malformed hash.
+         */
+    @Throws(SipSimpleException::class) fun `fileSelectorSdpRepr`(`selector`: FileSelector): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_func_file_selector_sdp_repr(
+    
+        
+        FfiConverterTypeFileSelector.lower(`selector`),_status)
+}
+    )
+    }
     
 
         /**
