@@ -95,6 +95,8 @@ struct Sending {
     range: Option<Range<u64>>,
     /// Bytes of the file the peer confirmed (a position in the file).
     transferred: u64,
+    /// The size of the file, once opened.
+    size: Option<u64>,
 }
 
 /// The receiving side.
@@ -212,7 +214,7 @@ impl FileTransferStream {
         file_selector: FileSelector,
         path: impl Into<PathBuf>,
     ) -> Arc<FileTransferStream> {
-        let sending = Sending { path: path.into(), message_id: None, range: None, transferred: 0 };
+        let sending = Sending { path: path.into(), message_id: None, range: None, transferred: 0, size: None };
         Self::create(account, file_selector, Some(random_file_transfer_id()), Side::Sending(sending))
     }
 
@@ -299,7 +301,7 @@ impl FileTransferStream {
     /// The size of the file, when known.
     pub fn file_size(&self) -> Option<u64> {
         match &self.state().side {
-            Side::Sending(_) => self.file_selector.size,
+            Side::Sending(sending) => sending.size.or(self.file_selector.size),
             Side::Receiving(receiving) => receiving.size,
         }
     }
@@ -396,6 +398,7 @@ impl FileTransferStream {
         if let Side::Sending(sending) = &mut self.state().side {
             sending.range = Some(range.clone());
             sending.transferred = range.start;
+            sending.size = Some(size);
         }
         if range.is_empty() {
             // Nothing to send (an empty file, or the receiver has it all):
@@ -423,19 +426,20 @@ impl FileTransferStream {
     /// Success reports (or 200 responses) confirmed the file up to
     /// `delivered`.
     fn on_delivered(&self, message_id: &str, delivered: u64) {
-        let (progress, complete) = {
+        let (progress, complete, size) = {
             let mut state = self.state();
             if state.done {
                 return;
             }
             let Side::Sending(sending) = &mut state.side else { return };
             let end = sending.range.as_ref().map_or(0, |r| r.end);
+            let size = sending.size.unwrap_or(end);
             let delivered = delivered.min(end);
             let progress = (delivered > sending.transferred).then(|| {
                 sending.transferred = delivered;
                 delivered
             });
-            (progress, delivered >= end)
+            (progress, delivered >= end, size)
         };
         if let Some(transferred) = progress {
             NotificationCenter::default_center().post(
@@ -446,7 +450,7 @@ impl FileTransferStream {
                     code: 200,
                     reason: "OK".into(),
                     transferred_bytes: i64::try_from(transferred).unwrap_or(i64::MAX),
-                    file_size: i64::try_from(self.file_selector.size.unwrap_or(0)).unwrap_or(i64::MAX),
+                    file_size: i64::try_from(size).unwrap_or(i64::MAX),
                 },
             );
         }
