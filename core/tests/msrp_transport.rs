@@ -706,3 +706,70 @@ async fn an_expected_session_gets_a_connection_that_came_before_it() {
         other => panic!("unexpected event {other:?}"),
     }
 }
+
+// ---- Traces
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_trace_msrp_on_every_frame_is_posted_with_binary_bodies_elided() {
+    use sipsimple_core::notification::{NotificationCenter, NotificationRecorder};
+    use sipsimple_core::settings::SIPSimpleSettings;
+    use sipsimple_core::value::Value;
+    let recorder = NotificationRecorder::new();
+    NotificationCenter::default_center().add_observer(recorder.clone(), Some("MSRPTransportTrace"), None);
+    let settings = SIPSimpleSettings::instance();
+    // The setting is read when a connection starts.
+    settings.settings().set("logs.trace_msrp", Value::Bool(true)).expect("trace on");
+    let (mut alice, mut bob, _listener) = pair(Scheme::Msrp, None, None);
+    settings.settings().set("logs.trace_msrp", Value::Bool(false)).expect("trace off");
+
+    let text = alice.connection.send_message("text/plain", b"hello trace".to_vec(), true).expect("send");
+    let binary = alice.connection.send_message("application/octet-stream", vec![0xff; 10], true).expect("send");
+    for id in [&text, &binary] {
+        assert_eq!(next_event(&mut alice.events).await, MsrpEvent::MessageDelivered { message_id: id.clone() });
+    }
+    let trace = |direction: &'static str, needle: String| {
+        recorder.wait_until(WAIT, |seen| {
+            seen.iter().find_map(|n| {
+                let data = n.data.get("data").and_then(Value::as_str)?;
+                (n.data.get("direction").and_then(Value::as_str) == Some(direction) && data.contains(&needle))
+                    .then(|| data.to_owned())
+            })
+        })
+    };
+    let sent = trace("outgoing", format!("Message-ID: {text}\r\n"))
+        .unwrap_or_else(|| panic!("the text message {text} is traced as sent: {:#?}", recorder.all()));
+    assert!(sent.starts_with("MSRP ") && sent.contains("\r\n\r\nhello trace\r\n-------"), "{sent}");
+    let got = trace("incoming", format!("Message-ID: {text}\r\n")).expect("the text message is traced as read");
+    assert!(got.contains("Content-Type: text/plain\r\n\r\nhello trace\r\n-------"), "{got}");
+    let sent = trace("outgoing", format!("Message-ID: {binary}\r\n")).expect("the binary message is traced");
+    assert!(sent.contains("\r\n\r\n[10 bytes]\r\n-------"), "{sent}");
+    let got = trace("incoming", format!("Message-ID: {binary}\r\n")).expect("the binary message is traced as read");
+    assert!(got.contains("\r\n\r\n[10 bytes]\r\n-------"), "{got}");
+    // The responses and success REPORTs too.
+    assert!(trace("incoming", " 200 OK\r\n".to_owned()).is_some());
+    assert!(trace("outgoing", "REPORT\r\n".to_owned()).is_some());
+
+    // Off: a new connection posts nothing.
+    let (quiet, _quiet_bob, _listener) = pair(Scheme::Msrp, None, None);
+    let mut quiet = quiet;
+    let id = quiet.connection.send_message("text/plain", b"not traced".to_vec(), true).expect("send");
+    assert_eq!(next_event(&mut quiet.events).await, MsrpEvent::MessageDelivered { message_id: id.clone() });
+    assert!(NotificationCenter::default_center().flush(WAIT));
+    assert!(
+        !recorder.all().iter().any(|n| n.data.get("data").and_then(Value::as_str).is_some_and(|d| d.contains(&id))),
+        "a connection started with the setting off is not traced"
+    );
+    NotificationCenter::default_center().remove_observer(&*recorder, Some("MSRPTransportTrace"), None).ok();
+    close_and_check(alice).await;
+    // Bob got both messages, then the close.
+    let mut received = Vec::new();
+    loop {
+        match next_event(&mut bob.events).await {
+            MsrpEvent::MessageReceived { body, .. } => received.push(body),
+            MsrpEvent::ChunkReceived { .. } => {}
+            MsrpEvent::Closed { .. } => break,
+            other => panic!("unexpected event {other:?}"),
+        }
+    }
+    assert_eq!(received, [b"hello trace".to_vec(), vec![0xff; 10]]);
+}

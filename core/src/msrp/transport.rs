@@ -32,7 +32,11 @@ use super::message::{
 };
 use super::sdp::ConnectionRole;
 use super::session::{MsrpEvent, MsrpSession, MsrpSessionConfig, SendError, StreamedMessage, fix_transaction_id};
+use crate::notification::NotificationCenter;
+use crate::notifications as n;
+use crate::settings::SIPSimpleSettings;
 use crate::sip::transport::{Tls, TlsConfig};
+use crate::value::Value;
 
 /// Why a connection or listener could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -495,7 +499,7 @@ impl MsrpConnection {
             ConnectionRole::Passive => None,
         };
         let session = MsrpSession::new(local_path, remote_path, options.session);
-        runtime.spawn(run(session, connecting, binding, commands, event_sender));
+        runtime.spawn(run(session, connecting, binding, commands, event_sender, trace_enabled()));
         Ok((MsrpConnection { commands: command_sender }, events))
     }
 
@@ -789,6 +793,7 @@ async fn run(
     binding: Option<Vec<u8>>,
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::Sender<MsrpEvent>,
+    trace: bool,
 ) {
     let mut pending = VecDeque::new();
     let mut feeds = Feeds::default();
@@ -814,6 +819,7 @@ async fn run(
                 events: &events,
                 pending,
                 output: Output::default(),
+                tracer: trace.then(Tracer::new),
             };
             let reason = driver.drive(accepted, binding, &mut commands).await;
             pending = driver.pending;
@@ -907,9 +913,25 @@ struct Driver<'a> {
     /// there are some, nothing is read from the socket.
     pending: VecDeque<MsrpEvent>,
     output: Output,
+    /// Posts MSRPTransportTrace (with `logs.trace_msrp`).
+    tracer: Option<Tracer>,
 }
 
 impl Driver<'_> {
+    fn write(&mut self, bytes: Vec<u8>) {
+        if let Some(tracer) = &self.tracer {
+            tracer.outgoing(&bytes);
+        }
+        self.output.push(bytes);
+    }
+
+    fn read(&mut self, bytes: &[u8]) {
+        if let Some(tracer) = &mut self.tracer {
+            tracer.incoming(bytes);
+        }
+        self.session.handle_bytes(Instant::now(), bytes);
+    }
+
     /// Moves what the session has to write into the output queue (while it
     /// has room) and its events into the channel (while it has room).
     fn pump(&mut self) {
@@ -918,7 +940,7 @@ impl Driver<'_> {
             let queued = self.output.len;
             while self.output.len < OUTPUT_LIMIT {
                 match self.session.poll_transmit() {
-                    Some(bytes) => self.output.push(bytes),
+                    Some(bytes) => self.write(bytes),
                     None => break,
                 }
             }
@@ -955,10 +977,10 @@ impl Driver<'_> {
         let Accepted { io, read } = accepted;
         let (mut reader, mut writer) = tokio::io::split(io);
         if let Some(binding) = binding {
-            self.output.push(binding);
+            self.write(binding);
         }
         if !read.is_empty() {
-            self.session.handle_bytes(Instant::now(), &read);
+            self.read(&read);
         }
         let mut buffer = vec![0u8; READ_BUFFER];
         let reason = loop {
@@ -988,7 +1010,7 @@ impl Driver<'_> {
                 }
                 read = reader.read(&mut buffer), if reading => match read {
                     Ok(0) => break "connection closed by the peer".to_owned(),
-                    Ok(n) => self.session.handle_bytes(Instant::now(), &buffer[..n]),
+                    Ok(n) => self.read(&buffer[..n]),
                     Err(error) => break format!("read failed: {error}"),
                 },
                 written = write_or_flush(&mut writer, &slices), if writing || flushing => match written {
@@ -1017,7 +1039,7 @@ impl Driver<'_> {
         // close; a peer that does not read gets two seconds.
         let flush = async {
             while let Some(bytes) = self.session.poll_transmit() {
-                self.output.push(bytes);
+                self.write(bytes);
             }
             for (index, bytes) in self.output.queue.iter().enumerate() {
                 let skip = if index == 0 { self.output.written } else { 0 };
@@ -1027,5 +1049,105 @@ impl Driver<'_> {
         };
         let _ = tokio::time::timeout(Duration::from_secs(2), flush).await;
         reason
+    }
+}
+
+/// Whether `logs.trace_msrp` is on (read when a connection starts).
+fn trace_enabled() -> bool {
+    SIPSimpleSettings::instance().settings().get("logs.trace_msrp").ok().and_then(|v| v.as_bool()).unwrap_or(false)
+}
+
+/// Text bodies longer than this are traced as their size.
+const TRACE_BODY: usize = 64 * 1024;
+
+/// Posts an MSRPTransportTrace for every frame written and read: its text,
+/// with a body that is not UTF-8 text (or is longer than [`TRACE_BODY`])
+/// written as `[N bytes]`.
+struct Tracer {
+    /// Frames the bytes read into (a second parse, only while tracing).
+    parser: Parser,
+    frame: Option<(Box<Head>, Vec<u8>, u64)>,
+    /// The bytes read could not be framed: the rest is traced as read.
+    raw: bool,
+}
+
+impl Tracer {
+    fn new() -> Tracer {
+        Tracer { parser: Parser::new(Limits { max_body: usize::MAX, ..Limits::default() }), frame: None, raw: false }
+    }
+
+    fn post(direction: &str, data: String) {
+        NotificationCenter::default_center()
+            .post(Value::Null, n::MSRPTransportTrace { direction: direction.to_owned(), data });
+    }
+
+    /// One frame written (the session writes whole frames).
+    fn outgoing(&self, bytes: &[u8]) {
+        let end_line = memchr::memmem::rfind(bytes, b"\r\n-------").map_or(bytes.len(), |i| i + 2);
+        let head_end = memchr::memmem::find(&bytes[..end_line], b"\r\n\r\n").map(|i| i + 4);
+        let text = match head_end {
+            Some(head_end) if head_end + 2 <= end_line => {
+                let body = &bytes[head_end..end_line - 2];
+                let mut text = String::from_utf8_lossy(&bytes[..head_end]).into_owned();
+                text.push_str(&body_text(body, body.len() as u64));
+                text.push_str(&String::from_utf8_lossy(&bytes[end_line - 2..]));
+                text
+            }
+            _ => String::from_utf8_lossy(bytes).into_owned(),
+        };
+        Tracer::post("outgoing", text);
+    }
+
+    /// Bytes read, in any split: a trace per frame completed.
+    fn incoming(&mut self, bytes: &[u8]) {
+        if self.raw {
+            Tracer::post("incoming", String::from_utf8_lossy(bytes).into_owned());
+            return;
+        }
+        self.parser.feed(bytes);
+        loop {
+            match self.parser.next_event() {
+                Ok(None) => return,
+                Ok(Some(Event::Head(head))) => self.frame = Some((head, Vec::new(), 0)),
+                Ok(Some(Event::Body(piece))) => {
+                    if let Some((_, body, len)) = &mut self.frame {
+                        if body.len() + piece.len() <= TRACE_BODY {
+                            body.extend_from_slice(piece);
+                        }
+                        *len += piece.len() as u64;
+                    }
+                }
+                Ok(Some(Event::End(continuation))) => {
+                    let Some((head, body, len)) = self.frame.take() else { continue };
+                    let has_body = len > 0 || head.headers.content_type.is_some();
+                    let mut text = Vec::new();
+                    head.encode(has_body, &mut text);
+                    let mut text = String::from_utf8_lossy(&text).into_owned();
+                    if has_body {
+                        text.push_str(&body_text(&body, len));
+                    }
+                    let mut end = Vec::new();
+                    encode_end_line(&head.transaction_id, continuation, has_body, &mut end);
+                    text.push_str(&String::from_utf8_lossy(&end));
+                    Tracer::post("incoming", text);
+                }
+                Err(error) => {
+                    self.frame = None;
+                    if error.is_fatal() {
+                        Tracer::post("incoming", format!("[unreadable MSRP data: {error}]"));
+                        self.raw = true;
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A traced body: the text, or `[N bytes]`.
+fn body_text(body: &[u8], len: u64) -> String {
+    match std::str::from_utf8(body) {
+        Ok(text) if body.len() as u64 == len => text.to_owned(),
+        _ => format!("[{len} bytes]"),
     }
 }
