@@ -16,7 +16,9 @@ mod account;
 mod application;
 mod audio;
 mod chat;
+mod desktop_sharing;
 mod error;
+mod file_transfer;
 mod lookup;
 mod notification;
 mod session;
@@ -33,7 +35,9 @@ pub use chat::{
     ChatMessageOptions, ChatStream, ComposingState, CpimHeader, CpimIdentity, FileSelector, MultilingualText,
     file_selector_for_file, file_selector_parse, file_selector_sdp_repr,
 };
+pub use desktop_sharing::{DesktopSharingHandler, DesktopSharingHandlerKind, DesktopSharingStream, SocketAddress};
 pub use error::SipSimpleError;
+pub use file_transfer::FileTransferStream;
 pub use lookup::{DnsLookup, Route, ServiceAddress, ServiceLookup, SipProxyLookup, XcapServerLookup};
 pub use notification::{Notification, NotificationCenter, NotificationObserver, ObjectRef, ObserverToken};
 pub use session::{Session, SessionManager};

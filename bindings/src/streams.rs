@@ -1,5 +1,5 @@
-//! Media streams: [`AudioStream`] (the MSRP [`ChatStream`] is in
-//! `chat`), the [`MediaStream`] value sessions take
+//! Media streams: [`AudioStream`] (the MSRP streams are in `chat`,
+//! `file_transfer` and `desktop_sharing`), the [`MediaStream`] value sessions take
 //! and give, and [`media_stream_from_handle`] for the `streams` lists of
 //! session notifications.
 
@@ -12,6 +12,8 @@ use sipsimple_core::streams as core;
 use crate::account::Account;
 use crate::audio::{AudioBridge, AudioDevice, AudioPort};
 use crate::chat::ChatStream;
+use crate::desktop_sharing::DesktopSharingStream;
+use crate::file_transfer::FileTransferStream;
 use crate::{Result, SipSimpleError};
 
 /// A media stream of a session, as `Session` methods take and return it.
@@ -31,6 +33,16 @@ pub enum MediaStream {
         /// The stream.
         stream: Arc<ChatStream>,
     },
+    /// An MSRP file transfer stream.
+    FileTransfer {
+        /// The stream.
+        stream: Arc<FileTransferStream>,
+    },
+    /// A desktop sharing (RFB over MSRP) stream.
+    DesktopSharing {
+        /// The stream.
+        stream: Arc<DesktopSharingStream>,
+    },
     /// A stream of a type this binding does not wrap.
     Other {
         /// The stream's handle.
@@ -48,15 +60,19 @@ impl MediaStream {
         match self {
             MediaStream::Audio { stream } => stream.handle(),
             MediaStream::Chat { stream } => stream.handle(),
+            MediaStream::FileTransfer { stream } => stream.handle(),
+            MediaStream::DesktopSharing { stream } => stream.handle(),
             MediaStream::Other { handle, .. } => *handle,
         }
     }
 
-    /// The stream type: `audio`, `chat`, ...
+    /// The stream type: `audio`, `chat`, `file-transfer`, `desktop-sharing`, ...
     pub fn stream_type(&self) -> String {
         match self {
             MediaStream::Audio { .. } => "audio".to_owned(),
             MediaStream::Chat { .. } => "chat".to_owned(),
+            MediaStream::FileTransfer { .. } => "file-transfer".to_owned(),
+            MediaStream::DesktopSharing { .. } => "desktop-sharing".to_owned(),
             MediaStream::Other { stream_type, .. } => stream_type.clone(),
         }
     }
@@ -71,8 +87,14 @@ impl MediaStream {
         if let Ok(audio) = any.clone().downcast::<core::AudioStream>() {
             return MediaStream::Audio { stream: Arc::new(AudioStream { inner: audio }) };
         }
-        if let Ok(chat) = any.downcast::<core::ChatStream>() {
+        if let Ok(chat) = any.clone().downcast::<core::ChatStream>() {
             return MediaStream::Chat { stream: ChatStream::wrap(chat) };
+        }
+        if let Ok(transfer) = any.clone().downcast::<core::FileTransferStream>() {
+            return MediaStream::FileTransfer { stream: FileTransferStream::wrap(transfer) };
+        }
+        if let Ok(sharing) = any.downcast::<core::DesktopSharingStream>() {
+            return MediaStream::DesktopSharing { stream: DesktopSharingStream::wrap(sharing) };
         }
         MediaStream::Other { handle, stream_type: stream_type.to_owned() }
     }
@@ -82,6 +104,8 @@ impl MediaStream {
         match self {
             MediaStream::Audio { stream } => Ok(stream.inner.clone()),
             MediaStream::Chat { stream } => Ok(stream.inner.clone()),
+            MediaStream::FileTransfer { stream } => Ok(stream.inner.clone()),
+            MediaStream::DesktopSharing { stream } => Ok(stream.inner.clone()),
             MediaStream::Other { handle, stream_type } => Err(SipSimpleError::InvalidArgument {
                 detail: format!("a {stream_type} stream ({handle:#x}) cannot be passed from this binding"),
             }),
@@ -101,6 +125,12 @@ impl MediaStream {
 pub fn media_stream_from_handle(handle: u64) -> Result<MediaStream> {
     match Handle::from_raw(handle).try_kind() {
         Some(ObjectKind::ChatStream) => Ok(MediaStream::Chat { stream: ChatStream::from_handle(handle)? }),
+        Some(ObjectKind::FileTransferStream) => {
+            Ok(MediaStream::FileTransfer { stream: FileTransferStream::from_handle(handle)? })
+        }
+        Some(ObjectKind::DesktopSharingStream) => {
+            Ok(MediaStream::DesktopSharing { stream: DesktopSharingStream::from_handle(handle)? })
+        }
         _ => Ok(MediaStream::Audio { stream: AudioStream::from_handle(handle)? }),
     }
 }

@@ -3869,6 +3869,664 @@ public func FfiConverterTypeChatStream_lower(_ value: ChatStream) -> UInt64 {
 
 
 /**
+ * A desktop sharing handler: what produces and consumes the RFB data of a
+ * [`DesktopSharingStream`]. The internal ones let the application view
+ * (`internalViewer`) or share its screen (`internalServer`): it sends RFB
+ * bytes with `send` and gets the peer's as `DesktopSharingStreamGotData`
+ * notifications (sender: the handler; `data`, the bytes). The external
+ * ones bridge the stream to a VNC program over TCP; when that connection
+ * cannot be made or breaks, the handler posts
+ * `DesktopSharingHandlerDidFail` (`context`, `failure`, `reason`) and its
+ * stream fails. A handler serves one stream. Two objects are equal when
+ * they refer to the same handler.
+ */
+public protocol DesktopSharingHandlerProtocol: AnyObject, Sendable {
+    
+    /**
+     * `address`: the address an external viewer handler listens on or an
+     * external server handler connects to; `None` for internal handlers.
+     */
+    func address()  -> SocketAddress?
+    
+    /**
+     * `connect_timeout`: seconds an external handler waits for its VNC
+     * program once the stream starts.
+     */
+    func connectTimeout()  -> Double
+    
+    /**
+     * The handler's handle: the sender of its notifications.
+     */
+    func handle()  -> UInt64
+    
+    /**
+     * `type`: `active` for a viewer, `passive` for a server.
+     */
+    func handlerType()  -> String
+    
+    /**
+     * Which of the four handlers this is.
+     */
+    func kind()  -> DesktopSharingHandlerKind
+    
+    /**
+     * `send(data)` (internal handlers): RFB bytes for the peer, one MSRP
+     * message, queued until the stream starts. `InvalidState` for an
+     * external handler, a handler that serves no stream, and once the
+     * stream ended.
+     */
+    func send(data: Data) throws 
+    
+}
+/**
+ * A desktop sharing handler: what produces and consumes the RFB data of a
+ * [`DesktopSharingStream`]. The internal ones let the application view
+ * (`internalViewer`) or share its screen (`internalServer`): it sends RFB
+ * bytes with `send` and gets the peer's as `DesktopSharingStreamGotData`
+ * notifications (sender: the handler; `data`, the bytes). The external
+ * ones bridge the stream to a VNC program over TCP; when that connection
+ * cannot be made or breaks, the handler posts
+ * `DesktopSharingHandlerDidFail` (`context`, `failure`, `reason`) and its
+ * stream fails. A handler serves one stream. Two objects are equal when
+ * they refer to the same handler.
+ */
+open class DesktopSharingHandler: DesktopSharingHandlerProtocol, @unchecked Sendable, Equatable, Hashable, CustomStringConvertible {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_sipsimple_uniffi_fn_clone_desktopsharinghandler(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_sipsimple_uniffi_fn_free_desktopsharinghandler(handle, $0) }
+    }
+
+    
+    /**
+     * `ExternalVNCServerHandler(address, connect_timeout)`: once the stream
+     * starts, connects to the VNC server at `host`:`port` (which must
+     * already listen) within `connect_timeout` seconds. `InvalidArgument`
+     * for an empty host or port 0.
+     */
+public static func externalServer(host: String, port: UInt16, connectTimeout: Double = Double(3.0))throws  -> DesktopSharingHandler  {
+    return try  FfiConverterTypeDesktopSharingHandler_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_desktopsharinghandler_external_server(
+        FfiConverterString.lower(host),
+        FfiConverterUInt16.lower(port),
+        FfiConverterDouble.lower(connectTimeout),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `ExternalVNCViewerHandler(address, connect_timeout)`: listens on
+     * `host`:`port` now (port 0: the system picks; see `address`); once
+     * the stream starts a VNC viewer must connect within
+     * `connect_timeout` seconds. `InvalidArgument` when the address
+     * cannot be listened on.
+     */
+public static func externalViewer(host: String = "localhost", port: UInt16 = UInt16(0), connectTimeout: Double = Double(3.0))throws  -> DesktopSharingHandler  {
+    return try  FfiConverterTypeDesktopSharingHandler_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_desktopsharinghandler_external_viewer(
+        FfiConverterString.lower(host),
+        FfiConverterUInt16.lower(port),
+        FfiConverterDouble.lower(connectTimeout),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The handler whose handle is `handle` (a notification's sender).
+     * `InvalidHandle` when it is no live desktop sharing handler.
+     */
+public static func fromHandle(handle: UInt64)throws  -> DesktopSharingHandler  {
+    return try  FfiConverterTypeDesktopSharingHandler_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_desktopsharinghandler_from_handle(
+        FfiConverterUInt64.lower(handle),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `InternalVNCServerHandler()`: the application shares its screen.
+     */
+public static func internalServer() -> DesktopSharingHandler  {
+    return try!  FfiConverterTypeDesktopSharingHandler_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_desktopsharinghandler_internal_server(uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `InternalVNCViewerHandler()`: the application views the peer's
+     * screen.
+     */
+public static func internalViewer() -> DesktopSharingHandler  {
+    return try!  FfiConverterTypeDesktopSharingHandler_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_desktopsharinghandler_internal_viewer(uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * `address`: the address an external viewer handler listens on or an
+     * external server handler connects to; `None` for internal handlers.
+     */
+open func address() -> SocketAddress?  {
+    return try!  FfiConverterOptionTypeSocketAddress.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_address(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `connect_timeout`: seconds an external handler waits for its VNC
+     * program once the stream starts.
+     */
+open func connectTimeout() -> Double  {
+    return try!  FfiConverterDouble.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_connect_timeout(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The handler's handle: the sender of its notifications.
+     */
+open func handle() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_handle(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `type`: `active` for a viewer, `passive` for a server.
+     */
+open func handlerType() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_handler_type(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Which of the four handlers this is.
+     */
+open func kind() -> DesktopSharingHandlerKind  {
+    return try!  FfiConverterTypeDesktopSharingHandlerKind_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_kind(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `send(data)` (internal handlers): RFB bytes for the peer, one MSRP
+     * message, queued until the stream starts. `InvalidState` for an
+     * external handler, a handler that serves no stream, and once the
+     * stream ended.
+     */
+open func send(data: Data)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_send(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(data),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_uniffi_trait_display(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+}
+// The local Rust `Eq` implementation - only `eq` is used.
+public static func == (self: DesktopSharingHandler, other: DesktopSharingHandler) -> Bool {
+    return try!  FfiConverterBool.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_uniffi_trait_eq_eq(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeDesktopSharingHandler_lower(other),uniffiCallStatus
+    )
+}
+    )
+}
+// The local Rust `Hash` implementation
+public func hash(into hasher: inout Hasher) {
+    let val = try!  FfiConverterUInt64.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_uniffi_trait_hash(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+    hasher.combine(val)
+}
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDesktopSharingHandler: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = DesktopSharingHandler
+
+    public static func lift(_ handle: UInt64) throws -> DesktopSharingHandler {
+        return DesktopSharingHandler(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: DesktopSharingHandler) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DesktopSharingHandler {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: DesktopSharingHandler, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDesktopSharingHandler_lift(_ handle: UInt64) throws -> DesktopSharingHandler {
+    return try FfiConverterTypeDesktopSharingHandler.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDesktopSharingHandler_lower(_ value: DesktopSharingHandler) -> UInt64 {
+    return FfiConverterTypeDesktopSharingHandler.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A desktop sharing stream (`DesktopSharingStream`): RFB data between
+ * its [`DesktopSharingHandler`] and the peer's. Create one with an
+ * account and a handler to offer it, or take the one a peer offered (its
+ * `MediaStream` is `DesktopSharing`; it comes with an internal handler
+ * of the role the offer asks for, which `setHandler` may replace before
+ * accepting). Two objects are equal when they refer to the same stream.
+ */
+public protocol DesktopSharingStreamProtocol: AnyObject, Sendable {
+    
+    /**
+     * The account the stream belongs to.
+     */
+    func account()  -> Account
+    
+    /**
+     * This stream as a `MediaStream`, for `Session` methods.
+     */
+    func asMediaStream()  -> MediaStream
+    
+    /**
+     * The stream's handle: the sender of its notifications.
+     */
+    func handle()  -> UInt64
+    
+    /**
+     * `handler`: what produces and consumes the RFB data.
+     */
+    func handler()  -> DesktopSharingHandler
+    
+    /**
+     * `local_uri`: our MSRP URI, once initialized.
+     */
+    func localUri()  -> String?
+    
+    /**
+     * `remote_path`: the peer's MSRP path (its own URI last), once
+     * negotiated; empty before.
+     */
+    func remotePath()  -> [String]
+    
+    /**
+     * Sets `handler` before the stream starts. `InvalidArgument` for a
+     * handler of the wrong role, `InvalidState` once started or for a
+     * handler that serves another stream.
+     */
+    func setHandler(handler: DesktopSharingHandler) throws 
+    
+}
+/**
+ * A desktop sharing stream (`DesktopSharingStream`): RFB data between
+ * its [`DesktopSharingHandler`] and the peer's. Create one with an
+ * account and a handler to offer it, or take the one a peer offered (its
+ * `MediaStream` is `DesktopSharing`; it comes with an internal handler
+ * of the role the offer asks for, which `setHandler` may replace before
+ * accepting). Two objects are equal when they refer to the same stream.
+ */
+open class DesktopSharingStream: DesktopSharingStreamProtocol, @unchecked Sendable, Equatable, Hashable, CustomStringConvertible {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_sipsimple_uniffi_fn_clone_desktopsharingstream(self.handle, $0) }
+    }
+    /**
+     * `DesktopSharingStream(account, handler)`. `InvalidHandle` for a
+     * stale account, `InvalidState` when the handler serves another
+     * stream or was used already.
+     */
+public convenience init(account: Account, handler: DesktopSharingHandler)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_desktopsharingstream_new(
+        FfiConverterTypeAccount_lower(account),
+        FfiConverterTypeDesktopSharingHandler_lower(handler),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_sipsimple_uniffi_fn_free_desktopsharingstream(handle, $0) }
+    }
+
+    
+    /**
+     * The desktop sharing stream whose handle is `handle`. `InvalidHandle`
+     * when it is no live desktop sharing stream.
+     */
+public static func fromHandle(handle: UInt64)throws  -> DesktopSharingStream  {
+    return try  FfiConverterTypeDesktopSharingStream_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_desktopsharingstream_from_handle(
+        FfiConverterUInt64.lower(handle),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * The account the stream belongs to.
+     */
+open func account() -> Account  {
+    return try!  FfiConverterTypeAccount_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_account(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * This stream as a `MediaStream`, for `Session` methods.
+     */
+open func asMediaStream() -> MediaStream  {
+    return try!  FfiConverterTypeMediaStream_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_as_media_stream(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The stream's handle: the sender of its notifications.
+     */
+open func handle() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_handle(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `handler`: what produces and consumes the RFB data.
+     */
+open func handler() -> DesktopSharingHandler  {
+    return try!  FfiConverterTypeDesktopSharingHandler_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_handler(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `local_uri`: our MSRP URI, once initialized.
+     */
+open func localUri() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_local_uri(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `remote_path`: the peer's MSRP path (its own URI last), once
+     * negotiated; empty before.
+     */
+open func remotePath() -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_remote_path(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Sets `handler` before the stream starts. `InvalidArgument` for a
+     * handler of the wrong role, `InvalidState` once started or for a
+     * handler that serves another stream.
+     */
+open func setHandler(handler: DesktopSharingHandler)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_set_handler(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeDesktopSharingHandler_lower(handler),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_uniffi_trait_display(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+}
+// The local Rust `Eq` implementation - only `eq` is used.
+public static func == (self: DesktopSharingStream, other: DesktopSharingStream) -> Bool {
+    return try!  FfiConverterBool.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_uniffi_trait_eq_eq(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeDesktopSharingStream_lower(other),uniffiCallStatus
+    )
+}
+    )
+}
+// The local Rust `Hash` implementation
+public func hash(into hasher: inout Hasher) {
+    let val = try!  FfiConverterUInt64.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_uniffi_trait_hash(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+    hasher.combine(val)
+}
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDesktopSharingStream: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = DesktopSharingStream
+
+    public static func lift(_ handle: UInt64) throws -> DesktopSharingStream {
+        return DesktopSharingStream(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: DesktopSharingStream) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DesktopSharingStream {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: DesktopSharingStream, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDesktopSharingStream_lift(_ handle: UInt64) throws -> DesktopSharingStream {
+    return try FfiConverterTypeDesktopSharingStream.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDesktopSharingStream_lower(_ value: DesktopSharingStream) -> UInt64 {
+    return FfiConverterTypeDesktopSharingStream.lower(value)
+}
+
+
+
+
+
+
+/**
  * `DNSLookup`: finds SIP proxies (RFC 3263), STUN servers and MSRP relays,
  * and XCAP roots.
  *
@@ -4127,6 +4785,467 @@ public func FfiConverterTypeDnsLookup_lift(_ handle: UInt64) throws -> DnsLookup
 #endif
 public func FfiConverterTypeDnsLookup_lower(_ value: DnsLookup) -> UInt64 {
     return FfiConverterTypeDnsLookup.lower(value)
+}
+
+
+
+
+
+
+/**
+ * An MSRP file transfer stream (`FileTransferStream`).
+ *
+ * Create one with an account and a file to offer it (`Session.connect`,
+ * `Session.addStream`), or take the one a peer offered (its `MediaStream`
+ * is `FileTransfer`; set where its file goes with `setSaveDirectory`
+ * before accepting, else the `file_transfer.directory` setting applies).
+ * Its notifications (sender: the stream): `FileTransferStreamDidDeliverChunk`
+ * (sender side: `message_id`, `code`, `reason`, `transferred_bytes`,
+ * `file_size`), `FileTransferStreamDidNotDeliverChunk` (`message_id`,
+ * `code`, `reason`), `FileTransferStreamGotChunk` (receiver side:
+ * `content` bytes, `content_type`, `transferred_bytes`, `file_size`) and
+ * `FileTransferStreamDidFinish`; a failed transfer ends with
+ * `MediaStreamDidFail` (context `transferring`). Two objects are equal
+ * when they refer to the same stream.
+ */
+public protocol FileTransferStreamProtocol: AnyObject, Sendable {
+    
+    /**
+     * The account the stream belongs to.
+     */
+    func account()  -> Account
+    
+    /**
+     * This stream as a `MediaStream`, for `Session` methods.
+     */
+    func asMediaStream()  -> MediaStream
+    
+    /**
+     * `direction`: `sendonly` on the side that sends the file, `recvonly`
+     * on the side that receives it.
+     */
+    func direction()  -> String
+    
+    /**
+     * The file on disk: the one sent, or where the received file is
+     * written (known once the stream is initialized).
+     */
+    func filePath()  -> String?
+    
+    /**
+     * `file_selector`: the file (ours when sending, the peer's when
+     * receiving).
+     */
+    func fileSelector()  -> FileSelector
+    
+    /**
+     * The size of the file, when known.
+     */
+    func fileSize()  -> UInt64?
+    
+    /**
+     * The stream's handle: the sender of its notifications.
+     */
+    func handle()  -> UInt64
+    
+    /**
+     * Whether the transfer finished (`FileTransferStreamDidFinish`) or
+     * failed.
+     */
+    func isDone()  -> Bool
+    
+    /**
+     * `local_uri`: our MSRP URI, once initialized.
+     */
+    func localUri()  -> String?
+    
+    /**
+     * `remote_path`: the peer's MSRP path (its own URI last), once
+     * negotiated; empty before.
+     */
+    func remotePath()  -> [String]
+    
+    /**
+     * `save_directory`: the directory set for the received file; `None`
+     * for the `file_transfer.directory` setting.
+     */
+    func saveDirectory()  -> String?
+    
+    /**
+     * Saves the received file in `directory` (a receiving stream, before
+     * it is accepted). `InvalidState` otherwise.
+     */
+    func setSaveDirectory(directory: String) throws 
+    
+    /**
+     * The transfer's `a=file-transfer-id`, if it has one.
+     */
+    func transferId()  -> String?
+    
+    /**
+     * Bytes confirmed by the peer (sending) or received without a gap
+     * (receiving) so far.
+     */
+    func transferredBytes()  -> UInt64
+    
+}
+/**
+ * An MSRP file transfer stream (`FileTransferStream`).
+ *
+ * Create one with an account and a file to offer it (`Session.connect`,
+ * `Session.addStream`), or take the one a peer offered (its `MediaStream`
+ * is `FileTransfer`; set where its file goes with `setSaveDirectory`
+ * before accepting, else the `file_transfer.directory` setting applies).
+ * Its notifications (sender: the stream): `FileTransferStreamDidDeliverChunk`
+ * (sender side: `message_id`, `code`, `reason`, `transferred_bytes`,
+ * `file_size`), `FileTransferStreamDidNotDeliverChunk` (`message_id`,
+ * `code`, `reason`), `FileTransferStreamGotChunk` (receiver side:
+ * `content` bytes, `content_type`, `transferred_bytes`, `file_size`) and
+ * `FileTransferStreamDidFinish`; a failed transfer ends with
+ * `MediaStreamDidFail` (context `transferring`). Two objects are equal
+ * when they refer to the same stream.
+ */
+open class FileTransferStream: FileTransferStreamProtocol, @unchecked Sendable, Equatable, Hashable, CustomStringConvertible {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_sipsimple_uniffi_fn_clone_filetransferstream(self.handle, $0) }
+    }
+    /**
+     * `FileTransferStream(account, file_selector)`: a stream that sends
+     * the file at `path` for a session of `account`. `file_selector`
+     * describes it (as `fileSelectorForFile` gives; the receiver checks
+     * the file against its hash); `None` computes it from the file now
+     * (reading the whole file to hash it). `InvalidHandle` for a stale
+     * account, `InvalidArgument` for a malformed selector or a file that
+     * cannot be read.
+     */
+public convenience init(account: Account, path: String, fileSelector: FileSelector? = nil)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_filetransferstream_new(
+        FfiConverterTypeAccount_lower(account),
+        FfiConverterString.lower(path),
+        FfiConverterOptionTypeFileSelector.lower(fileSelector),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_sipsimple_uniffi_fn_free_filetransferstream(handle, $0) }
+    }
+
+    
+    /**
+     * The file transfer stream whose handle is `handle` (a notification's
+     * sender or an entry of its `streams`). `InvalidHandle` when it is no
+     * live file transfer stream.
+     */
+public static func fromHandle(handle: UInt64)throws  -> FileTransferStream  {
+    return try  FfiConverterTypeFileTransferStream_lift(try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_constructor_filetransferstream_from_handle(
+        FfiConverterUInt64.lower(handle),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * The account the stream belongs to.
+     */
+open func account() -> Account  {
+    return try!  FfiConverterTypeAccount_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_filetransferstream_account(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * This stream as a `MediaStream`, for `Session` methods.
+     */
+open func asMediaStream() -> MediaStream  {
+    return try!  FfiConverterTypeMediaStream_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_filetransferstream_as_media_stream(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `direction`: `sendonly` on the side that sends the file, `recvonly`
+     * on the side that receives it.
+     */
+open func direction() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_filetransferstream_direction(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The file on disk: the one sent, or where the received file is
+     * written (known once the stream is initialized).
+     */
+open func filePath() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_filetransferstream_file_path(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `file_selector`: the file (ours when sending, the peer's when
+     * receiving).
+     */
+open func fileSelector() -> FileSelector  {
+    return try!  FfiConverterTypeFileSelector_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_filetransferstream_file_selector(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The size of the file, when known.
+     */
+open func fileSize() -> UInt64?  {
+    return try!  FfiConverterOptionUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_filetransferstream_file_size(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The stream's handle: the sender of its notifications.
+     */
+open func handle() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_filetransferstream_handle(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether the transfer finished (`FileTransferStreamDidFinish`) or
+     * failed.
+     */
+open func isDone() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_filetransferstream_is_done(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `local_uri`: our MSRP URI, once initialized.
+     */
+open func localUri() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_filetransferstream_local_uri(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `remote_path`: the peer's MSRP path (its own URI last), once
+     * negotiated; empty before.
+     */
+open func remotePath() -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_filetransferstream_remote_path(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `save_directory`: the directory set for the received file; `None`
+     * for the `file_transfer.directory` setting.
+     */
+open func saveDirectory() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_filetransferstream_save_directory(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Saves the received file in `directory` (a receiving stream, before
+     * it is accepted). `InvalidState` otherwise.
+     */
+open func setSaveDirectory(directory: String)throws   {try rustCallWithError(FfiConverterTypeSipSimpleError_lift) {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_filetransferstream_set_save_directory(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(directory),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The transfer's `a=file-transfer-id`, if it has one.
+     */
+open func transferId() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_filetransferstream_transfer_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Bytes confirmed by the peer (sending) or received without a gap
+     * (receiving) so far.
+     */
+open func transferredBytes() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_filetransferstream_transferred_bytes(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_filetransferstream_uniffi_trait_display(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+}
+// The local Rust `Eq` implementation - only `eq` is used.
+public static func == (self: FileTransferStream, other: FileTransferStream) -> Bool {
+    return try!  FfiConverterBool.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_filetransferstream_uniffi_trait_eq_eq(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeFileTransferStream_lower(other),uniffiCallStatus
+    )
+}
+    )
+}
+// The local Rust `Hash` implementation
+public func hash(into hasher: inout Hasher) {
+    let val = try!  FfiConverterUInt64.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_sipsimple_uniffi_fn_method_filetransferstream_uniffi_trait_hash(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+    hasher.combine(val)
+}
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFileTransferStream: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = FileTransferStream
+
+    public static func lift(_ handle: UInt64) throws -> FileTransferStream {
+        return FileTransferStream(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: FileTransferStream) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FileTransferStream {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: FileTransferStream, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFileTransferStream_lift(_ handle: UInt64) throws -> FileTransferStream {
+    return try FfiConverterTypeFileTransferStream.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFileTransferStream_lower(_ value: FileTransferStream) -> UInt64 {
+    return FfiConverterTypeFileTransferStream.lower(value)
 }
 
 
@@ -8410,6 +9529,75 @@ public func FfiConverterTypeSlotConnection_lower(_ value: SlotConnection) -> Rus
 
 
 /**
+ * A TCP address (`address` of the external handlers).
+ */
+public struct SocketAddress: Equatable, Hashable {
+    /**
+     * The host name or IP address.
+     */
+    public var host: String
+    /**
+     * The port.
+     */
+    public var port: UInt16
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The host name or IP address.
+         */host: String, 
+        /**
+         * The port.
+         */port: UInt16) {
+        self.host = host
+        self.port = port
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SocketAddress: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSocketAddress: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SocketAddress {
+        return
+            try SocketAddress(
+                host: FfiConverterString.read(from: &buf), 
+                port: FfiConverterUInt16.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SocketAddress, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.host, into: &buf)
+        FfiConverterUInt16.write(value.port, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSocketAddress_lift(_ buf: RustBuffer) throws -> SocketAddress {
+    return try FfiConverterTypeSocketAddress.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSocketAddress_lower(_ value: SocketAddress) -> RustBuffer {
+    return FfiConverterTypeSocketAddress.lower(value)
+}
+
+
+/**
  * A settings class of accounts, for [`register_account_extension`].
  */
 
@@ -8733,6 +9921,101 @@ public func FfiConverterTypeComposingState_lower(_ value: ComposingState) -> Rus
 
 
 /**
+ * Which of the original's four handlers a [`DesktopSharingHandler`] is.
+ */
+
+public enum DesktopSharingHandlerKind: Equatable, Hashable {
+    
+    /**
+     * `InternalVNCViewerHandler`: the application views.
+     */
+    case internalViewer
+    /**
+     * `InternalVNCServerHandler`: the application shares its screen.
+     */
+    case internalServer
+    /**
+     * `ExternalVNCViewerHandler`: a VNC viewer connects to us over TCP.
+     */
+    case externalViewer
+    /**
+     * `ExternalVNCServerHandler`: we connect to a VNC server over TCP.
+     */
+    case externalServer
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension DesktopSharingHandlerKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDesktopSharingHandlerKind: FfiConverterRustBuffer {
+    typealias SwiftType = DesktopSharingHandlerKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DesktopSharingHandlerKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .internalViewer
+        
+        case 2: return .internalServer
+        
+        case 3: return .externalViewer
+        
+        case 4: return .externalServer
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: DesktopSharingHandlerKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .internalViewer:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .internalServer:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .externalViewer:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .externalServer:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDesktopSharingHandlerKind_lift(_ buf: RustBuffer) throws -> DesktopSharingHandlerKind {
+    return try FfiConverterTypeDesktopSharingHandlerKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDesktopSharingHandlerKind_lower(_ value: DesktopSharingHandlerKind) -> RustBuffer {
+    return FfiConverterTypeDesktopSharingHandlerKind.lower(value)
+}
+
+
+
+/**
  * A media stream of a session, as `Session` methods take and return it.
  *
  * Every stream type this binding knows is a variant holding its object; a
@@ -8757,6 +10040,22 @@ public enum MediaStream {
         /**
          * The stream.
          */stream: ChatStream
+    )
+    /**
+     * An MSRP file transfer stream.
+     */
+    case fileTransfer(
+        /**
+         * The stream.
+         */stream: FileTransferStream
+    )
+    /**
+     * A desktop sharing (RFB over MSRP) stream.
+     */
+    case desktopSharing(
+        /**
+         * The stream.
+         */stream: DesktopSharingStream
     )
     /**
      * A stream of a type this binding does not wrap.
@@ -8786,7 +10085,7 @@ public func handle() -> UInt64  {
 }
 
     /**
-     * The stream type: `audio`, `chat`, ...
+     * The stream type: `audio`, `chat`, `file-transfer`, `desktop-sharing`, ...
      */
 public func streamType() -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
@@ -8821,7 +10120,13 @@ public struct FfiConverterTypeMediaStream: FfiConverterRustBuffer {
         case 2: return .chat(stream: try FfiConverterTypeChatStream.read(from: &buf)
         )
         
-        case 3: return .other(handle: try FfiConverterUInt64.read(from: &buf), streamType: try FfiConverterString.read(from: &buf)
+        case 3: return .fileTransfer(stream: try FfiConverterTypeFileTransferStream.read(from: &buf)
+        )
+        
+        case 4: return .desktopSharing(stream: try FfiConverterTypeDesktopSharingStream.read(from: &buf)
+        )
+        
+        case 5: return .other(handle: try FfiConverterUInt64.read(from: &buf), streamType: try FfiConverterString.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -8842,8 +10147,18 @@ public struct FfiConverterTypeMediaStream: FfiConverterRustBuffer {
             FfiConverterTypeChatStream.write(stream, into: &buf)
             
         
-        case let .other(handle,streamType):
+        case let .fileTransfer(stream):
             writeInt(&buf, Int32(3))
+            FfiConverterTypeFileTransferStream.write(stream, into: &buf)
+            
+        
+        case let .desktopSharing(stream):
+            writeInt(&buf, Int32(4))
+            FfiConverterTypeDesktopSharingStream.write(stream, into: &buf)
+            
+        
+        case let .other(handle,streamType):
+            writeInt(&buf, Int32(5))
             FfiConverterUInt64.write(handle, into: &buf)
             FfiConverterString.write(streamType, into: &buf)
             
@@ -9508,6 +10823,30 @@ fileprivate struct FfiConverterOptionTypeAudioDevice: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeFileSelector: FfiConverterRustBuffer {
+    typealias SwiftType = FileSelector?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeFileSelector.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeFileSelector.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeMultilingualText: FfiConverterRustBuffer {
     typealias SwiftType = MultilingualText?
 
@@ -9548,6 +10887,30 @@ fileprivate struct FfiConverterOptionTypeObjectRef: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeObjectRef.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeSocketAddress: FfiConverterRustBuffer {
+    typealias SwiftType = SocketAddress?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSocketAddress.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSocketAddress.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -10329,6 +11692,87 @@ private let initializationResult: InitializationResult = {
     if (uniffi_sipsimple_uniffi_checksum_method_chatstream_set_local_nickname() != 30757) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_sipsimple_uniffi_checksum_method_desktopsharinghandler_address() != 21379) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_desktopsharinghandler_connect_timeout() != 34220) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_desktopsharinghandler_handle() != 35087) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_desktopsharinghandler_handler_type() != 59152) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_desktopsharinghandler_kind() != 65037) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_desktopsharinghandler_send() != 44547) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_desktopsharingstream_account() != 5169) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_desktopsharingstream_as_media_stream() != 26481) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_desktopsharingstream_handle() != 25872) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_desktopsharingstream_handler() != 57052) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_desktopsharingstream_local_uri() != 17334) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_desktopsharingstream_remote_path() != 27233) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_desktopsharingstream_set_handler() != 32054) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_filetransferstream_account() != 56659) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_filetransferstream_as_media_stream() != 29077) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_filetransferstream_direction() != 33045) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_filetransferstream_file_path() != 15753) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_filetransferstream_file_selector() != 38434) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_filetransferstream_file_size() != 62732) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_filetransferstream_handle() != 27159) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_filetransferstream_is_done() != 17347) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_filetransferstream_local_uri() != 21824) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_filetransferstream_remote_path() != 48943) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_filetransferstream_save_directory() != 32994) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_filetransferstream_set_save_directory() != 33347) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_filetransferstream_transfer_id() != 36864) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_method_filetransferstream_transferred_bytes() != 2484) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_sipsimple_uniffi_checksum_method_dnslookup_handle() != 31366) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -10600,6 +12044,33 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_constructor_chatstream_with_accept_types() != 35147) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_desktopsharinghandler_external_server() != 53268) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_desktopsharinghandler_external_viewer() != 58106) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_desktopsharinghandler_from_handle() != 18607) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_desktopsharinghandler_internal_server() != 15611) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_desktopsharinghandler_internal_viewer() != 33734) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_desktopsharingstream_from_handle() != 19917) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_desktopsharingstream_new() != 40706) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_filetransferstream_from_handle() != 40947) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sipsimple_uniffi_checksum_constructor_filetransferstream_new() != 53598) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sipsimple_uniffi_checksum_constructor_dnslookup_new() != 3695) {

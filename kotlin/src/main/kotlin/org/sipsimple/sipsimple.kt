@@ -939,6 +939,60 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_chatstream_set_local_nickname(
     ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_desktopsharinghandler_address(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_desktopsharinghandler_connect_timeout(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_desktopsharinghandler_handle(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_desktopsharinghandler_handler_type(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_desktopsharinghandler_kind(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_desktopsharinghandler_send(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_desktopsharingstream_account(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_desktopsharingstream_as_media_stream(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_desktopsharingstream_handle(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_desktopsharingstream_handler(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_desktopsharingstream_local_uri(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_desktopsharingstream_remote_path(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_desktopsharingstream_set_handler(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_filetransferstream_account(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_filetransferstream_as_media_stream(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_filetransferstream_direction(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_filetransferstream_file_path(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_filetransferstream_file_selector(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_filetransferstream_file_size(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_filetransferstream_handle(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_filetransferstream_is_done(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_filetransferstream_local_uri(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_filetransferstream_remote_path(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_filetransferstream_save_directory(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_filetransferstream_set_save_directory(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_filetransferstream_transfer_id(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_method_filetransferstream_transferred_bytes(
+    ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_dnslookup_handle(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_method_dnslookup_lookup_service(
@@ -1120,6 +1174,24 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_sipsimple_uniffi_checksum_constructor_chatstream_new(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_constructor_chatstream_with_accept_types(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_desktopsharinghandler_external_server(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_desktopsharinghandler_external_viewer(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_desktopsharinghandler_from_handle(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_desktopsharinghandler_internal_server(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_desktopsharinghandler_internal_viewer(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_desktopsharingstream_from_handle(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_desktopsharingstream_new(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_filetransferstream_from_handle(
+    ): Int
+    external fun uniffi_sipsimple_uniffi_checksum_constructor_filetransferstream_new(
     ): Int
     external fun uniffi_sipsimple_uniffi_checksum_constructor_dnslookup_new(
     ): Int
@@ -1491,6 +1563,114 @@ internal object UniffiLib {
     external fun uniffi_sipsimple_uniffi_fn_method_chatstream_uniffi_trait_eq_ne(`ptr`: Long,`other`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
     external fun uniffi_sipsimple_uniffi_fn_method_chatstream_uniffi_trait_hash(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_clone_desktopsharinghandler(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_free_desktopsharinghandler(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_constructor_desktopsharinghandler_external_server(`host`: RustBuffer.ByValue,`port`: Short,`connectTimeout`: Double,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_constructor_desktopsharinghandler_external_viewer(`host`: RustBuffer.ByValue,`port`: Short,`connectTimeout`: Double,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_constructor_desktopsharinghandler_from_handle(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_constructor_desktopsharinghandler_internal_server(uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_constructor_desktopsharinghandler_internal_viewer(uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_address(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_connect_timeout(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Double
+    external fun uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_handle(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_handler_type(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_kind(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_send(`ptr`: Long,`data`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_uniffi_trait_display(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_uniffi_trait_eq_eq(`ptr`: Long,`other`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_uniffi_trait_eq_ne(`ptr`: Long,`other`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_uniffi_trait_hash(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_clone_desktopsharingstream(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_free_desktopsharingstream(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_constructor_desktopsharingstream_from_handle(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_constructor_desktopsharingstream_new(`account`: Long,`handler`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_account(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_as_media_stream(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_handle(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_handler(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_local_uri(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_remote_path(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_set_handler(`ptr`: Long,`handler`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_uniffi_trait_display(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_uniffi_trait_eq_eq(`ptr`: Long,`other`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_uniffi_trait_eq_ne(`ptr`: Long,`other`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_uniffi_trait_hash(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_clone_filetransferstream(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_free_filetransferstream(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_constructor_filetransferstream_from_handle(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_constructor_filetransferstream_new(`account`: Long,`path`: RustBuffer.ByValue,`fileSelector`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_filetransferstream_account(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_filetransferstream_as_media_stream(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_filetransferstream_direction(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_filetransferstream_file_path(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_filetransferstream_file_selector(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_filetransferstream_file_size(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_filetransferstream_handle(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_filetransferstream_is_done(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_filetransferstream_local_uri(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_filetransferstream_remote_path(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_filetransferstream_save_directory(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_filetransferstream_set_save_directory(`ptr`: Long,`directory`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_sipsimple_uniffi_fn_method_filetransferstream_transfer_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_filetransferstream_transferred_bytes(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sipsimple_uniffi_fn_method_filetransferstream_uniffi_trait_display(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sipsimple_uniffi_fn_method_filetransferstream_uniffi_trait_eq_eq(`ptr`: Long,`other`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_filetransferstream_uniffi_trait_eq_ne(`ptr`: Long,`other`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_sipsimple_uniffi_fn_method_filetransferstream_uniffi_trait_hash(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_sipsimple_uniffi_fn_clone_dnslookup(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -2226,6 +2406,87 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_chatstream_set_local_nickname() and 0xFFFF) != 30757) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_desktopsharinghandler_address() and 0xFFFF) != 21379) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_desktopsharinghandler_connect_timeout() and 0xFFFF) != 34220) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_desktopsharinghandler_handle() and 0xFFFF) != 35087) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_desktopsharinghandler_handler_type() and 0xFFFF) != 59152) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_desktopsharinghandler_kind() and 0xFFFF) != 65037) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_desktopsharinghandler_send() and 0xFFFF) != 44547) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_desktopsharingstream_account() and 0xFFFF) != 5169) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_desktopsharingstream_as_media_stream() and 0xFFFF) != 26481) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_desktopsharingstream_handle() and 0xFFFF) != 25872) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_desktopsharingstream_handler() and 0xFFFF) != 57052) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_desktopsharingstream_local_uri() and 0xFFFF) != 17334) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_desktopsharingstream_remote_path() and 0xFFFF) != 27233) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_desktopsharingstream_set_handler() and 0xFFFF) != 32054) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_filetransferstream_account() and 0xFFFF) != 56659) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_filetransferstream_as_media_stream() and 0xFFFF) != 29077) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_filetransferstream_direction() and 0xFFFF) != 33045) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_filetransferstream_file_path() and 0xFFFF) != 15753) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_filetransferstream_file_selector() and 0xFFFF) != 38434) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_filetransferstream_file_size() and 0xFFFF) != 62732) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_filetransferstream_handle() and 0xFFFF) != 27159) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_filetransferstream_is_done() and 0xFFFF) != 17347) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_filetransferstream_local_uri() and 0xFFFF) != 21824) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_filetransferstream_remote_path() and 0xFFFF) != 48943) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_filetransferstream_save_directory() and 0xFFFF) != 32994) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_filetransferstream_set_save_directory() and 0xFFFF) != 33347) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_filetransferstream_transfer_id() and 0xFFFF) != 36864) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_method_filetransferstream_transferred_bytes() and 0xFFFF) != 2484) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_sipsimple_uniffi_checksum_method_dnslookup_handle() and 0xFFFF) != 31366) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -2497,6 +2758,33 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_chatstream_with_accept_types() and 0xFFFF) != 35147) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_desktopsharinghandler_external_server() and 0xFFFF) != 53268) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_desktopsharinghandler_external_viewer() and 0xFFFF) != 58106) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_desktopsharinghandler_from_handle() and 0xFFFF) != 18607) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_desktopsharinghandler_internal_server() and 0xFFFF) != 15611) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_desktopsharinghandler_internal_viewer() and 0xFFFF) != 33734) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_desktopsharingstream_from_handle() and 0xFFFF) != 19917) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_desktopsharingstream_new() and 0xFFFF) != 40706) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_filetransferstream_from_handle() and 0xFFFF) != 40947) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_filetransferstream_new() and 0xFFFF) != 53598) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sipsimple_uniffi_checksum_constructor_dnslookup_new() and 0xFFFF) != 3695) {
@@ -7789,6 +8077,1010 @@ public object FfiConverterTypeChatStream: FfiConverter<ChatStream, Long> {
 
 
 /**
+ * A desktop sharing handler: what produces and consumes the RFB data of a
+ * [`DesktopSharingStream`]. The internal ones let the application view
+ * (`internalViewer`) or share its screen (`internalServer`): it sends RFB
+ * bytes with `send` and gets the peer's as `DesktopSharingStreamGotData`
+ * notifications (sender: the handler; `data`, the bytes). The external
+ * ones bridge the stream to a VNC program over TCP; when that connection
+ * cannot be made or breaks, the handler posts
+ * `DesktopSharingHandlerDidFail` (`context`, `failure`, `reason`) and its
+ * stream fails. A handler serves one stream. Two objects are equal when
+ * they refer to the same handler.
+ */
+public interface DesktopSharingHandlerInterface {
+    
+    /**
+     * `address`: the address an external viewer handler listens on or an
+     * external server handler connects to; `None` for internal handlers.
+     */
+    fun `address`(): SocketAddress?
+    
+    /**
+     * `connect_timeout`: seconds an external handler waits for its VNC
+     * program once the stream starts.
+     */
+    fun `connectTimeout`(): kotlin.Double
+    
+    /**
+     * The handler's handle: the sender of its notifications.
+     */
+    fun `handle`(): kotlin.ULong
+    
+    /**
+     * `type`: `active` for a viewer, `passive` for a server.
+     */
+    fun `handlerType`(): kotlin.String
+    
+    /**
+     * Which of the four handlers this is.
+     */
+    fun `kind`(): DesktopSharingHandlerKind
+    
+    /**
+     * `send(data)` (internal handlers): RFB bytes for the peer, one MSRP
+     * message, queued until the stream starts. `InvalidState` for an
+     * external handler, a handler that serves no stream, and once the
+     * stream ended.
+     */
+    fun `send`(`data`: kotlin.ByteArray)
+    
+    companion object
+}
+
+/**
+ * A desktop sharing handler: what produces and consumes the RFB data of a
+ * [`DesktopSharingStream`]. The internal ones let the application view
+ * (`internalViewer`) or share its screen (`internalServer`): it sends RFB
+ * bytes with `send` and gets the peer's as `DesktopSharingStreamGotData`
+ * notifications (sender: the handler; `data`, the bytes). The external
+ * ones bridge the stream to a VNC program over TCP; when that connection
+ * cannot be made or breaks, the handler posts
+ * `DesktopSharingHandlerDidFail` (`context`, `failure`, `reason`) and its
+ * stream fails. A handler serves one stream. Two objects are equal when
+ * they refer to the same handler.
+ */
+open class DesktopSharingHandler: Disposable, AutoCloseable, DesktopSharingHandlerInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_sipsimple_uniffi_fn_free_desktopsharinghandler(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_sipsimple_uniffi_fn_clone_desktopsharinghandler(handle, status)
+        }
+    }
+
+    
+    /**
+     * `address`: the address an external viewer handler listens on or an
+     * external server handler connects to; `None` for internal handlers.
+     */override fun `address`(): SocketAddress? {
+            return FfiConverterOptionalTypeSocketAddress.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_address(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `connect_timeout`: seconds an external handler waits for its VNC
+     * program once the stream starts.
+     */override fun `connectTimeout`(): kotlin.Double {
+            return FfiConverterDouble.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_connect_timeout(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The handler's handle: the sender of its notifications.
+     */override fun `handle`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_handle(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `type`: `active` for a viewer, `passive` for a server.
+     */override fun `handlerType`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_handler_type(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Which of the four handlers this is.
+     */override fun `kind`(): DesktopSharingHandlerKind {
+            return FfiConverterTypeDesktopSharingHandlerKind.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_kind(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `send(data)` (internal handlers): RFB bytes for the peer, one MSRP
+     * message, queued until the stream starts. `InvalidState` for an
+     * external handler, a handler that serves no stream, and once the
+     * stream ended.
+     */
+    @Throws(SipSimpleException::class)override fun `send`(`data`: kotlin.ByteArray)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_send(
+        it,
+        
+        FfiConverterByteArray.lower(`data`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_uniffi_trait_display(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    // The local Rust `Eq` implementation - only `eq` is used.
+    override fun equals(other: Any?): Boolean {
+        if (other !is DesktopSharingHandler) return false
+        return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_uniffi_trait_eq_eq(
+        it,
+        
+        FfiConverterTypeDesktopSharingHandler.lower(`other`),_status)
+}
+    }
+    )
+    }
+    // The local Rust `Hash` implementation
+    override fun hashCode(): Int {
+        return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_desktopsharinghandler_uniffi_trait_hash(
+        it,
+        _status)
+}
+    }
+    ).toInt()
+    }
+
+    
+    companion object {
+        
+    /**
+     * `ExternalVNCServerHandler(address, connect_timeout)`: once the stream
+     * starts, connects to the VNC server at `host`:`port` (which must
+     * already listen) within `connect_timeout` seconds. `InvalidArgument`
+     * for an empty host or port 0.
+     */
+    @Throws(SipSimpleException::class) fun `externalServer`(`host`: kotlin.String, `port`: kotlin.UShort, `connectTimeout`: kotlin.Double = 3.0): DesktopSharingHandler {
+            return FfiConverterTypeDesktopSharingHandler.lift(
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_desktopsharinghandler_external_server(
+    
+        
+        FfiConverterString.lower(`host`),
+        FfiConverterUShort.lower(`port`),
+        FfiConverterDouble.lower(`connectTimeout`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * `ExternalVNCViewerHandler(address, connect_timeout)`: listens on
+     * `host`:`port` now (port 0: the system picks; see `address`); once
+     * the stream starts a VNC viewer must connect within
+     * `connect_timeout` seconds. `InvalidArgument` when the address
+     * cannot be listened on.
+     */
+    @Throws(SipSimpleException::class) fun `externalViewer`(`host`: kotlin.String = "localhost", `port`: kotlin.UShort = 0u, `connectTimeout`: kotlin.Double = 3.0): DesktopSharingHandler {
+            return FfiConverterTypeDesktopSharingHandler.lift(
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_desktopsharinghandler_external_viewer(
+    
+        
+        FfiConverterString.lower(`host`),
+        FfiConverterUShort.lower(`port`),
+        FfiConverterDouble.lower(`connectTimeout`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * The handler whose handle is `handle` (a notification's sender).
+     * `InvalidHandle` when it is no live desktop sharing handler.
+     */
+    @Throws(SipSimpleException::class) fun `fromHandle`(`handle`: kotlin.ULong): DesktopSharingHandler {
+            return FfiConverterTypeDesktopSharingHandler.lift(
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_desktopsharinghandler_from_handle(
+    
+        
+        FfiConverterULong.lower(`handle`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * `InternalVNCServerHandler()`: the application shares its screen.
+     */ fun `internalServer`(): DesktopSharingHandler {
+            return FfiConverterTypeDesktopSharingHandler.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_desktopsharinghandler_internal_server(
+    
+        _status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * `InternalVNCViewerHandler()`: the application views the peer's
+     * screen.
+     */ fun `internalViewer`(): DesktopSharingHandler {
+            return FfiConverterTypeDesktopSharingHandler.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_desktopsharinghandler_internal_viewer(
+    
+        _status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDesktopSharingHandler: FfiConverter<DesktopSharingHandler, Long> {
+    override fun lower(value: DesktopSharingHandler): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): DesktopSharingHandler {
+        return DesktopSharingHandler(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): DesktopSharingHandler {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: DesktopSharingHandler) = 8UL
+
+    override fun write(value: DesktopSharingHandler, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A desktop sharing stream (`DesktopSharingStream`): RFB data between
+ * its [`DesktopSharingHandler`] and the peer's. Create one with an
+ * account and a handler to offer it, or take the one a peer offered (its
+ * `MediaStream` is `DesktopSharing`; it comes with an internal handler
+ * of the role the offer asks for, which `setHandler` may replace before
+ * accepting). Two objects are equal when they refer to the same stream.
+ */
+public interface DesktopSharingStreamInterface {
+    
+    /**
+     * The account the stream belongs to.
+     */
+    fun `account`(): Account
+    
+    /**
+     * This stream as a `MediaStream`, for `Session` methods.
+     */
+    fun `asMediaStream`(): MediaStream
+    
+    /**
+     * The stream's handle: the sender of its notifications.
+     */
+    fun `handle`(): kotlin.ULong
+    
+    /**
+     * `handler`: what produces and consumes the RFB data.
+     */
+    fun `handler`(): DesktopSharingHandler
+    
+    /**
+     * `local_uri`: our MSRP URI, once initialized.
+     */
+    fun `localUri`(): kotlin.String?
+    
+    /**
+     * `remote_path`: the peer's MSRP path (its own URI last), once
+     * negotiated; empty before.
+     */
+    fun `remotePath`(): List<kotlin.String>
+    
+    /**
+     * Sets `handler` before the stream starts. `InvalidArgument` for a
+     * handler of the wrong role, `InvalidState` once started or for a
+     * handler that serves another stream.
+     */
+    fun `setHandler`(`handler`: DesktopSharingHandler)
+    
+    companion object
+}
+
+/**
+ * A desktop sharing stream (`DesktopSharingStream`): RFB data between
+ * its [`DesktopSharingHandler`] and the peer's. Create one with an
+ * account and a handler to offer it, or take the one a peer offered (its
+ * `MediaStream` is `DesktopSharing`; it comes with an internal handler
+ * of the role the offer asks for, which `setHandler` may replace before
+ * accepting). Two objects are equal when they refer to the same stream.
+ */
+open class DesktopSharingStream: Disposable, AutoCloseable, DesktopSharingStreamInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * `DesktopSharingStream(account, handler)`. `InvalidHandle` for a
+     * stale account, `InvalidState` when the handler serves another
+     * stream or was used already.
+     */
+    constructor(`account`: Account, `handler`: DesktopSharingHandler) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_desktopsharingstream_new(
+    
+        
+        FfiConverterTypeAccount.lower(`account`),
+        FfiConverterTypeDesktopSharingHandler.lower(`handler`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_sipsimple_uniffi_fn_free_desktopsharingstream(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_sipsimple_uniffi_fn_clone_desktopsharingstream(handle, status)
+        }
+    }
+
+    
+    /**
+     * The account the stream belongs to.
+     */override fun `account`(): Account {
+            return FfiConverterTypeAccount.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_account(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * This stream as a `MediaStream`, for `Session` methods.
+     */override fun `asMediaStream`(): MediaStream {
+            return FfiConverterTypeMediaStream.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_as_media_stream(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The stream's handle: the sender of its notifications.
+     */override fun `handle`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_handle(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `handler`: what produces and consumes the RFB data.
+     */override fun `handler`(): DesktopSharingHandler {
+            return FfiConverterTypeDesktopSharingHandler.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_handler(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `local_uri`: our MSRP URI, once initialized.
+     */override fun `localUri`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_local_uri(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `remote_path`: the peer's MSRP path (its own URI last), once
+     * negotiated; empty before.
+     */override fun `remotePath`(): List<kotlin.String> {
+            return FfiConverterSequenceString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_remote_path(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Sets `handler` before the stream starts. `InvalidArgument` for a
+     * handler of the wrong role, `InvalidState` once started or for a
+     * handler that serves another stream.
+     */
+    @Throws(SipSimpleException::class)override fun `setHandler`(`handler`: DesktopSharingHandler)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_set_handler(
+        it,
+        
+        FfiConverterTypeDesktopSharingHandler.lower(`handler`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_uniffi_trait_display(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    // The local Rust `Eq` implementation - only `eq` is used.
+    override fun equals(other: Any?): Boolean {
+        if (other !is DesktopSharingStream) return false
+        return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_uniffi_trait_eq_eq(
+        it,
+        
+        FfiConverterTypeDesktopSharingStream.lower(`other`),_status)
+}
+    }
+    )
+    }
+    // The local Rust `Hash` implementation
+    override fun hashCode(): Int {
+        return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_desktopsharingstream_uniffi_trait_hash(
+        it,
+        _status)
+}
+    }
+    ).toInt()
+    }
+
+    
+    companion object {
+        
+    /**
+     * The desktop sharing stream whose handle is `handle`. `InvalidHandle`
+     * when it is no live desktop sharing stream.
+     */
+    @Throws(SipSimpleException::class) fun `fromHandle`(`handle`: kotlin.ULong): DesktopSharingStream {
+            return FfiConverterTypeDesktopSharingStream.lift(
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_desktopsharingstream_from_handle(
+    
+        
+        FfiConverterULong.lower(`handle`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDesktopSharingStream: FfiConverter<DesktopSharingStream, Long> {
+    override fun lower(value: DesktopSharingStream): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): DesktopSharingStream {
+        return DesktopSharingStream(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): DesktopSharingStream {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: DesktopSharingStream) = 8UL
+
+    override fun write(value: DesktopSharingStream, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * `DNSLookup`: finds SIP proxies (RFC 3263), STUN servers and MSRP relays,
  * and XCAP roots.
  *
@@ -8107,6 +9399,663 @@ public object FfiConverterTypeDnsLookup: FfiConverter<DnsLookup, Long> {
     override fun allocationSize(value: DnsLookup) = 8UL
 
     override fun write(value: DnsLookup, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * An MSRP file transfer stream (`FileTransferStream`).
+ *
+ * Create one with an account and a file to offer it (`Session.connect`,
+ * `Session.addStream`), or take the one a peer offered (its `MediaStream`
+ * is `FileTransfer`; set where its file goes with `setSaveDirectory`
+ * before accepting, else the `file_transfer.directory` setting applies).
+ * Its notifications (sender: the stream): `FileTransferStreamDidDeliverChunk`
+ * (sender side: `message_id`, `code`, `reason`, `transferred_bytes`,
+ * `file_size`), `FileTransferStreamDidNotDeliverChunk` (`message_id`,
+ * `code`, `reason`), `FileTransferStreamGotChunk` (receiver side:
+ * `content` bytes, `content_type`, `transferred_bytes`, `file_size`) and
+ * `FileTransferStreamDidFinish`; a failed transfer ends with
+ * `MediaStreamDidFail` (context `transferring`). Two objects are equal
+ * when they refer to the same stream.
+ */
+public interface FileTransferStreamInterface {
+    
+    /**
+     * The account the stream belongs to.
+     */
+    fun `account`(): Account
+    
+    /**
+     * This stream as a `MediaStream`, for `Session` methods.
+     */
+    fun `asMediaStream`(): MediaStream
+    
+    /**
+     * `direction`: `sendonly` on the side that sends the file, `recvonly`
+     * on the side that receives it.
+     */
+    fun `direction`(): kotlin.String
+    
+    /**
+     * The file on disk: the one sent, or where the received file is
+     * written (known once the stream is initialized).
+     */
+    fun `filePath`(): kotlin.String?
+    
+    /**
+     * `file_selector`: the file (ours when sending, the peer's when
+     * receiving).
+     */
+    fun `fileSelector`(): FileSelector
+    
+    /**
+     * The size of the file, when known.
+     */
+    fun `fileSize`(): kotlin.ULong?
+    
+    /**
+     * The stream's handle: the sender of its notifications.
+     */
+    fun `handle`(): kotlin.ULong
+    
+    /**
+     * Whether the transfer finished (`FileTransferStreamDidFinish`) or
+     * failed.
+     */
+    fun `isDone`(): kotlin.Boolean
+    
+    /**
+     * `local_uri`: our MSRP URI, once initialized.
+     */
+    fun `localUri`(): kotlin.String?
+    
+    /**
+     * `remote_path`: the peer's MSRP path (its own URI last), once
+     * negotiated; empty before.
+     */
+    fun `remotePath`(): List<kotlin.String>
+    
+    /**
+     * `save_directory`: the directory set for the received file; `None`
+     * for the `file_transfer.directory` setting.
+     */
+    fun `saveDirectory`(): kotlin.String?
+    
+    /**
+     * Saves the received file in `directory` (a receiving stream, before
+     * it is accepted). `InvalidState` otherwise.
+     */
+    fun `setSaveDirectory`(`directory`: kotlin.String)
+    
+    /**
+     * The transfer's `a=file-transfer-id`, if it has one.
+     */
+    fun `transferId`(): kotlin.String?
+    
+    /**
+     * Bytes confirmed by the peer (sending) or received without a gap
+     * (receiving) so far.
+     */
+    fun `transferredBytes`(): kotlin.ULong
+    
+    companion object
+}
+
+/**
+ * An MSRP file transfer stream (`FileTransferStream`).
+ *
+ * Create one with an account and a file to offer it (`Session.connect`,
+ * `Session.addStream`), or take the one a peer offered (its `MediaStream`
+ * is `FileTransfer`; set where its file goes with `setSaveDirectory`
+ * before accepting, else the `file_transfer.directory` setting applies).
+ * Its notifications (sender: the stream): `FileTransferStreamDidDeliverChunk`
+ * (sender side: `message_id`, `code`, `reason`, `transferred_bytes`,
+ * `file_size`), `FileTransferStreamDidNotDeliverChunk` (`message_id`,
+ * `code`, `reason`), `FileTransferStreamGotChunk` (receiver side:
+ * `content` bytes, `content_type`, `transferred_bytes`, `file_size`) and
+ * `FileTransferStreamDidFinish`; a failed transfer ends with
+ * `MediaStreamDidFail` (context `transferring`). Two objects are equal
+ * when they refer to the same stream.
+ */
+open class FileTransferStream: Disposable, AutoCloseable, FileTransferStreamInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * `FileTransferStream(account, file_selector)`: a stream that sends
+     * the file at `path` for a session of `account`. `file_selector`
+     * describes it (as `fileSelectorForFile` gives; the receiver checks
+     * the file against its hash); `None` computes it from the file now
+     * (reading the whole file to hash it). `InvalidHandle` for a stale
+     * account, `InvalidArgument` for a malformed selector or a file that
+     * cannot be read.
+     */
+    constructor(`account`: Account, `path`: kotlin.String, `fileSelector`: FileSelector? = null) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_filetransferstream_new(
+    
+        
+        FfiConverterTypeAccount.lower(`account`),
+        FfiConverterString.lower(`path`),
+        FfiConverterOptionalTypeFileSelector.lower(`fileSelector`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_sipsimple_uniffi_fn_free_filetransferstream(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_sipsimple_uniffi_fn_clone_filetransferstream(handle, status)
+        }
+    }
+
+    
+    /**
+     * The account the stream belongs to.
+     */override fun `account`(): Account {
+            return FfiConverterTypeAccount.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_filetransferstream_account(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * This stream as a `MediaStream`, for `Session` methods.
+     */override fun `asMediaStream`(): MediaStream {
+            return FfiConverterTypeMediaStream.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_filetransferstream_as_media_stream(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `direction`: `sendonly` on the side that sends the file, `recvonly`
+     * on the side that receives it.
+     */override fun `direction`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_filetransferstream_direction(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The file on disk: the one sent, or where the received file is
+     * written (known once the stream is initialized).
+     */override fun `filePath`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_filetransferstream_file_path(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `file_selector`: the file (ours when sending, the peer's when
+     * receiving).
+     */override fun `fileSelector`(): FileSelector {
+            return FfiConverterTypeFileSelector.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_filetransferstream_file_selector(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The size of the file, when known.
+     */override fun `fileSize`(): kotlin.ULong? {
+            return FfiConverterOptionalULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_filetransferstream_file_size(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The stream's handle: the sender of its notifications.
+     */override fun `handle`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_filetransferstream_handle(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Whether the transfer finished (`FileTransferStreamDidFinish`) or
+     * failed.
+     */override fun `isDone`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_filetransferstream_is_done(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `local_uri`: our MSRP URI, once initialized.
+     */override fun `localUri`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_filetransferstream_local_uri(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `remote_path`: the peer's MSRP path (its own URI last), once
+     * negotiated; empty before.
+     */override fun `remotePath`(): List<kotlin.String> {
+            return FfiConverterSequenceString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_filetransferstream_remote_path(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `save_directory`: the directory set for the received file; `None`
+     * for the `file_transfer.directory` setting.
+     */override fun `saveDirectory`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_filetransferstream_save_directory(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Saves the received file in `directory` (a receiving stream, before
+     * it is accepted). `InvalidState` otherwise.
+     */
+    @Throws(SipSimpleException::class)override fun `setSaveDirectory`(`directory`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_filetransferstream_set_save_directory(
+        it,
+        
+        FfiConverterString.lower(`directory`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The transfer's `a=file-transfer-id`, if it has one.
+     */override fun `transferId`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_filetransferstream_transfer_id(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Bytes confirmed by the peer (sending) or received without a gap
+     * (receiving) so far.
+     */override fun `transferredBytes`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_filetransferstream_transferred_bytes(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_filetransferstream_uniffi_trait_display(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    // The local Rust `Eq` implementation - only `eq` is used.
+    override fun equals(other: Any?): Boolean {
+        if (other !is FileTransferStream) return false
+        return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_filetransferstream_uniffi_trait_eq_eq(
+        it,
+        
+        FfiConverterTypeFileTransferStream.lower(`other`),_status)
+}
+    }
+    )
+    }
+    // The local Rust `Hash` implementation
+    override fun hashCode(): Int {
+        return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_method_filetransferstream_uniffi_trait_hash(
+        it,
+        _status)
+}
+    }
+    ).toInt()
+    }
+
+    
+    companion object {
+        
+    /**
+     * The file transfer stream whose handle is `handle` (a notification's
+     * sender or an entry of its `streams`). `InvalidHandle` when it is no
+     * live file transfer stream.
+     */
+    @Throws(SipSimpleException::class) fun `fromHandle`(`handle`: kotlin.ULong): FileTransferStream {
+            return FfiConverterTypeFileTransferStream.lift(
+    uniffiRustCallWithError(SipSimpleException) { _status ->
+    UniffiLib.uniffi_sipsimple_uniffi_fn_constructor_filetransferstream_from_handle(
+    
+        
+        FfiConverterULong.lower(`handle`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFileTransferStream: FfiConverter<FileTransferStream, Long> {
+    override fun lower(value: FileTransferStream): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): FileTransferStream {
+        return FileTransferStream(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): FileTransferStream {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: FileTransferStream) = 8UL
+
+    override fun write(value: FileTransferStream, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -14085,6 +16034,53 @@ public object FfiConverterTypeSlotConnection: FfiConverterRustBuffer<SlotConnect
 
 
 /**
+ * A TCP address (`address` of the external handlers).
+ */
+data class SocketAddress (
+    /**
+     * The host name or IP address.
+     */
+    var `host`: kotlin.String
+    , 
+    /**
+     * The port.
+     */
+    var `port`: kotlin.UShort
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSocketAddress: FfiConverterRustBuffer<SocketAddress> {
+    override fun read(buf: ByteBuffer): SocketAddress {
+        return SocketAddress(
+            FfiConverterString.read(buf),
+            FfiConverterUShort.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SocketAddress) = (
+            FfiConverterString.allocationSize(value.`host`) +
+            FfiConverterUShort.allocationSize(value.`port`)
+    )
+
+    override fun write(value: SocketAddress, buf: ByteBuffer) {
+            FfiConverterString.write(value.`host`, buf)
+            FfiConverterUShort.write(value.`port`, buf)
+    }
+}
+
+
+
+/**
  * A settings class of accounts, for [`register_account_extension`].
  */
 
@@ -14441,6 +16437,57 @@ public object FfiConverterTypeComposingState: FfiConverterRustBuffer<ComposingSt
 
 
 /**
+ * Which of the original's four handlers a [`DesktopSharingHandler`] is.
+ */
+
+enum class DesktopSharingHandlerKind {
+    
+    /**
+     * `InternalVNCViewerHandler`: the application views.
+     */
+    INTERNAL_VIEWER,
+    /**
+     * `InternalVNCServerHandler`: the application shares its screen.
+     */
+    INTERNAL_SERVER,
+    /**
+     * `ExternalVNCViewerHandler`: a VNC viewer connects to us over TCP.
+     */
+    EXTERNAL_VIEWER,
+    /**
+     * `ExternalVNCServerHandler`: we connect to a VNC server over TCP.
+     */
+    EXTERNAL_SERVER;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDesktopSharingHandlerKind: FfiConverterRustBuffer<DesktopSharingHandlerKind> {
+    override fun read(buf: ByteBuffer) = try {
+        DesktopSharingHandlerKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: DesktopSharingHandlerKind) = 4UL
+
+    override fun write(value: DesktopSharingHandlerKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * A media stream of a session, as `Session` methods take and return it.
  *
  * Every stream type this binding knows is a variant holding its object; a
@@ -14472,6 +16519,36 @@ sealed class MediaStream: Disposable  {
          * The stream.
          */
         val `stream`: org.sipsimple.ChatStream) : MediaStream()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * An MSRP file transfer stream.
+     */
+    data class FileTransfer(
+        /**
+         * The stream.
+         */
+        val `stream`: org.sipsimple.FileTransferStream) : MediaStream()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A desktop sharing (RFB over MSRP) stream.
+     */
+    data class DesktopSharing(
+        /**
+         * The stream.
+         */
+        val `stream`: org.sipsimple.DesktopSharingStream) : MediaStream()
         
     {
         
@@ -14517,6 +16594,20 @@ sealed class MediaStream: Disposable  {
     )
                 
             }
+            is MediaStream.FileTransfer -> {
+                
+    Disposable.destroy(
+        this.`stream`
+    )
+                
+            }
+            is MediaStream.DesktopSharing -> {
+                
+    Disposable.destroy(
+        this.`stream`
+    )
+                
+            }
             is MediaStream.Other -> {
                 
     Disposable.destroy(
@@ -14546,7 +16637,7 @@ sealed class MediaStream: Disposable  {
 
     
     /**
-     * The stream type: `audio`, `chat`, ...
+     * The stream type: `audio`, `chat`, `file-transfer`, `desktop-sharing`, ...
      */ fun `streamType`(): kotlin.String {
             return FfiConverterString.lift(
     uniffiRustCall() { _status ->
@@ -14575,7 +16666,13 @@ public object FfiConverterTypeMediaStream : FfiConverterRustBuffer<MediaStream>{
             2 -> MediaStream.Chat(
                 FfiConverterTypeChatStream.read(buf),
                 )
-            3 -> MediaStream.Other(
+            3 -> MediaStream.FileTransfer(
+                FfiConverterTypeFileTransferStream.read(buf),
+                )
+            4 -> MediaStream.DesktopSharing(
+                FfiConverterTypeDesktopSharingStream.read(buf),
+                )
+            5 -> MediaStream.Other(
                 FfiConverterULong.read(buf),
                 FfiConverterString.read(buf),
                 )
@@ -14596,6 +16693,20 @@ public object FfiConverterTypeMediaStream : FfiConverterRustBuffer<MediaStream>{
             (
                 4UL
                 + FfiConverterTypeChatStream.allocationSize(value.`stream`)
+            )
+        }
+        is MediaStream.FileTransfer -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeFileTransferStream.allocationSize(value.`stream`)
+            )
+        }
+        is MediaStream.DesktopSharing -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeDesktopSharingStream.allocationSize(value.`stream`)
             )
         }
         is MediaStream.Other -> {
@@ -14620,8 +16731,18 @@ public object FfiConverterTypeMediaStream : FfiConverterRustBuffer<MediaStream>{
                 FfiConverterTypeChatStream.write(value.`stream`, buf)
                 Unit
             }
-            is MediaStream.Other -> {
+            is MediaStream.FileTransfer -> {
                 buf.putInt(3)
+                FfiConverterTypeFileTransferStream.write(value.`stream`, buf)
+                Unit
+            }
+            is MediaStream.DesktopSharing -> {
+                buf.putInt(4)
+                FfiConverterTypeDesktopSharingStream.write(value.`stream`, buf)
+                Unit
+            }
+            is MediaStream.Other -> {
+                buf.putInt(5)
                 FfiConverterULong.write(value.`handle`, buf)
                 FfiConverterString.write(value.`streamType`, buf)
                 Unit
@@ -15383,6 +17504,38 @@ public object FfiConverterOptionalTypeAudioDevice: FfiConverterRustBuffer<AudioD
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeFileSelector: FfiConverterRustBuffer<FileSelector?> {
+    override fun read(buf: ByteBuffer): FileSelector? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeFileSelector.read(buf)
+    }
+
+    override fun allocationSize(value: FileSelector?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeFileSelector.allocationSize(value)
+        }
+    }
+
+    override fun write(value: FileSelector?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeFileSelector.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeMultilingualText: FfiConverterRustBuffer<MultilingualText?> {
     override fun read(buf: ByteBuffer): MultilingualText? {
         if (buf.get().toInt() == 0) {
@@ -15437,6 +17590,38 @@ public object FfiConverterOptionalTypeObjectRef: FfiConverterRustBuffer<ObjectRe
         } else {
             buf.put(1)
             FfiConverterTypeObjectRef.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeSocketAddress: FfiConverterRustBuffer<SocketAddress?> {
+    override fun read(buf: ByteBuffer): SocketAddress? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeSocketAddress.read(buf)
+    }
+
+    override fun allocationSize(value: SocketAddress?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeSocketAddress.allocationSize(value)
+        }
+    }
+
+    override fun write(value: SocketAddress?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeSocketAddress.write(value, buf)
         }
     }
 }
