@@ -34,6 +34,8 @@ __all__ = [
     "CoreDesktopSharingStream",
     "cpim_identity_encode",
     "cpim_identity_parse",
+    "cpim_payload_decode",
+    "cpim_payload_encode",
     "file_selector_for_file",
     "file_selector_parse",
     "file_selector_sdp_repr",
@@ -903,6 +905,25 @@ def cpim_identity_parse(value: str) -> tuple[str, Optional[str]]:
 
 def cpim_identity_encode(uri: str, display_name: Optional[str] = None) -> str:
     """The CPIM header form of an identity."""
+
+_PayloadParts = tuple[
+    bytes,
+    str,
+    Optional[str],
+    Optional[tuple[str, Optional[str]]],
+    list[tuple[str, Optional[str]]],
+    list[tuple[str, Optional[str]]],
+    Optional[tuple[Optional[str], list[tuple[str, str]]]],
+    Optional[str],
+    list[str],
+    list[tuple[str, Optional[str], str, str]],
+]
+
+def cpim_payload_decode(payload: bytes) -> _PayloadParts:
+    """Parses a `message/cpim` payload into its fields."""
+
+def cpim_payload_encode(parts: _PayloadParts) -> bytes:
+    """Writes a `message/cpim` payload from its fields."""
 
 def set_conversion_hooks(
     handle_hook: Callable[[Handle], Any], map_hook: Callable[[dict[str, Any]], Any]

@@ -14,7 +14,9 @@ use std::time::{Duration, UNIX_EPOCH};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use sipsimple_core::handle::{self, ObjectKind};
-use sipsimple_core::msrp::cpim::{CpimHeader, CpimIdentity, CpimNamespace, MultilingualText, Timestamp};
+use sipsimple_core::msrp::cpim::{
+    CpimHeader, CpimIdentity, CpimMessage, CpimNamespace, MultilingualText, STANDARD_NAMESPACE, Timestamp,
+};
 use sipsimple_core::msrp::file_selector::{FileSelector, FileSelectorHash};
 use sipsimple_core::msrp::iscomposing::ComposingState;
 use sipsimple_core::streams::{ChatMessageOptions, ChatStream, MediaStream};
@@ -28,6 +30,22 @@ type IdentityParts = (String, Option<String>);
 type SubjectParts = (Option<String>, Vec<(String, String)>);
 /// `(name, namespace URI or None, prefix, value)`.
 type HeaderParts = (String, Option<String>, String, String);
+/// The fields of a CPIM payload, as `cpim_payload_decode` gives them and
+/// `cpim_payload_encode` takes them: content, content type, charset,
+/// sender, recipients, courtesy recipients, subject, timestamp (RFC 3339
+/// text), required, additional headers.
+type PayloadParts = (
+    Vec<u8>,
+    String,
+    Option<String>,
+    Option<IdentityParts>,
+    Vec<IdentityParts>,
+    Vec<IdentityParts>,
+    Option<SubjectParts>,
+    Option<String>,
+    Vec<String>,
+    Vec<HeaderParts>,
+);
 /// `(name, type, size, hash)`.
 type SelectorParts = (Option<String>, Option<String>, Option<u64>, Option<String>);
 
@@ -41,6 +59,26 @@ fn header((name, namespace, prefix, value): HeaderParts) -> CpimHeader {
         None => CpimNamespace::standard(),
     };
     CpimHeader::new(namespace, name, value)
+}
+
+fn subject(default: Option<String>, translations: Vec<(String, String)>) -> MultilingualText {
+    let mut text = MultilingualText { default, translations: Vec::new() };
+    for (language, translated) in translations {
+        text.set_translation(language, translated);
+    }
+    text
+}
+
+fn timestamp_from_text(text: String) -> PyResult<Timestamp> {
+    let parsed = Timestamp::new(text.as_str());
+    if parsed.parts().is_none() {
+        return Err(PyValueError::new_err(format!("timestamp {text:?} is not an RFC 3339 date and time")));
+    }
+    Ok(parsed)
+}
+
+fn identity_parts(identity: CpimIdentity) -> IdentityParts {
+    (identity.uri, identity.display_name)
 }
 
 fn seconds_to_time(seconds: f64, what: &str) -> PyResult<std::time::SystemTime> {
@@ -128,23 +166,8 @@ impl CoreChatStream {
         required: Vec<String>,
         additional_headers: Vec<HeaderParts>,
     ) -> PyResult<String> {
-        let timestamp = match timestamp {
-            Some(text) => {
-                let parsed = Timestamp::new(text.as_str());
-                if parsed.parts().is_none() {
-                    return Err(PyValueError::new_err(format!("timestamp {text:?} is not an RFC 3339 date and time")));
-                }
-                Some(parsed)
-            }
-            None => None,
-        };
-        let subject = subject.map(|(default, translations)| {
-            let mut text = MultilingualText { default, translations: Vec::new() };
-            for (language, translated) in translations {
-                text.set_translation(language, translated);
-            }
-            text
-        });
+        let timestamp = timestamp.map(timestamp_from_text).transpose()?;
+        let subject = subject.map(|(default, translations)| self::subject(default, translations));
         let options = ChatMessageOptions {
             recipients: recipients.map(|list| list.into_iter().map(identity).collect()),
             courtesy_recipients: courtesy_recipients.into_iter().map(identity).collect(),
@@ -239,4 +262,53 @@ pub fn cpim_identity_parse(value: &str) -> PyResult<IdentityParts> {
 #[pyo3(signature = (uri, display_name=None))]
 pub fn cpim_identity_encode(uri: String, display_name: Option<String>) -> PyResult<String> {
     CpimIdentity::new(uri, display_name).encode().map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+/// Parses a `message/cpim` payload into its fields (see `PayloadParts`:
+/// `(content, content_type, charset, sender, recipients,
+/// courtesy_recipients, subject, timestamp, required,
+/// additional_headers)`). `ValueError` when it is no CPIM message.
+#[pyfunction]
+pub fn cpim_payload_decode(payload: &[u8]) -> PyResult<PayloadParts> {
+    let message = CpimMessage::parse(payload).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let headers = message
+        .additional_headers
+        .into_iter()
+        .map(|h| {
+            let standard = h.namespace.uri == STANDARD_NAMESPACE && h.namespace.prefix.is_empty();
+            (h.name, (!standard).then_some(h.namespace.uri), h.namespace.prefix, h.value)
+        })
+        .collect();
+    Ok((
+        message.content,
+        message.content_type,
+        message.charset,
+        message.sender.map(identity_parts),
+        message.recipients.into_iter().map(identity_parts).collect(),
+        message.courtesy_recipients.into_iter().map(identity_parts).collect(),
+        message.subject.map(|s| (s.default, s.translations)),
+        message.timestamp.map(|t| t.text().to_owned()),
+        message.required,
+        headers,
+    ))
+}
+
+/// Writes a `message/cpim` payload from its fields (the tuple
+/// `cpim_payload_decode` gives). `ValueError` for a malformed content
+/// type, identity, timestamp or header.
+#[pyfunction]
+pub fn cpim_payload_encode(parts: PayloadParts) -> PyResult<Vec<u8>> {
+    let (content, content_type, charset, sender, recipients, courtesy, subject, timestamp, required, headers) = parts;
+    let mut message = CpimMessage::new(content, &content_type);
+    if charset.is_some() {
+        message.charset = charset;
+    }
+    message.sender = sender.map(identity);
+    message.recipients = recipients.into_iter().map(identity).collect();
+    message.courtesy_recipients = courtesy.into_iter().map(identity).collect();
+    message.subject = subject.map(|(default, translations)| self::subject(default, translations));
+    message.timestamp = timestamp.map(timestamp_from_text).transpose()?;
+    message.required = required;
+    message.additional_headers = headers.into_iter().map(header).collect();
+    message.encode().map_err(|e| PyValueError::new_err(e.to_string()))
 }

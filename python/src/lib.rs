@@ -46,8 +46,8 @@ mod core_module {
     };
     #[pymodule_export]
     use crate::chat::{
-        CoreChatStream, cpim_identity_encode, cpim_identity_parse, file_selector_for_file, file_selector_parse,
-        file_selector_sdp_repr,
+        CoreChatStream, cpim_identity_encode, cpim_identity_parse, cpim_payload_decode, cpim_payload_encode,
+        file_selector_for_file, file_selector_parse, file_selector_sdp_repr,
     };
     #[pymodule_export]
     use crate::desktop_sharing::{CoreDesktopSharingHandler, CoreDesktopSharingStream};

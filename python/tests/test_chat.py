@@ -10,7 +10,7 @@ ChatStreamError. Also the chat value classes and FileSelector."""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -33,6 +33,8 @@ from sipsimple.streams.msrp.chat import (
     CPIMIdentity,
     CPIMMessage,
     CPIMNamespace,
+    CPIMParserError,
+    CPIMPayload,
     MultilingualText,
 )
 from sipsimple.streams.msrp.filetransfer import FileSelector
@@ -287,3 +289,39 @@ def test_file_selector_parse_and_sdp_repr_round_trip() -> None:
         FileSelector.parse('name:"unterminated')
     with pytest.raises(ValueError):
         FileSelector(hash="md5:00").sdp_repr
+
+
+def test_cpim_payloads_encode_and_decode() -> None:
+    stamp = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2)))
+    payload = CPIMPayload(
+        "héllo",
+        "text/plain",
+        charset="utf-8",
+        sender=ChatIdentity("sip:alice@example.com", "Alice"),
+        recipients=[ChatIdentity("sip:bob@example.com")],
+        courtesy_recipients=[ChatIdentity("sip:carol@example.com", "Carol C")],
+        subject=MultilingualText("hi", fr="salut"),
+        timestamp=stamp,
+        required=["x-test"],
+        additional_headers=[CPIMHeader("Feature", CPIMNamespace("urn:example:features", "EX"), "on")],
+    )
+    data, content_type = payload.encode()
+    assert content_type == "message/cpim"
+    text = data.decode()
+    assert "From: Alice <sip:alice@example.com>" in text and "DateTime: 2026-01-02T03:04:05+02:00" in text
+    assert "NS: EX <urn:example:features>" in text and "EX.Feature: on" in text
+    decoded = CPIMPayload.decode(data)
+    assert (decoded.content, decoded.content_type, decoded.charset) == ("héllo".encode(), "text/plain", "utf-8")
+    assert decoded.sender == ChatIdentity("sip:alice@example.com") and decoded.sender.display_name == "Alice"
+    assert decoded.recipients == [ChatIdentity("sip:bob@example.com")]
+    assert decoded.courtesy_recipients[0].display_name == "Carol C"
+    assert decoded.subject == "hi" and decoded.subject is not None
+    assert decoded.subject.get_translation("fr") == "salut"
+    assert decoded.timestamp == stamp
+    assert decoded.required == ["x-test"]
+    assert decoded.additional_headers == [CPIMHeader("Feature", CPIMNamespace("urn:example:features", "EX"), "on")]
+    assert CPIMPayload.decode(data.decode()).content == decoded.content
+    with pytest.raises(CPIMParserError):
+        CPIMPayload.decode(b"no headers and no body")
+    with pytest.raises(ValueError):
+        CPIMPayload("x", "no type").encode()

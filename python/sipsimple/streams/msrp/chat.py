@@ -60,6 +60,7 @@ __all__ = [
     "CPIMHeader",
     "CPIMNamespace",
     "CPIMParserError",
+    "CPIMPayload",
     "MultilingualText",
 ]
 
@@ -260,6 +261,92 @@ class ChatMessage:
 
 #: A message that came wrapped in CPIM: the same class as :class:`ChatMessage`.
 CPIMMessage = ChatMessage
+
+
+class CPIMPayload:
+    """A Message/CPIM payload (RFC 3862): the wrapped ``content`` (bytes)
+    of ``content_type`` with its ``charset``, and the CPIM headers
+    (``sender``, ``recipients``, ``courtesy_recipients``, ``subject``,
+    ``timestamp``, ``required``, ``additional_headers``). ChatStream wraps
+    and unwraps messages itself; this is for payloads carried elsewhere."""
+
+    standard_namespace = STANDARD_NAMESPACE
+
+    def __init__(
+        self,
+        content: Union[str, bytes],
+        content_type: str,
+        charset: Optional[str] = None,
+        sender: Optional[ChatIdentity] = None,
+        recipients: Optional[list[ChatIdentity]] = None,
+        courtesy_recipients: Optional[list[ChatIdentity]] = None,
+        subject: Union[str, MultilingualText, None] = None,
+        timestamp: Union[datetime, str, None] = None,
+        required: Optional[list[str]] = None,
+        additional_headers: Optional[list[CPIMHeader]] = None,
+    ) -> None:
+        self.content = content.encode(charset or "utf-8") if isinstance(content, str) else bytes(content)
+        self.content_type = content_type
+        self.charset = charset
+        self.sender = sender
+        self.recipients = recipients or []
+        self.courtesy_recipients = courtesy_recipients or []
+        self.subject = None if subject is None else _subject(subject)
+        if isinstance(timestamp, str):
+            timestamp = _parse_timestamp(timestamp)
+        self.timestamp = timestamp
+        self.required = required or []
+        self.additional_headers = additional_headers or []
+
+    def encode(self) -> tuple[bytes, str]:
+        """The payload and its MSRP content type, ``message/cpim``;
+        :class:`ValueError` for a malformed field."""
+        payload = _core.cpim_payload_encode(
+            (
+                self.content,
+                self.content_type,
+                self.charset,
+                None if self.sender is None else _identity_parts(self.sender),
+                [_identity_parts(r) for r in self.recipients],
+                [_identity_parts(r) for r in self.courtesy_recipients],
+                None if self.subject is None else _subject_parts(self.subject),
+                None if self.timestamp is None else _timestamp_text(self.timestamp),
+                [str(r) for r in self.required],
+                [_header_parts(h) for h in self.additional_headers],
+            )
+        )
+        return bytes(payload), "message/cpim"
+
+    @classmethod
+    def decode(cls, message: Union[str, bytes]) -> CPIMPayload:
+        """Parses a payload; :class:`CPIMParserError` when it is no CPIM message."""
+        data = message.encode() if isinstance(message, str) else message
+        try:
+            parts = _core.cpim_payload_decode(data)
+        except ValueError as e:
+            raise CPIMParserError(str(e)) from e
+        content, content_type, charset, sender, recipients, courtesy, subject, timestamp, required, headers = parts
+        return cls(
+            bytes(content),
+            content_type,
+            charset,
+            None if sender is None else ChatIdentity(*sender),
+            [ChatIdentity(*r) for r in recipients],
+            [ChatIdentity(*r) for r in courtesy],
+            None if subject is None else _subject({"default": subject[0], "translations": dict(subject[1])}),
+            timestamp,
+            list(required),
+            [_header({"name": h[0], "namespace": h[1], "prefix": h[2], "value": h[3]}) for h in headers],
+        )
+
+
+def _parse_timestamp(text: str) -> Optional[datetime]:
+    """An aware datetime for RFC 3339 text (``Z`` accepted); ``None`` if it is none."""
+    try:
+        value = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+    except ValueError:
+        return None
+    return _aware(value)  # type: ignore[no-any-return]
 
 
 # -- arguments towards the core -------------------------------------------------

@@ -4,7 +4,7 @@ from sipsimple.account import Account, BonjourAccount
 from sipsimple.streams.msrp import MSRPStreamBase, MSRPStreamError
 from typing import Any
 
-__all__ = ['ChatStream', 'ChatStreamError', 'ChatIdentity', 'CPIMIdentity', 'ChatMessage', 'CPIMMessage', 'CPIMHeader', 'CPIMNamespace', 'CPIMParserError', 'MultilingualText']
+__all__ = ['ChatStream', 'ChatStreamError', 'ChatIdentity', 'CPIMIdentity', 'ChatMessage', 'CPIMMessage', 'CPIMHeader', 'CPIMNamespace', 'CPIMParserError', 'CPIMPayload', 'MultilingualText']
 
 STANDARD_NAMESPACE: str
 
@@ -78,6 +78,31 @@ class ChatMessage:
     def __init__(self, content: str | bytes, content_type: str, sender: ChatIdentity | None = None, recipients: list[ChatIdentity] | None = None, courtesy_recipients: list[ChatIdentity] | None = None, subject: MultilingualText | None = None, timestamp: datetime | None = None, required: list[str] | None = None, additional_headers: list[CPIMHeader] | None = None, charset: str | None = None) -> None: ...
 
 CPIMMessage = ChatMessage
+
+class CPIMPayload:
+    """A Message/CPIM payload (RFC 3862): the wrapped ``content`` (bytes)
+    of ``content_type`` with its ``charset``, and the CPIM headers
+    (``sender``, ``recipients``, ``courtesy_recipients``, ``subject``,
+    ``timestamp``, ``required``, ``additional_headers``). ChatStream wraps
+    and unwraps messages itself; this is for payloads carried elsewhere."""
+    standard_namespace: str
+    content: bytes
+    content_type: str
+    charset: str | None
+    sender: ChatIdentity | None
+    recipients: list[ChatIdentity]
+    courtesy_recipients: list[ChatIdentity]
+    subject: MultilingualText | None
+    timestamp: datetime | None
+    required: list[str]
+    additional_headers: list[CPIMHeader]
+    def __init__(self, content: str | bytes, content_type: str, charset: str | None = None, sender: ChatIdentity | None = None, recipients: list[ChatIdentity] | None = None, courtesy_recipients: list[ChatIdentity] | None = None, subject: str | MultilingualText | None = None, timestamp: datetime | str | None = None, required: list[str] | None = None, additional_headers: list[CPIMHeader] | None = None) -> None: ...
+    def encode(self) -> tuple[bytes, str]:
+        """The payload and its MSRP content type, ``message/cpim``;
+        :class:`ValueError` for a malformed field."""
+    @classmethod
+    def decode(cls, message: str | bytes) -> CPIMPayload:
+        """Parses a payload; :class:`CPIMParserError` when it is no CPIM message."""
 
 class ChatStream(MSRPStreamBase):
     """One MSRP chat stream (see the module documentation).
