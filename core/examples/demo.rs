@@ -165,10 +165,7 @@ fn audio_call(events: &NotificationRecorder, directory: &std::path::Path) -> Res
 
 /// Alice calls bob with a chat stream over MSRP (TCP on loopback); they
 /// exchange messages, alice says she is typing.
-fn chat_and_file(
-    events: &NotificationRecorder,
-    directory: &std::path::Path,
-) -> Result<(), Box<dyn std::error::Error>> {
+fn chat_and_file(events: &NotificationRecorder, directory: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
     let alice = Account::get_or_create("alice@example.com")?;
     let bob = Account::get_or_create("bob@127.0.0.1")?;
     for account in [&alice, &bob] {

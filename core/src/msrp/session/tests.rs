@@ -716,8 +716,7 @@ fn messages_leave_in_the_order_they_were_queued_while_earlier_ones_are_confirmed
         let id = pair.alice.send_message(now, None, "text/plain", body, i % 3 == 0, FailureReport::Yes).unwrap();
         sent.push(id);
     }
-    loop {
-        let Some(bytes) = pair.alice.poll_transmit() else { break };
+    while let Some(bytes) = pair.alice.poll_transmit() {
         feed_split(&mut pair.bob, now, &bytes, &mut pair.rng);
         while let Some(bytes) = pair.bob.poll_transmit() {
             feed_split(&mut pair.alice, now, &bytes, &mut pair.rng);
