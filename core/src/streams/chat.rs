@@ -233,6 +233,17 @@ impl ChatStream {
         self.base.remote_path()
     }
 
+    /// Our identity in the session (the CPIM sender), once initialized.
+    pub fn local_identity(&self) -> Option<String> {
+        self.base.local_identity()
+    }
+
+    /// The peer's identity in the session (the default CPIM recipient),
+    /// once initialized.
+    pub fn remote_identity(&self) -> Option<String> {
+        self.base.remote_identity()
+    }
+
     /// Whether messages go wrapped in CPIM (both sides accept
     /// `message/cpim`), once negotiated.
     pub fn cpim_enabled(&self) -> Option<bool> {
