@@ -11,6 +11,7 @@ pub mod cpim;
 pub mod file_selector;
 pub mod iscomposing;
 pub mod message;
+pub mod ranges;
 pub mod relay;
 pub mod sdp;
 pub mod session;

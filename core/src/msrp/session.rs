@@ -34,6 +34,7 @@ use super::message::{
     MsrpUri, ParseError, Parser, Status, SuccessReport, encode_end_line, is_valid_transaction_id, new_message_id,
     reason_phrase, transaction_id_for,
 };
+use super::ranges::ByteRanges;
 
 /// How the bodies of received messages are handed to the application.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -245,56 +246,6 @@ pub fn fix_transaction_id(head: &mut Head, body: &[u8]) {
     }
 }
 
-/// Half-open byte ranges `[start, end)`, sorted and merged.
-#[derive(Clone, Debug, Default)]
-struct RangeSet(Vec<(u64, u64)>);
-
-impl RangeSet {
-    fn insert(&mut self, start: u64, end: u64) {
-        if start >= end {
-            return;
-        }
-        let (mut start, mut end) = (start, end);
-        let mut merged = Vec::with_capacity(self.0.len() + 1);
-        let mut placed = false;
-        for &(s, e) in &self.0 {
-            if e < start {
-                merged.push((s, e));
-            } else if s > end {
-                if !placed {
-                    merged.push((start, end));
-                    placed = true;
-                }
-                merged.push((s, e));
-            } else {
-                start = start.min(s);
-                end = end.max(e);
-            }
-        }
-        if !placed {
-            merged.push((start, end));
-        }
-        self.0 = merged;
-    }
-
-    /// Whether `[0, len)` is covered.
-    #[cfg(test)]
-    fn covers(&self, len: u64) -> bool {
-        self.covers_range(0, len)
-    }
-
-    /// Whether `[start, end)` is covered.
-    fn covers_range(&self, start: u64, end: u64) -> bool {
-        start >= end || self.0.iter().any(|&(s, e)| s <= start && e >= end)
-    }
-
-    /// The end of the covered run that contains `from` (`from` when none
-    /// does).
-    fn run_end(&self, from: u64) -> u64 {
-        self.0.iter().find(|&&(s, e)| s <= from && e >= from).map_or(from, |&(_, e)| e)
-    }
-}
-
 /// A message being sent: bytes `[start, end)` of a message of `total`
 /// bytes (all of it for [`MsrpSession::send_message`]).
 struct Outgoing {
@@ -319,7 +270,7 @@ struct Outgoing {
     failure_report: FailureReport,
     /// Bytes confirmed by success REPORTs (or, without success report, by
     /// 200 responses).
-    confirmed: RangeSet,
+    confirmed: ByteRanges,
     /// The end of the bytes confirmed without a gap from `start`.
     delivered: u64,
 }
@@ -402,7 +353,7 @@ struct Incoming {
     /// the message is complete, so that a chunk far into a message costs
     /// the memory it carries, not its offset.
     pieces: BTreeMap<u64, Vec<u8>>,
-    received: RangeSet,
+    received: ByteRanges,
     /// The message size, once known (a total, or the end of the `$` chunk).
     size: Option<u64>,
     /// Where its first chunk started (a message resumed in a new session
@@ -598,7 +549,7 @@ impl MsrpSession {
             awaiting: 0,
             success_report: message.success_report,
             failure_report: message.failure_report,
-            confirmed: RangeSet::default(),
+            confirmed: ByteRanges::default(),
             delivered: start,
         });
         Ok(message_id)
@@ -987,7 +938,7 @@ impl State {
                     code = 400;
                 }
                 // A total given only now must hold the bytes received so far.
-                if range.total.is_some_and(|total| message.received.0.last().is_some_and(|&(_, end)| end > total)) {
+                if range.total.is_some_and(|total| message.received.end() > total) {
                     code = 400;
                 }
                 message.streamed
@@ -1021,7 +972,7 @@ impl State {
                             streamed,
                             body: Vec::new(),
                             pieces: BTreeMap::new(),
-                            received: RangeSet::default(),
+                            received: ByteRanges::default(),
                             size: range.total,
                             origin: start,
                             last_seen: false,
@@ -1201,7 +1152,7 @@ impl State {
             if let Some(message) = self.incoming.remove(&message_id) {
                 // Bytes of it were accepted before: tell the sender the
                 // message as a whole failed.
-                if !message.received.0.is_empty() && head.failure_report_wanted(code) {
+                if !message.received.is_empty() && head.failure_report_wanted(code) {
                     let end = start.saturating_add(read);
                     let range = ByteRange { start: 1, end: Some(end), total: message.size };
                     let range = if range.check().is_ok() { range } else { ByteRange::whole(end) };

@@ -454,21 +454,6 @@ fn a_message_growing_too_large_gets_a_413_and_a_failure_report() {
 }
 
 #[test]
-fn range_sets_merge() {
-    let mut set = RangeSet::default();
-    set.insert(10, 20);
-    set.insert(0, 5);
-    assert!(!set.covers(20));
-    set.insert(5, 10);
-    assert!(set.covers(20));
-    assert!(!set.covers(21));
-    set.insert(30, 40);
-    set.insert(15, 35);
-    assert_eq!(set.0, [(0, 40)]);
-    assert!(RangeSet::default().covers(0));
-}
-
-#[test]
 fn mutated_input_never_panics() {
     let mut pair = Pair::new(
         MsrpSessionConfig { max_chunk_size: 300, ..MsrpSessionConfig::default() },
@@ -686,21 +671,6 @@ fn a_request_gets_its_response_or_408() {
     assert!(matches!(pair.alice.poll_event(),
         Some(MsrpEvent::ResponseReceived { transaction_id, code: 408, .. }) if transaction_id == tid));
     assert!(matches!(pair.alice.poll_event(), Some(MsrpEvent::Closed { .. })));
-}
-
-#[test]
-fn range_runs() {
-    let mut set = RangeSet::default();
-    set.insert(10, 20);
-    set.insert(30, 40);
-    assert_eq!(set.run_end(10), 20);
-    assert_eq!(set.run_end(15), 20);
-    assert_eq!(set.run_end(25), 25);
-    assert!(set.covers_range(12, 18));
-    assert!(!set.covers_range(12, 35));
-    set.insert(20, 30);
-    assert_eq!(set.run_end(10), 40);
-    assert!(set.covers_range(10, 40));
 }
 
 #[test]

@@ -29,6 +29,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::thread::JoinHandle;
 
 use crate::msrp::file_selector::{FileHasher, FileSelectorHash, HASH_CHUNK_SIZE};
+pub use crate::msrp::ranges::ByteRanges;
 
 /// How many pieces of data may wait for the disk.
 pub const QUEUE_LENGTH: usize = 32;
@@ -145,53 +146,6 @@ impl FileWriter {
             let _ = self.commands.try_send(Command::Stop);
             let _ = thread.join();
         }
-    }
-}
-
-/// Half-open byte ranges `[start, end)`, sorted and merged.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ByteRanges(Vec<(u64, u64)>);
-
-impl ByteRanges {
-    /// Adds `[start, end)`.
-    pub fn insert(&mut self, start: u64, end: u64) {
-        if start >= end {
-            return;
-        }
-        let (mut start, mut end) = (start, end);
-        let mut merged = Vec::with_capacity(self.0.len() + 1);
-        let mut placed = false;
-        for &(s, e) in &self.0 {
-            if e < start {
-                merged.push((s, e));
-            } else if s > end {
-                if !placed {
-                    merged.push((start, end));
-                    placed = true;
-                }
-                merged.push((s, e));
-            } else {
-                start = start.min(s);
-                end = end.max(e);
-            }
-        }
-        if !placed {
-            merged.push((start, end));
-        }
-        self.0 = merged;
-    }
-
-    /// How many bytes are there without a gap from byte 0.
-    pub fn contiguous(&self) -> u64 {
-        match self.0.first() {
-            Some(&(0, end)) => end,
-            _ => 0,
-        }
-    }
-
-    /// The end of the last range (0 when empty).
-    pub fn end(&self) -> u64 {
-        self.0.last().map_or(0, |&(_, end)| end)
     }
 }
 
@@ -601,6 +555,6 @@ mod tests {
         ranges.insert(15, 35);
         assert_eq!((ranges.contiguous(), ranges.end()), (40, 40));
         ranges.insert(7, 7);
-        assert_eq!(ranges, ByteRanges(vec![(0, 40)]));
+        assert_eq!(ranges, ByteRanges::from_ranges([(0, 40)]));
     }
 }
