@@ -431,7 +431,7 @@ fn selector_error(e: FileSelectorError) -> FfiError {
 }
 
 /// The JSON object of a file selector.
-fn selector_to_json(selector: &FileSelector) -> String {
+pub(crate) fn selector_to_json(selector: &FileSelector) -> String {
     serde_json::json!({
         "name": selector.name,
         "type": selector.content_type,
@@ -442,7 +442,7 @@ fn selector_to_json(selector: &FileSelector) -> String {
 }
 
 /// A file selector from its JSON object.
-fn selector_from_json(text: &str) -> Result<FileSelector, FfiError> {
+pub(crate) fn selector_from_json(text: &str) -> Result<FileSelector, FfiError> {
     let json: Json =
         serde_json::from_str(text).map_err(|e| FfiError::argument(format!("selector_json is not valid JSON: {e}")))?;
     let map = json.as_object().ok_or_else(|| FfiError::argument("selector_json must be a JSON object"))?;

@@ -34,11 +34,11 @@
 use std::ffi::c_char;
 use std::sync::Arc;
 
-use serde_json::Value as Json;
 use sipsimple_core::ObjectKind;
-use sipsimple_core::msrp::file_selector::{FileSelector, FileSelectorHash};
+use sipsimple_core::msrp::file_selector::FileSelector;
 use sipsimple_core::streams::{FileTransferStream, MediaStream};
 
+use crate::chat::{selector_from_json, selector_to_json};
 use crate::objects;
 use crate::result::{FfiError, guard, sipsimple_result};
 use crate::sipsimple_handle;
@@ -48,45 +48,6 @@ use crate::strings::{Out, borrow_str, optional_str};
 /// Resolves a `FileTransferStream` handle.
 pub(crate) fn file_transfer_stream(raw: sipsimple_handle) -> Result<Arc<FileTransferStream>, FfiError> {
     objects::resolve::<FileTransferStream>(raw, ObjectKind::FileTransferStream)
-}
-
-/// The JSON object of a file selector (as `sipsimple_file_selector_parse`
-/// gives).
-fn selector_to_json(selector: &FileSelector) -> String {
-    serde_json::json!({
-        "name": selector.name,
-        "type": selector.content_type,
-        "size": selector.size,
-        "hash": selector.hash.as_ref().map(ToString::to_string),
-    })
-    .to_string()
-}
-
-/// A file selector from its JSON object (`{"name", "type", "size",
-/// "hash"}`, every member optional; unknown members are refused).
-fn selector_from_json(text: &str) -> Result<FileSelector, FfiError> {
-    let json: Json =
-        serde_json::from_str(text).map_err(|e| FfiError::argument(format!("selector_json is not valid JSON: {e}")))?;
-    let map = json.as_object().ok_or_else(|| FfiError::argument("selector_json must be a JSON object"))?;
-    if let Some(key) = map.keys().find(|k| !matches!(k.as_str(), "name" | "type" | "size" | "hash")) {
-        return Err(FfiError::argument(format!("selector_json has an unknown member {key:?}")));
-    }
-    let text_member = |name: &str| -> Result<Option<String>, FfiError> {
-        match map.get(name) {
-            None | Some(Json::Null) => Ok(None),
-            Some(Json::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(FfiError::argument(format!("{name} must be a string"))),
-        }
-    };
-    let size = match map.get("size") {
-        None | Some(Json::Null) => None,
-        Some(v) => Some(v.as_u64().ok_or_else(|| FfiError::argument("size must be a non-negative integer"))?),
-    };
-    let hash = text_member("hash")?
-        .map(|h| FileSelectorHash::parse(&h))
-        .transpose()
-        .map_err(|e| FfiError::argument(e.to_string()))?;
-    Ok(FileSelector { name: text_member("name")?, content_type: text_member("type")?, size, hash })
 }
 
 /// `FileTransferStream(account, file_selector)`: `*out_stream` receives
@@ -322,7 +283,7 @@ mod tests {
         .unwrap();
         assert_eq!(selector.name.as_deref(), Some("a.txt"));
         assert_eq!(selector.size, Some(3));
-        let json: Json = serde_json::from_str(&selector_to_json(&selector)).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&selector_to_json(&selector)).unwrap();
         assert_eq!(json["hash"], "sha-1:A9:99:3E:36:47:06:81:6A:BA:3E:25:71:78:50:C2:6C:9C:D0:D8:9D");
         assert!(selector_from_json("{}").unwrap().name.is_none());
         for bad in ["[]", "{", r#"{"size": -1}"#, r#"{"hash": "md5:00"}"#, r#"{"nme": "x"}"#, r#"{"name": 1}"#] {
