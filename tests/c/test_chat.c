@@ -33,7 +33,6 @@
 #include "check.h"
 #include "files.h"
 
-#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,67 +44,7 @@
 
 #define MAX_LOG 1024
 
-static struct {
-    sipsimple_notification *items[MAX_LOG];
-    char names[MAX_LOG][64];
-    sipsimple_handle senders[MAX_LOG];
-    int count;
-} events;
-static sipsimple_handle queue = 0;
-
-static void keep(sipsimple_notification *n) {
-    char *name = NULL;
-    sipsimple_handle sender = 0;
-    OK(sipsimple_notification_name(n, &name));
-    OK(sipsimple_notification_sender(n, &sender));
-    REQUIRE(events.count < MAX_LOG);
-    events.items[events.count] = n;
-    snprintf(events.names[events.count], sizeof events.names[0], "%s", name);
-    events.senders[events.count] = sender;
-    events.count++;
-    sipsimple_string_free(name);
-}
-
-/* Index of the `nth` (1-based) notification `name` from `sender` (0 = any)
- * at or after `from`; -1 if there are fewer. */
-static int find_nth(const char *name, sipsimple_handle sender, int from, int nth) {
-    for (int i = from; i < events.count; i++) {
-        if (strcmp(events.names[i], name) == 0 && (sender == 0 || events.senders[i] == sender) && --nth == 0) {
-            return i;
-        }
-    }
-    return -1;
-}
-
-/* The `nth` notification `name` from `sender` at or after `from`, taking
- * from the queue until it arrives; NULL after WAIT_MS. The log owns it. */
-static sipsimple_notification *wait_nth(const char *name, sipsimple_handle sender, int from, int nth) {
-    int64_t deadline = now_ms() + WAIT_MS;
-    for (;;) {
-        int i = find_nth(name, sender, from, nth);
-        if (i >= 0) {
-            return events.items[i];
-        }
-        int64_t left = deadline - now_ms();
-        sipsimple_notification *n = NULL;
-        if (left <= 0 || sipsimple_notification_queue_next(queue, (int32_t)left, &n) != SIPSIMPLE_RESULT_OK) {
-            fprintf(stderr, "no %s #%d from %#" PRIx64 " within %d ms\n", name, nth, sender, WAIT_MS);
-            return NULL;
-        }
-        keep(n);
-    }
-}
-
-static sipsimple_notification *wait_event(const char *name, sipsimple_handle sender, int from) {
-    return wait_nth(name, sender, from, 1);
-}
-
-static void drain(void) {
-    sipsimple_notification *n = NULL;
-    while (sipsimple_notification_queue_next(queue, 0, &n) == SIPSIMPLE_RESULT_OK) {
-        keep(n);
-    }
-}
+#include "events.h"
 
 /* Whether field `field` of `n`, as JSON, contains every one of the
  * NULL-terminated `parts`. */
@@ -123,19 +62,6 @@ static int json_field_has(const sipsimple_notification *n, const char *field, co
     }
     sipsimple_string_free(json);
     return all;
-}
-
-static int string_field_is(const sipsimple_notification *n, const char *field, const char *expected) {
-    char *text = NULL;
-    if (n == NULL || sipsimple_notification_get_string(n, field, &text) != SIPSIMPLE_RESULT_OK) {
-        return 0;
-    }
-    int same = strcmp(text, expected) == 0;
-    if (!same) {
-        fprintf(stderr, "%s is \"%s\", expected \"%s\"\n", field, text, expected);
-    }
-    sipsimple_string_free(text);
-    return same;
 }
 
 /* Whether one of the first `count` ChatStreamDidDeliverMessage of `stream`
@@ -161,23 +87,6 @@ static int delivered(sipsimple_handle stream, int from, int count, const char *i
     return 0;
 }
 
-typedef sipsimple_result (*string_getter)(sipsimple_handle, char **);
-
-/* Whether the getter gives a string containing `part` (NULL: gives NULL). */
-static int attribute_has(string_getter get, sipsimple_handle h, const char *part) {
-    char *text = (char *)"untouched";
-    if (get(h, &text) != SIPSIMPLE_RESULT_OK) {
-        fprintf(stderr, "getter failed: %s\n", last_error());
-        return 0;
-    }
-    int ok = part == NULL ? text == NULL : (text != NULL && strstr(text, part) != NULL);
-    if (!ok) {
-        fprintf(stderr, "attribute is \"%s\", expected \"%s\"\n", text ? text : "(null)", part ? part : "(null)");
-    }
-    sipsimple_string_free(text);
-    return ok;
-}
-
 /* ---- accounts ---- */
 
 static sipsimple_handle unregistered_account(const char *id) {
@@ -188,19 +97,6 @@ static sipsimple_handle unregistered_account(const char *id) {
     OK(sipsimple_settings_set_json(account, "enabled", "true"));
     OK(sipsimple_account_save(account));
     return account;
-}
-
-/* `sip:<contact user>@127.0.0.1:<engine port>`. */
-static void loopback_uri(sipsimple_handle account, char *out, size_t size) {
-    char *contact = NULL;
-    OK(sipsimple_account_contact_uri(account, "udp", &contact));
-    const char *user = contact + 4;
-    const char *at = strchr(user, '@');
-    const char *colon = at != NULL ? strrchr(at, ':') : NULL;
-    REQUIRE(strncmp(contact, "sip:", 4) == 0 && at != NULL && colon != NULL);
-    unsigned port = (unsigned)strtoul(colon + 1, NULL, 10);
-    snprintf(out, size, "sip:%.*s@127.0.0.1:%u", (int)(at - user), user, port);
-    sipsimple_string_free(contact);
 }
 
 /* ---- sending ---- */
@@ -520,21 +416,10 @@ int main(void) {
     CHECK(wait_event("SIPApplicationDidEnd", app, mark) != NULL);
     drain();
 
-    for (int i = 0; i < events.count; i++) {
-        sipsimple_notification_free(events.items[i]);
-    }
+    free_events();
     OK(sipsimple_notification_queue_free(queue));
     OK(sipsimple_storage_free(storage));
     remove_tree(dir);
 
-    if (failures != 0) {
-        fprintf(stderr, "notifications taken:\n");
-        for (int i = 0; i < events.count; i++) {
-            fprintf(stderr, "  #%d %s from %#" PRIx64 "\n", i, events.names[i], events.senders[i]);
-        }
-        fprintf(stderr, "test_chat: %d of %d checks failed\n", failures, checks);
-        return 1;
-    }
-    printf("test_chat: all %d checks passed\n", checks);
-    return 0;
+    return report("test_chat");
 }

@@ -30,7 +30,6 @@
 #include "check.h"
 #include "files.h"
 
-#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,63 +42,7 @@
 
 #define MAX_LOG 8192
 
-static struct {
-    sipsimple_notification *items[MAX_LOG];
-    char names[MAX_LOG][64];
-    sipsimple_handle senders[MAX_LOG];
-    int count;
-} events;
-static sipsimple_handle queue = 0;
-
-static void keep(sipsimple_notification *n) {
-    char *name = NULL;
-    sipsimple_handle sender = 0;
-    OK(sipsimple_notification_name(n, &name));
-    OK(sipsimple_notification_sender(n, &sender));
-    REQUIRE(events.count < MAX_LOG);
-    events.items[events.count] = n;
-    snprintf(events.names[events.count], sizeof events.names[0], "%s", name);
-    events.senders[events.count] = sender;
-    events.count++;
-    sipsimple_string_free(name);
-}
-
-/* Index of the `nth` (1-based) notification `name` from `sender` (0 = any)
- * at or after `from`; -1 if there are fewer. */
-static int find_nth(const char *name, sipsimple_handle sender, int from, int nth) {
-    for (int i = from; i < events.count; i++) {
-        if (strcmp(events.names[i], name) == 0 && (sender == 0 || events.senders[i] == sender) && --nth == 0) {
-            return i;
-        }
-    }
-    return -1;
-}
-
-/* The first notification `name` from `sender` at or after `from`, taking
- * from the queue until it arrives; NULL after WAIT_MS. The log owns it. */
-static sipsimple_notification *wait_event(const char *name, sipsimple_handle sender, int from) {
-    int64_t deadline = now_ms() + WAIT_MS;
-    for (;;) {
-        int i = find_nth(name, sender, from, 1);
-        if (i >= 0) {
-            return events.items[i];
-        }
-        int64_t left = deadline - now_ms();
-        sipsimple_notification *n = NULL;
-        if (left <= 0 || sipsimple_notification_queue_next(queue, (int32_t)left, &n) != SIPSIMPLE_RESULT_OK) {
-            fprintf(stderr, "no %s from %#" PRIx64 " within %d ms\n", name, sender, WAIT_MS);
-            return NULL;
-        }
-        keep(n);
-    }
-}
-
-static void drain(void) {
-    sipsimple_notification *n = NULL;
-    while (sipsimple_notification_queue_next(queue, 0, &n) == SIPSIMPLE_RESULT_OK) {
-        keep(n);
-    }
-}
+#include "events.h"
 
 static int64_t int_field(const sipsimple_notification *n, const char *field) {
     int64_t value = -1;
@@ -122,23 +65,6 @@ static int json_field_is(const sipsimple_notification *n, const char *field, con
     }
     sipsimple_string_free(json);
     return same;
-}
-
-typedef sipsimple_result (*string_getter)(sipsimple_handle, char **);
-
-/* Whether the getter gives a string containing `part` (NULL: gives NULL). */
-static int attribute_has(string_getter get, sipsimple_handle h, const char *part) {
-    char *text = (char *)"untouched";
-    if (get(h, &text) != SIPSIMPLE_RESULT_OK) {
-        fprintf(stderr, "getter failed: %s\n", last_error());
-        return 0;
-    }
-    int ok = part == NULL ? text == NULL : (text != NULL && strstr(text, part) != NULL);
-    if (!ok) {
-        fprintf(stderr, "attribute is \"%s\", expected \"%s\"\n", text ? text : "(null)", part ? part : "(null)");
-    }
-    sipsimple_string_free(text);
-    return ok;
 }
 
 /* ---- files ---- */
@@ -195,19 +121,6 @@ static sipsimple_handle unregistered_account(const char *id) {
     OK(sipsimple_settings_set_json(account, "enabled", "true"));
     OK(sipsimple_account_save(account));
     return account;
-}
-
-/* `sip:<contact user>@127.0.0.1:<engine port>`. */
-static void loopback_uri(sipsimple_handle account, char *out, size_t size) {
-    char *contact = NULL;
-    OK(sipsimple_account_contact_uri(account, "udp", &contact));
-    const char *user = contact + 4;
-    const char *at = strchr(user, '@');
-    const char *colon = at != NULL ? strrchr(at, ':') : NULL;
-    REQUIRE(strncmp(contact, "sip:", 4) == 0 && at != NULL && colon != NULL);
-    unsigned port = (unsigned)strtoul(colon + 1, NULL, 10);
-    snprintf(out, size, "sip:%.*s@127.0.0.1:%u", (int)(at - user), user, port);
-    sipsimple_string_free(contact);
 }
 
 /* Alice calls bob offering `stream`; bob accepts what he is offered. The
@@ -490,21 +403,10 @@ int main(void) {
     CHECK(wait_event("SIPApplicationDidEnd", app, mark) != NULL);
     drain();
 
-    for (int i = 0; i < events.count; i++) {
-        sipsimple_notification_free(events.items[i]);
-    }
+    free_events();
     OK(sipsimple_notification_queue_free(queue));
     OK(sipsimple_storage_free(storage));
     remove_tree(dir);
 
-    if (failures != 0) {
-        fprintf(stderr, "notifications taken:\n");
-        for (int i = 0; i < events.count; i++) {
-            fprintf(stderr, "  #%d %s from %#" PRIx64 "\n", i, events.names[i], events.senders[i]);
-        }
-        fprintf(stderr, "test_file_transfer: %d of %d checks failed\n", failures, checks);
-        return 1;
-    }
-    printf("test_file_transfer: all %d checks passed\n", checks);
-    return 0;
+    return report("test_file_transfer");
 }
