@@ -10,6 +10,7 @@
 pub mod cpim;
 pub mod file_selector;
 pub mod iscomposing;
+pub mod library_log;
 pub mod message;
 pub mod ranges;
 pub mod relay;

@@ -83,6 +83,9 @@ pub struct MsrpSessionConfig {
     pub max_incoming_messages: usize,
     /// Which received messages are streamed.
     pub body_delivery: BodyDelivery,
+    /// The content types accepted (`type/subtype`, `type/*` or `*`); a
+    /// message of another type is refused with 415. Empty: any type.
+    pub accept_types: Vec<String>,
     /// Line and header limits of the parser (its body limit is not used:
     /// chunk bodies are bounded by `max_message_size` or streamed).
     pub limits: Limits,
@@ -96,8 +99,28 @@ impl Default for MsrpSessionConfig {
             max_message_size: 16 * 1024 * 1024,
             max_incoming_messages: 64,
             body_delivery: BodyDelivery::Reassemble,
+            accept_types: Vec::new(),
             limits: Limits::default(),
         }
+    }
+}
+
+impl MsrpSessionConfig {
+    /// Whether a message of `content_type` is accepted (see
+    /// [`MsrpSessionConfig::accept_types`]); a message without one (an
+    /// empty SEND) always is.
+    pub fn accepts(&self, content_type: Option<&str>) -> bool {
+        let Some(content_type) = content_type else { return true };
+        if self.accept_types.is_empty() {
+            return true;
+        }
+        let media = content_type.split(';').next().unwrap_or("").trim();
+        let major = media.split('/').next().unwrap_or("");
+        self.accept_types.iter().map(|t| t.trim()).any(|t| {
+            t == "*"
+                || t.eq_ignore_ascii_case(media)
+                || t.strip_suffix("/*").is_some_and(|prefix| prefix.eq_ignore_ascii_case(major))
+        })
     }
 }
 
@@ -960,6 +983,12 @@ impl State {
                 None if self.incoming.len() >= config.max_incoming_messages => {
                     tracing::debug!(message_id, "MSRP SEND refused: too many messages being received");
                     code = 413;
+                    false
+                }
+                None if !config.accepts(head.headers.content_type.as_deref()) => {
+                    tracing::debug!(message_id, content_type = ?head.headers.content_type, "MSRP SEND refused: 415");
+                    code = 415;
+                    self.remember_finished(&message_id, Finished::Refused(415));
                     false
                 }
                 None => {

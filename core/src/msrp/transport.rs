@@ -34,7 +34,7 @@ use super::sdp::ConnectionRole;
 use super::session::{MsrpEvent, MsrpSession, MsrpSessionConfig, SendError, StreamedMessage, fix_transaction_id};
 use crate::notification::NotificationCenter;
 use crate::notifications as n;
-use crate::settings::SIPSimpleSettings;
+use super::library_log::{LogLevel, library_log, trace_enabled};
 use crate::sip::transport::{Tls, TlsConfig};
 use crate::value::Value;
 
@@ -309,7 +309,7 @@ async fn accept_loop(listener: TcpListener, tls: Option<MsrpTls>, waiting: Waiti
             accepted = listener.accept() => match accepted {
                 Ok((tcp, _)) => tcp,
                 Err(error) => {
-                    tracing::debug!(%error, "MSRP accept failed");
+                    library_log(LogLevel::Warning, &format!("MSRP accept failed: {error}"));
                     continue;
                 }
             },
@@ -321,7 +321,7 @@ async fn accept_loop(listener: TcpListener, tls: Option<MsrpTls>, waiting: Waiti
                 Some(tls) => match tls.tls.accept(tcp).await {
                     Ok(stream) => Box::new(stream),
                     Err(error) => {
-                        tracing::debug!(%error, "MSRP TLS handshake failed");
+                        library_log(LogLevel::Warning, &format!("MSRP TLS handshake failed: {error}"));
                         return;
                     }
                 },
@@ -417,7 +417,8 @@ async fn route(mut io: BoxedIo, waiting: Waiting) {
             let _ = sender.send(Accepted { io, read });
         }
         _ => {
-            tracing::debug!(to = ?head.headers.to_path.first().map(ToString::to_string), "MSRP connection for no session");
+            let to = head.headers.to_path.first().map(ToString::to_string).unwrap_or_default();
+            library_log(LogLevel::Info, &format!("MSRP connection for no session ({to}): 481"));
             if let Some(response) = head.response(481, Some(reason_phrase(481))) {
                 let mut out = Vec::new();
                 response.encode(false, &mut out);
@@ -827,7 +828,7 @@ async fn run(
         }
         Err(reason) => reason,
     };
-    tracing::debug!(reason, "MSRP connection ended");
+    library_log(LogLevel::Debug, &format!("MSRP connection ended: {reason}"));
     commands.close();
     let mut failed = Vec::new();
     while let Ok(command) = commands.try_recv() {
@@ -1052,10 +1053,6 @@ impl Driver<'_> {
     }
 }
 
-/// Whether `logs.trace_msrp` is on (read when a connection starts).
-fn trace_enabled() -> bool {
-    SIPSimpleSettings::instance().settings().get("logs.trace_msrp").ok().and_then(|v| v.as_bool()).unwrap_or(false)
-}
 
 /// Text bodies longer than this are traced as their size.
 const TRACE_BODY: usize = 64 * 1024;

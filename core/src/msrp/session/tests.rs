@@ -696,3 +696,18 @@ fn messages_leave_in_the_order_they_were_queued_while_earlier_ones_are_confirmed
     let order: Vec<String> = received(&pair.bob_events).into_iter().map(|(id, _)| id).collect();
     assert_eq!(order, sent);
 }
+
+#[test]
+fn a_message_of_a_type_not_accepted_is_refused_with_415() {
+    let bob = MsrpSessionConfig { accept_types: vec!["text/*".into(), "message/cpim".into()], ..Default::default() };
+    let mut pair = Pair::new(MsrpSessionConfig::default(), bob);
+    let now = pair.now;
+    let refused = pair.alice.send_message(now, None, "image/png", b"png".to_vec(), false, FailureReport::Yes).unwrap();
+    let taken = pair.alice.send_message(now, None, "text/plain", b"hi".to_vec(), false, FailureReport::Yes).unwrap();
+    pair.pump();
+    assert_eq!(not_delivered(&pair.alice_events), [(refused, 415)]);
+    assert_eq!(delivered(&pair.alice_events), std::slice::from_ref(&taken));
+    assert_eq!(received(&pair.bob_events), [(taken, b"hi".to_vec())]);
+    let config = MsrpSessionConfig { accept_types: vec!["*".into()], ..Default::default() };
+    assert!(config.accepts(Some("application/x-anything")) && config.accepts(None));
+}
