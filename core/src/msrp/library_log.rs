@@ -71,7 +71,9 @@ mod tests {
         let ours: Vec<_> = recorder
             .all()
             .into_iter()
-            .filter(|n| n.data.get("message").and_then(Value::as_str).is_some_and(|m| m.starts_with("library log test")))
+            .filter(|n| {
+                n.data.get("message").and_then(Value::as_str).is_some_and(|m| m.starts_with("library log test"))
+            })
             .collect();
         center.remove_observer(&*recorder, Some("MSRPLibraryLog"), None).ok();
         assert_eq!(ours.len(), 1, "{ours:?}");
