@@ -26,6 +26,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 
+use super::library_log::{LogLevel, library_log, trace_enabled};
 use super::message::{
     ByteRange, Continuation, Event, FailureReport, Head, Header, Limits, Method, MsrpUri, Parser, Scheme,
     encode_end_line, new_message_id, reason_phrase,
@@ -34,7 +35,6 @@ use super::sdp::ConnectionRole;
 use super::session::{MsrpEvent, MsrpSession, MsrpSessionConfig, SendError, StreamedMessage, fix_transaction_id};
 use crate::notification::NotificationCenter;
 use crate::notifications as n;
-use super::library_log::{LogLevel, library_log, trace_enabled};
 use crate::sip::transport::{Tls, TlsConfig};
 use crate::value::Value;
 
@@ -1052,7 +1052,6 @@ impl Driver<'_> {
         reason
     }
 }
-
 
 /// Text bodies longer than this are traced as their size.
 const TRACE_BODY: usize = 64 * 1024;

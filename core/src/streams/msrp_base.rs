@@ -570,7 +570,10 @@ impl MsrpStreamBase {
             let options = MsrpConnectOptions {
                 listener: inner.listener.clone(),
                 tls,
-                session: MsrpSessionConfig { accept_types: self.spec.accept_types.clone(), ..self.spec.session.clone() },
+                session: MsrpSessionConfig {
+                    accept_types: self.spec.accept_types.clone(),
+                    ..self.spec.session.clone()
+                },
                 connected: io,
             };
             let (connection, events) =
