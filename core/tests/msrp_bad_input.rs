@@ -595,3 +595,19 @@ async fn a_connection_whose_first_frame_is_malformed_is_closed_and_the_session_s
     let (_socket, _parser) = connect_peer(&mut bob).await;
     bob.connection.close();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_connection_for_a_bound_session_gets_506() {
+    let mut bob = passive_bob(MsrpSessionConfig::default());
+    let (_socket, _parser) = connect_peer(&mut bob).await;
+    // Another connection for the same session: refused, the first goes on.
+    let mut second = TcpStream::connect(bob.address).await.expect("connect");
+    second.write_all(&to_bob(&valid_message("again001", "againmsg", "again"), &bob.bob)).await.expect("write");
+    let mut parser = FrameParser::new(Limits::default());
+    assert_eq!(read_responses(&mut second, &mut parser, &["again001"]).await, [506]);
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(WAIT, second.read_to_end(&mut rest)).await.expect("closed in time");
+    assert!(closed.is_ok(), "the second connection is closed");
+    let id = bob.connection.send_message("text/plain", b"still here".to_vec(), false).expect("send");
+    assert!(!id.is_empty());
+}

@@ -198,7 +198,13 @@ struct Registry {
     waiting: Vec<(MsrpUri, oneshot::Sender<Accepted>)>,
     /// Session URIs announced by [`MsrpListener::expect`], with when.
     expected: Vec<(MsrpUri, tokio::time::Instant)>,
+    /// Session URIs that took their connection, the latest last (at most
+    /// [`BOUND_MEMORY`]): another connection for one gets 506.
+    bound: std::collections::VecDeque<MsrpUri>,
 }
+
+/// How many bound session URIs a listener remembers.
+const BOUND_MEMORY: usize = 64;
 
 struct Shared {
     registry: Mutex<Registry>,
@@ -210,7 +216,8 @@ type Waiting = Arc<Shared>;
 
 /// Accepts MSRP connections on one port and hands each to the session
 /// whose local URI is the first To-Path URI of its first request; a
-/// connection for no session gets 481 and is closed.
+/// connection for no session gets 481 and is closed, one for a session that
+/// has its connection already 506 (RFC 4975 §7.3.1).
 #[derive(Clone)]
 pub struct MsrpListener {
     local_addr: SocketAddr,
@@ -349,6 +356,8 @@ enum Routing {
     Session(oneshot::Sender<Accepted>),
     Wait(tokio::time::Instant),
     NoSession,
+    /// The session has its connection already (506).
+    Bound,
 }
 
 /// Where the connection whose first request is addressed to `to` goes.
@@ -356,7 +365,15 @@ fn routing(shared: &Shared, to: &MsrpUri, arrived: tokio::time::Instant) -> Rout
     let now = tokio::time::Instant::now();
     let mut registry = shared.registry.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(index) = registry.waiting.iter().position(|(uri, s)| !s.is_closed() && uri.is_equivalent(to)) {
-        return Routing::Session(registry.waiting.swap_remove(index).1);
+        let (uri, sender) = registry.waiting.swap_remove(index);
+        if registry.bound.len() >= BOUND_MEMORY {
+            registry.bound.pop_front();
+        }
+        registry.bound.push_back(uri);
+        return Routing::Session(sender);
+    }
+    if registry.bound.iter().any(|uri| uri.is_equivalent(to)) {
+        return Routing::Bound;
     }
     let expected = registry
         .expected
@@ -397,8 +414,9 @@ async fn route(mut io: BoxedIo, waiting: Waiting) {
             tokio::pin!(registered);
             registered.as_mut().enable();
             match routing(&waiting, to, arrived) {
-                Routing::Session(sender) => break Some(sender),
-                Routing::NoSession => break None,
+                Routing::Session(sender) => break Ok(sender),
+                Routing::NoSession => break Err(481),
+                Routing::Bound => break Err(506),
                 Routing::Wait(deadline) => {
                     // Woken by a registration; polled now and then for a
                     // session that went away.
@@ -410,16 +428,17 @@ async fn route(mut io: BoxedIo, waiting: Waiting) {
                 }
             }
         },
-        _ => None,
+        _ => Err(481),
     };
     match sender {
-        Some(sender) => {
+        Ok(sender) => {
             let _ = sender.send(Accepted { io, read });
         }
-        _ => {
+        Err(code) => {
             let to = head.headers.to_path.first().map(ToString::to_string).unwrap_or_default();
-            library_log(LogLevel::Info, &format!("MSRP connection for no session ({to}): 481"));
-            if let Some(response) = head.response(481, Some(reason_phrase(481))) {
+            let why = if code == 506 { "a session bound to another connection" } else { "no session" };
+            library_log(LogLevel::Info, &format!("MSRP connection for {why} ({to}): {code}"));
+            if let Some(response) = head.response(code, Some(reason_phrase(code))) {
                 let mut out = Vec::new();
                 response.encode(false, &mut out);
                 encode_end_line(&response.transaction_id, Continuation::Complete, false, &mut out);
