@@ -45,21 +45,6 @@ fn start() -> Running {
 }
 
 impl Running {
-    fn from(&self, name: &str, sender: sipsimple_core::Handle, n: usize) -> Notification {
-        let sender = Value::Object(sender);
-        self.recorder
-            .wait_until(T, |seen| seen.iter().filter(|x| x.name == name && x.sender == sender).nth(n - 1).cloned())
-            .unwrap_or_else(|| panic!("no {name} #{n}; got {:?}", self.recorder.names()))
-    }
-
-    fn incoming(&self, n: usize) -> Arc<Session> {
-        let got = self
-            .recorder
-            .wait_until(T, |seen| seen.iter().filter(|x| x.name == "SIPSessionNewIncoming").nth(n - 1).cloned())
-            .expect("SIPSessionNewIncoming");
-        handle::resolve::<Session>(got.sender.as_object().unwrap(), ObjectKind::Session).unwrap()
-    }
-
     /// Codec list for everybody, SRTP policy per account.
     fn configure(&self, codecs: &[&str], key_negotiation: &str) {
         let list = Value::List(codecs.iter().map(|c| Value::from(*c)).collect());

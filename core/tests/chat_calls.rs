@@ -14,16 +14,12 @@
 mod app;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use sipsimple_core::Value;
-use sipsimple_core::handle::{self, ObjectKind};
 use sipsimple_core::msrp::iscomposing::ComposingState;
-use sipsimple_core::notification::Notification;
 use sipsimple_core::session::{Session, SessionState};
 use sipsimple_core::streams::{AudioStream, ChatMessageOptions, ChatStream, MediaStream};
 
-const T: Duration = Duration::from_secs(10);
 const MESSAGES: usize = 1000;
 
 static APP: Mutex<()> = Mutex::new(());
@@ -40,26 +36,6 @@ fn start(transport: &str) -> Running {
     let settings = sipsimple_core::settings::SIPSimpleSettings::instance();
     settings.settings().set("tls.verify_server", Value::from(false)).unwrap();
     run
-}
-
-impl Running {
-    fn from(&self, name: &str, sender: sipsimple_core::Handle, n: usize) -> Notification {
-        let sender = Value::Object(sender);
-        self.recorder
-            .wait_until(T, |seen| seen.iter().filter(|x| x.name == name && x.sender == sender).nth(n - 1).cloned())
-            .unwrap_or_else(|| panic!("no {name} #{n}; got {:?}", self.recorder.names()))
-    }
-
-    /// Every `name` notification from `sender` so far, in order.
-    fn all_from(&self, name: &str, sender: sipsimple_core::Handle) -> Vec<Notification> {
-        let sender = Value::Object(sender);
-        self.recorder.all().into_iter().filter(|x| x.name == name && x.sender == sender).collect()
-    }
-
-    fn incoming(&self) -> Arc<Session> {
-        let got = self.recorder.wait_for("SIPSessionNewIncoming", T).expect("SIPSessionNewIncoming");
-        handle::resolve::<Session>(got.sender.as_object().unwrap(), ObjectKind::Session).unwrap()
-    }
 }
 
 fn field(message: &Value, name: &str) -> Value {
@@ -116,7 +92,7 @@ fn chat_messages_flow_both_ways_in_order_and_are_delivered(transport: &str, cpim
     let offered: Vec<Arc<dyn MediaStream>> = vec![alice_stream.clone()];
     call.connect_with_streams(&run.bob_uri(), offered, None).unwrap();
 
-    let incoming = run.incoming();
+    let incoming = run.incoming(1);
     let proposed = incoming.proposed_streams();
     assert_eq!(proposed.len(), 1, "one chat stream proposed");
     assert_eq!(proposed[0].stream_type(), "chat");
@@ -210,7 +186,7 @@ fn chat_is_added_to_an_audio_call_and_removed_again() {
     let call = Session::new(&run.alice);
     let offered: Vec<Arc<dyn MediaStream>> = vec![alice_audio.clone()];
     call.connect_with_streams(&run.bob_uri(), offered, None).unwrap();
-    let incoming = run.incoming();
+    let incoming = run.incoming(1);
     incoming.accept_streams(&incoming.proposed_streams()).unwrap();
     run.from("SIPSessionDidStart", call.handle(), 1);
     run.from("SIPSessionDidStart", incoming.handle(), 1);

@@ -25,8 +25,6 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use sipsimple_core::Value;
-use sipsimple_core::handle::{self, ObjectKind};
-use sipsimple_core::notification::Notification;
 use sipsimple_core::sdp::SessionDescription;
 use sipsimple_core::session::{Session, SessionState};
 use sipsimple_core::streams::{
@@ -61,30 +59,13 @@ fn start() -> Running {
 }
 
 impl Running {
-    fn from(&self, name: &str, sender: sipsimple_core::Handle, n: usize) -> Notification {
-        let sender = Value::Object(sender);
-        self.recorder
-            .wait_until(T, |seen| seen.iter().filter(|x| x.name == name && x.sender == sender).nth(n - 1).cloned())
-            .unwrap_or_else(|| panic!("no {name} #{n}; got {:?}", self.recorder.names()))
-    }
-
-    fn all_from(&self, name: &str, sender: sipsimple_core::Handle) -> Vec<Notification> {
-        let sender = Value::Object(sender);
-        self.recorder.all().into_iter().filter(|x| x.name == name && x.sender == sender).collect()
-    }
-
-    fn incoming(&self) -> Arc<Session> {
-        let got = self.recorder.wait_for("SIPSessionNewIncoming", T).expect("SIPSessionNewIncoming");
-        handle::resolve::<Session>(got.sender.as_object().unwrap(), ObjectKind::Session).unwrap()
-    }
-
     /// alice calls bob with `stream`; bob is offered one desktop sharing
     /// stream, which is returned with bob's session (not accepted yet).
     fn call(&self, stream: &Arc<DesktopSharingStream>) -> (Arc<Session>, Arc<Session>, Arc<DesktopSharingStream>) {
         let call = Session::new(&self.alice);
         let offered: Vec<Arc<dyn MediaStream>> = vec![stream.clone()];
         call.connect_with_streams(&self.bob_uri(), offered, None).unwrap();
-        let incoming = self.incoming();
+        let incoming = self.incoming(1);
         let proposed = incoming.proposed_streams();
         assert_eq!(proposed.len(), 1, "one desktop sharing stream proposed");
         assert_eq!(proposed[0].stream_type(), "desktop-sharing");

@@ -11,10 +11,9 @@
 #[path = "support/app.rs"]
 mod app;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use sipsimple_core::handle::{self, ObjectKind};
 use sipsimple_core::notification::{Notification, NotificationCenter};
 use sipsimple_core::session::{Session, SessionManager, SessionState};
 use sipsimple_core::{SIPApplication, Value};
@@ -34,26 +33,9 @@ fn start() -> Running {
 }
 
 impl Running {
-    fn from(&self, name: &str, session: &Session, n: usize) -> Notification {
-        let sender = Value::Object(session.handle());
-        self.recorder
-            .wait_until(T, |seen| seen.iter().filter(|x| x.name == name && x.sender == sender).nth(n - 1).cloned())
-            .unwrap_or_else(|| panic!("no {name} #{n}; got {:?}", self.recorder.names()))
-    }
-
     fn names_of(&self, session: &Session) -> Vec<String> {
         let sender = Value::Object(session.handle());
         self.recorder.all().into_iter().filter(|n| n.sender == sender).map(|n| n.name).collect()
-    }
-
-    /// The incoming session alice's call created at bob.
-    fn incoming(&self, n: usize) -> Arc<Session> {
-        let got = self
-            .recorder
-            .wait_until(T, |seen| seen.iter().filter(|x| x.name == "SIPSessionNewIncoming").nth(n - 1).cloned())
-            .expect("SIPSessionNewIncoming");
-        let h = got.sender.as_object().unwrap();
-        handle::resolve::<Session>(h, ObjectKind::Session).unwrap()
     }
 }
 
@@ -66,7 +48,7 @@ fn alice_calls_bob_who_rings_answers_and_alice_hangs_up() {
     let run = start();
     let call = Session::new(&run.alice);
     call.connect(&run.bob_uri(), OFFER.to_vec(), Some("lunch?".into())).unwrap();
-    run.from("SIPSessionNewOutgoing", &call, 1);
+    run.from("SIPSessionNewOutgoing", call.handle(), 1);
     let incoming = run.incoming(1);
     assert_eq!(incoming.state(), SessionState::Incoming);
     assert_eq!(incoming.account().id(), run.bob.id());
@@ -75,18 +57,18 @@ fn alice_calls_bob_who_rings_answers_and_alice_hangs_up() {
     assert!(SessionManager::instance().sessions().len() >= 2);
 
     incoming.send_ring_indication().unwrap();
-    run.from("SIPSessionGotRingIndication", &call, 1);
+    run.from("SIPSessionGotRingIndication", call.handle(), 1);
     incoming.accept(ANSWER.to_vec()).unwrap();
-    run.from("SIPSessionDidStart", &call, 1);
-    run.from("SIPSessionDidStart", &incoming, 1);
+    run.from("SIPSessionDidStart", call.handle(), 1);
+    run.from("SIPSessionDidStart", incoming.handle(), 1);
     assert_eq!(call.remote_sdp(), ANSWER);
     assert_eq!((call.state(), incoming.state()), (SessionState::Connected, SessionState::Connected));
     assert!(call.remote_user_agent().is_some());
 
     call.end().unwrap();
-    let ended = run.from("SIPSessionDidEnd", &call, 1);
+    let ended = run.from("SIPSessionDidEnd", call.handle(), 1);
     assert_eq!(text(&ended, "originator"), "local");
-    let ended = run.from("SIPSessionDidEnd", &incoming, 1);
+    let ended = run.from("SIPSessionDidEnd", incoming.handle(), 1);
     assert_eq!(text(&ended, "originator"), "remote");
     assert_eq!(
         run.names_of(&call),
@@ -112,22 +94,22 @@ fn a_busy_callee_rejects_and_a_caller_cancels() {
     call.connect(&run.bob_uri(), OFFER.to_vec(), None).unwrap();
     let incoming = run.incoming(1);
     incoming.reject(486, None).unwrap();
-    let failed = run.from("SIPSessionDidFail", &call, 1);
+    let failed = run.from("SIPSessionDidFail", call.handle(), 1);
     assert_eq!(failed.data.get("code"), Some(&Value::Int(486)));
     assert_eq!(text(&failed, "originator"), "remote");
-    let failed = run.from("SIPSessionDidFail", &incoming, 1);
+    let failed = run.from("SIPSessionDidFail", incoming.handle(), 1);
     assert_eq!(text(&failed, "failure_reason"), "user_request");
 
     let call = Session::new(&run.alice);
     call.connect(&run.bob_uri(), OFFER.to_vec(), None).unwrap();
     let incoming = run.incoming(2);
     incoming.send_ring_indication().unwrap();
-    run.from("SIPSessionGotRingIndication", &call, 1);
+    run.from("SIPSessionGotRingIndication", call.handle(), 1);
     call.end().unwrap();
-    let failed = run.from("SIPSessionDidFail", &call, 1);
+    let failed = run.from("SIPSessionDidFail", call.handle(), 1);
     assert_eq!(failed.data.get("code"), Some(&Value::Int(487)));
     assert_eq!(text(&failed, "reason"), "Session Cancelled");
-    let failed = run.from("SIPSessionDidFail", &incoming, 1);
+    let failed = run.from("SIPSessionDidFail", incoming.handle(), 1);
     assert_eq!(text(&failed, "originator"), "remote");
     assert_eq!(failed.data.get("code"), Some(&Value::Int(487)));
     run.stop();
@@ -140,17 +122,17 @@ fn a_reinvite_is_accepted_then_the_callee_hangs_up_and_stop_ends_a_live_call() {
     call.connect(&run.bob_uri(), OFFER.to_vec(), None).unwrap();
     let incoming = run.incoming(1);
     incoming.accept(ANSWER.to_vec()).unwrap();
-    run.from("SIPSessionDidStart", &call, 1);
-    run.from("SIPSessionDidStart", &incoming, 1);
+    run.from("SIPSessionDidStart", call.handle(), 1);
+    run.from("SIPSessionDidStart", incoming.handle(), 1);
 
     call.propose(OFFER.to_vec()).unwrap();
-    run.from("SIPSessionGotProposal", &incoming, 1);
+    run.from("SIPSessionGotProposal", incoming.handle(), 1);
     incoming.accept_proposal(ANSWER.to_vec()).unwrap();
-    run.from("SIPSessionGotAcceptProposal", &call, 1);
+    run.from("SIPSessionGotAcceptProposal", call.handle(), 1);
     assert_eq!(call.state(), SessionState::Connected);
 
     incoming.end().unwrap();
-    let ended = run.from("SIPSessionDidEnd", &call, 1);
+    let ended = run.from("SIPSessionDidEnd", call.handle(), 1);
     assert_eq!(text(&ended, "originator"), "remote");
 
     // A live call when the application stops: ended before DidEnd.
@@ -158,7 +140,7 @@ fn a_reinvite_is_accepted_then_the_callee_hangs_up_and_stop_ends_a_live_call() {
     call.connect(&run.bob_uri(), OFFER.to_vec(), None).unwrap();
     let incoming = run.incoming(2);
     incoming.accept(ANSWER.to_vec()).unwrap();
-    run.from("SIPSessionDidStart", &call, 1);
+    run.from("SIPSessionDidStart", call.handle(), 1);
     SIPApplication::instance().stop().unwrap();
     run.recorder.wait_for("SIPApplicationDidEnd", T).expect("DidEnd");
     let names = run.recorder.names();

@@ -10,12 +10,16 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use sipsimple_core::notification::{NotificationCenter, NotificationRecorder};
+use sipsimple_core::handle::{self, ObjectKind};
+use sipsimple_core::notification::{Notification, NotificationCenter, NotificationRecorder};
+use sipsimple_core::session::Session;
 use sipsimple_core::sip::engine::Engine;
 use sipsimple_core::sip::transport::TransportKind;
 use sipsimple_core::{Account, MemoryStorage, SIPApplication, SIPSimpleSettings, Value};
 
 const T: Duration = Duration::from_secs(10);
+/// How long [`TwoAccounts::from`] and [`TwoAccounts::incoming`] wait.
+const WAIT: Duration = Duration::from_secs(20);
 
 /// Starts the application with the global `settings` (path, value) in
 /// effect and waits for `SIPApplicationDidStart`; stops first a run a
@@ -80,6 +84,29 @@ impl TwoAccounts {
     pub fn bob_uri(&self) -> String {
         let port = Engine::current().unwrap().local_address(TransportKind::Udp).unwrap().port();
         format!("sip:{}@127.0.0.1:{port}", self.bob.contact().username)
+    }
+
+    /// The `n`th (1-based) `name` notification from `sender`, waited for.
+    pub fn from(&self, name: &str, sender: sipsimple_core::Handle, n: usize) -> Notification {
+        let sender = Value::Object(sender);
+        self.recorder
+            .wait_until(WAIT, |seen| seen.iter().filter(|x| x.name == name && x.sender == sender).nth(n - 1).cloned())
+            .unwrap_or_else(|| panic!("no {name} #{n}; got {:?}", self.recorder.names()))
+    }
+
+    /// Every `name` notification from `sender` so far, in order.
+    pub fn all_from(&self, name: &str, sender: sipsimple_core::Handle) -> Vec<Notification> {
+        let sender = Value::Object(sender);
+        self.recorder.all().into_iter().filter(|x| x.name == name && x.sender == sender).collect()
+    }
+
+    /// The `n`th (1-based) incoming session, waited for.
+    pub fn incoming(&self, n: usize) -> Arc<Session> {
+        let got = self
+            .recorder
+            .wait_until(WAIT, |seen| seen.iter().filter(|x| x.name == "SIPSessionNewIncoming").nth(n - 1).cloned())
+            .expect("SIPSessionNewIncoming");
+        handle::resolve::<Session>(got.sender.as_object().unwrap(), ObjectKind::Session).unwrap()
     }
 
     /// Stops the application and waits for `SIPApplicationDidEnd`.
