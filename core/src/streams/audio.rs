@@ -30,12 +30,13 @@ use std::any::Any;
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{Notify, mpsc};
 
 use super::engine::AudioEngine;
+use super::lock;
 use super::{MediaStream, MediaStreamType, StreamDirection};
 use crate::account::Account;
 use crate::audio::objects::StreamAudio;
@@ -157,10 +158,6 @@ impl std::fmt::Debug for AudioStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AudioStream").field("handle", &self.handle()).field("state", &self.inner().state).finish()
     }
-}
-
-fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl AudioStream {

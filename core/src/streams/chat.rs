@@ -24,9 +24,10 @@
 //! Not yet supported: private messages (recipients other than the peer).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use super::lock;
 use super::msrp_base::{MsrpStreamBase, MsrpStreamHooks, MsrpStreamSpec, offered_msrp_media};
 use super::{MediaStream, MediaStreamType};
 use crate::account::Account;
@@ -109,10 +110,6 @@ impl std::fmt::Debug for ChatStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ChatStream").field("base", &self.base).finish()
     }
-}
-
-fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The chat stream type's attributes.

@@ -60,7 +60,7 @@
 use std::any::Any;
 use std::collections::VecDeque;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -68,6 +68,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 
+use super::lock;
 use super::msrp_base::{MsrpStreamBase, MsrpStreamHooks, MsrpStreamSpec, offered_msrp_media, runtime};
 use super::{MediaStream, MediaStreamType, PrepareFuture, StreamDirection};
 use crate::account::Account;
@@ -108,10 +109,6 @@ const MAX_MESSAGE_SIZE: usize = 1024 * 1024;
 /// message: beyond it the bridge stops reading, and TCP slows the program
 /// down.
 const BRIDGE_BUFFER: usize = 4 * 1024 * 1024;
-
-fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// The RFB role of a handler: the side that views or the side whose
 /// screen is shared.

@@ -19,8 +19,9 @@
 //! SIPApplication starts it (the SessionManager's start does too, which is
 //! then a no-op) and the SessionManager stops it after the sessions ended.
 
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex};
 
+use super::lock;
 use crate::audio::AudioMixer;
 use crate::audio::backend::{self, SYSTEM_DEFAULT};
 use crate::audio::objects::{AudioBridge, AudioDevice, DeviceMixer};
@@ -64,10 +65,6 @@ pub struct AudioEngine {
 }
 
 static ENGINE: LazyLock<AudioEngine> = LazyLock::new(|| AudioEngine { state: Mutex::new(None) });
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// The device settings as the original resolves them before opening: a
 /// name the backend does not list means `system_default`.

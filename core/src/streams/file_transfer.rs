@@ -52,10 +52,11 @@ pub mod writer;
 use std::fs::File;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use self::partial::{PartialDownload, PartialTransfers, create_unique_file, range_to_send, resume_range};
 use self::writer::{ByteRanges, FileWriter, WriterOutcome, WriterSetup};
+use super::lock;
 use super::msrp_base::{MsrpStreamBase, MsrpStreamHooks, MsrpStreamSpec, offered_msrp_media};
 use super::{MediaStream, MediaStreamType, PrepareFuture, StreamDirection};
 use crate::account::Account;
@@ -79,10 +80,6 @@ pub const FILE_TRANSFER_TYPE: &str = "file-transfer";
 
 /// The `context` of `MediaStreamDidFail` when the transfer itself fails.
 const FAIL_CONTEXT: &str = "transferring";
-
-fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// The sending side.
 #[derive(Debug)]

@@ -59,6 +59,12 @@ pub use desktop_sharing::{DesktopSharingHandler, DesktopSharingHandlerKind, Desk
 pub use engine::AudioEngine;
 pub use file_transfer::FileTransferStream;
 
+/// Locks `m`, tolerating a poisoned lock (a panic elsewhere must not stop
+/// the streams).
+pub(crate) fn lock<T: ?Sized>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Which way the negotiation that brought a stream went: `incoming` when it
 /// came from the peer's offer, `outgoing` when we offered it. It may differ
 /// from the session's direction (re-INVITEs go either way).

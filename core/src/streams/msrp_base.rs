@@ -45,8 +45,9 @@
 //! certificate for a name would not verify anyway).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
+use super::lock;
 use super::{PrepareFuture, StreamDirection};
 use crate::account::Account;
 use crate::error::{Error, Result};
@@ -157,10 +158,6 @@ impl std::fmt::Debug for MsrpStreamBase {
             .field("state", &self.inner().state)
             .finish()
     }
-}
-
-fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The account's `msrp.transport` (`tls` when unset).
